@@ -1,0 +1,127 @@
+"""One typed settings object, read from the environment.
+
+Every component (CLI, Airflow tasks, dbt profile, Great Expectations, tests) builds its
+configuration from :func:`get_settings`, so a single variable such as ``WAREHOUSE_URL``
+moves all of them at once.  Nested sections are overridden with a double underscore:
+``RECSYS_TRAINING__EPOCHS=40`` sets ``settings.training.epochs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "RECSYS_"
+
+
+def _default_home() -> Path:
+    """The repository root: the folder holding ``dbt/`` next to this package."""
+    return Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Platform settings.
+
+    Attributes
+    ----------
+    home : Path
+        Root of the repository; local state (embedded warehouse, landing files,
+        artifacts) lives in git-ignored folders below it.
+    warehouse_url : str or None
+        libpq URL of the warehouse (``WAREHOUSE_URL``).  Unset means: start the
+        embedded PostgreSQL from ``pgserver`` in ``<home>/.warehouse``.
+    warehouse_db : str
+        Database created on the embedded server.
+    shop_opened : date
+        Earliest plausible event date; older timestamps are data errors.
+    """
+
+    home: Path = field(default_factory=_default_home)
+    warehouse_url: str | None = None
+    warehouse_db: str = "warehouse"
+    shop_opened: dt.date = dt.date(2009, 1, 1)
+
+    @property
+    def embedded_dir(self) -> Path:
+        return self.home / ".warehouse"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / ".data"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.home / "dbt"
+
+    @property
+    def dbt_profiles_dir(self) -> Path:
+        return self.data_dir / "dbt_profiles"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / ".airflow"
+
+
+def _cast(value: str, kind: typing.Any):
+    """Turn an environment string into the declared field type."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        return None if value == "" else _cast(value, args[0])
+    if origin is tuple:
+        (item,) = {a for a in typing.get_args(kind) if a is not Ellipsis}
+        return tuple(_cast(v.strip(), item) for v in value.split(",") if v.strip())
+    if kind is bool:
+        if value.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+            raise ValueError(f"not a boolean: {value!r}")
+        return value.lower() in {"1", "true", "yes"}
+    if kind is dt.date:
+        return dt.date.fromisoformat(value)
+    if kind is Path:
+        return Path(value).expanduser()
+    return kind(value)
+
+
+def from_env(cls, env: typing.Mapping[str, str], prefix: str):
+    """Build dataclass ``cls`` from ``env``, recursing into nested dataclasses."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        name = f"{prefix}{f.name.upper()}"
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = from_env(kind, env, f"{name}__")
+        elif name in env:
+            try:
+                values[f.name] = _cast(env[name], kind)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}={env[name]!r}: {exc}") from exc
+    return cls(**values)
+
+
+def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``env`` (default: the process environment).
+
+    ``WAREHOUSE_URL`` is accepted without the ``RECSYS_`` prefix because it is the one
+    variable operators set most.
+    """
+    env = dict(os.environ if env is None else env)
+    if "WAREHOUSE_URL" in env and f"{ENV_PREFIX}WAREHOUSE_URL" not in env:
+        env[f"{ENV_PREFIX}WAREHOUSE_URL"] = env["WAREHOUSE_URL"]
+    if f"{ENV_PREFIX}HOME" not in env:
+        env[f"{ENV_PREFIX}HOME"] = str(_default_home())
+    return from_env(Settings, env, ENV_PREFIX)
