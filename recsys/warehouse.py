@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 #: Schemas the platform owns, in creation order.
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ml", "recs", "bi")
 
+EMBEDDED_PASSWORD = "postgres"
+
 #: Server settings for a single-node analytical warehouse; applied once to the
 #: embedded server (a remote server is the operator's to tune).
 EMBEDDED_SERVER_SETTINGS = {
@@ -133,7 +135,9 @@ def start_embedded(settings: Settings) -> str:
     server = _embedded_server(settings)
     with server._lock:  # the handle is cached per process; the server may have been stopped since
         server.ensure_postgres_running()
-    admin_url = server.get_uri()
+    # The socket trusts local users; the password only fills the field that tools
+    # building profiles from a connection (cosmos) insist on.
+    admin_url = server.get_uri().replace("postgres:@", f"postgres:{EMBEDDED_PASSWORD}@", 1)
     if _tune_embedded(admin_url):
         pgserver.pg_ctl(["-w", "restart", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
     return admin_url
