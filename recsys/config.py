@@ -25,6 +25,60 @@ def _default_home() -> Path:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    """How the LightFM hybrid and the learned baselines are fitted (``RECSYS_TRAINING__*``).
+
+    ``epochs`` is an upper bound: training stops early when NDCG@10 on the validation
+    window (carved from before the test cutoff) has not improved for ``patience``
+    checks.  ``popularity_blend`` lists the weights of the recent-popularity prior
+    tried on that same validation window.  LightFM's Hogwild SGD races with more than
+    one thread, so ``deterministic`` fits it on one thread (same data and config, same
+    model); ``num_threads`` (0 = all cores) still drives ALS, scoring and evaluation.
+    """
+
+    loss: str = "warp"
+    no_components: int = 48
+    epochs: int = 40
+    learning_rate: float = 0.05
+    item_alpha: float = 1e-6
+    user_alpha: float = 1e-6
+    max_sampled: int = 30
+    use_item_features: bool = True
+    use_user_features: bool = True
+    num_threads: int = 0
+    deterministic: bool = True
+    seed: int = 42
+    eval_every: int = 5
+    patience: int = 2
+    popularity_blend: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+    sample_fraction: float = 1.0
+    als_factors: int = 64
+    als_iterations: int = 15
+    als_regularization: float = 0.05
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """The split, the metrics and the champion gate (``RECSYS_EVALUATION__*``).
+
+    The test window is the last ``test_days`` before the logical date; the validation
+    window is the ``validation_days`` before the test window, and is the only data any
+    setting is chosen on.
+    """
+
+    test_days: int = 28
+    validation_days: int = 28
+    trending_days: int = 14
+    ks: tuple[int, ...] = (5, 10, 20)
+    cold_user_max_interactions: int = 2
+    max_segments: int = 8
+    champion_tolerance: float = 0.005
+    min_lift_over_popularity: float = 0.05
+    min_train_interactions: int = 1000
+    min_test_users: int = 20
+
+
+@dataclass(frozen=True)
 class Settings:
     """Platform settings.
 
@@ -40,12 +94,18 @@ class Settings:
         Database created on the embedded server.
     shop_opened : date
         Earliest plausible event date; older timestamps are data errors.
+    training : TrainingConfig
+        Model hyperparameters (``RECSYS_TRAINING__EPOCHS=40``).
+    evaluation : EvaluationConfig
+        Split windows, metrics and champion gate (``RECSYS_EVALUATION__TEST_DAYS=28``).
     """
 
     home: Path = field(default_factory=_default_home)
     warehouse_url: str | None = None
     warehouse_db: str = "warehouse"
     shop_opened: dt.date = dt.date(2009, 1, 1)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
     @property
     def embedded_dir(self) -> Path:
