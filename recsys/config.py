@@ -98,6 +98,8 @@ class Settings:
         Model hyperparameters (``RECSYS_TRAINING__EPOCHS=40``).
     evaluation : EvaluationConfig
         Split windows, metrics and champion gate (``RECSYS_EVALUATION__TEST_DAYS=28``).
+    dq : QualityConfig
+        Data-quality gate thresholds (``RECSYS_DQ__FRESHNESS_LAG_DAYS=2``).
     """
 
     home: Path = field(default_factory=_default_home)
@@ -106,6 +108,7 @@ class Settings:
     shop_opened: dt.date = dt.date(2009, 1, 1)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    dq: QualityConfig = field(default_factory=QualityConfig)
 
     @property
     def embedded_dir(self) -> Path:
@@ -171,6 +174,11 @@ def from_env(cls, env: typing.Mapping[str, str], prefix: str):
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{name}={env[name]!r}: {exc}") from exc
     return cls(**values)
+
+    @property
+    def dq_dir(self) -> Path:
+        """Great Expectations output: ``data_docs/index.html`` and raw ``validations/`` JSON."""
+        return self.artifacts_dir / "dq"
 
 
 def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
