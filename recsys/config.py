@@ -79,6 +79,38 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class QualityConfig:
+    """Thresholds of the data-quality gates (``RECSYS_DQ__*``).
+
+    Bands "learnt from history" use the ``history_days`` before the logical date; with
+    fewer than ``min_history_days`` days of data the check is recorded as a warning.
+    A day's volume fails below ``volume_low_ratio`` or above ``volume_high_ratio`` times
+    the median; a share fails outside median +/- max(``share_mad_k`` robust sigmas,
+    ``share_min_half_width``).
+    """
+
+    freshness_lag_days: int = 2
+    future_tolerance_days: int = 1
+    history_days: int = 28
+    min_history_days: int = 7
+    volume_low_ratio: float = 0.2
+    volume_high_ratio: float = 5.0
+    share_mad_k: float = 5.0
+    share_min_half_width: float = 0.02
+    customer_id_mostly: float = 0.95
+    duplicate_lines_mostly: float = 0.95
+    max_price: float = 100_000.0
+    max_quantity: int = 100_000
+    min_users: int = 100
+    min_items: int = 50
+    min_interactions: int = 1000
+    density_min: float = 1e-5
+    density_max: float = 0.5
+    recs_k: int = 10
+    min_catalog_coverage: float = 0.02
+
+
+@dataclass(frozen=True)
 class Settings:
     """Platform settings.
 
@@ -138,6 +170,11 @@ class Settings:
     def airflow_home(self) -> Path:
         return self.home / ".airflow"
 
+    @property
+    def dq_dir(self) -> Path:
+        """Great Expectations output: ``data_docs/index.html`` and raw ``validations/`` JSON."""
+        return self.artifacts_dir / "dq"
+
 
 def _cast(value: str, kind: typing.Any):
     """Turn an environment string into the declared field type."""
@@ -174,11 +211,6 @@ def from_env(cls, env: typing.Mapping[str, str], prefix: str):
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{name}={env[name]!r}: {exc}") from exc
     return cls(**values)
-
-    @property
-    def dq_dir(self) -> Path:
-        """Great Expectations output: ``data_docs/index.html`` and raw ``validations/`` JSON."""
-        return self.artifacts_dir / "dq"
 
 
 def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
