@@ -8,6 +8,7 @@ so modules are independent and can run in parallel workers.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from recsys import warehouse
 from recsys.config import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration when first imported, by whichever test comes first.
+os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".airflow"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+sys.path.insert(0, str(REPO / "plugins"))
 SHARED = REPO.parent / "shared"
 ONLINE_RETAIL = SHARED / "data" / "online_retail" / "online_retail.csv.gz"
 TEST_DATA = Path(__file__).resolve().parent / "data"

@@ -1,0 +1,5 @@
+"""TaskFlow tasks: each resolves the run's inputs from Airflow and calls one recsys function.
+
+Heavy imports happen inside the task bodies so DAG parsing stays cheap and touches no
+database.
+"""

@@ -1,0 +1,78 @@
+"""Tasks of ``shop_ingest``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from airflow.sdk import Metadata, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from recsys_airflow.assets import RAW_SHOP_DATA
+from recsys_airflow.dates import BUSINESS_DATE_KEY
+from recsys_airflow.tasks.common import warehouse_url
+
+log = logging.getLogger(__name__)
+
+OLTP_CONN_ID = "shop_oltp"
+
+
+def _summaries(results) -> list[dict]:
+    """Small, JSON-friendly XCom: one dict per batch."""
+    return [
+        {
+            "batch_id": r.batch_id,
+            "source": r.source,
+            "file_name": r.file_name,
+            "rows_read": r.rows_read,
+            "rows_loaded": r.rows_loaded,
+            "rows_rejected": r.rows_rejected,
+            "skipped": r.skipped,
+        }
+        for r in results
+    ]
+
+
+@task
+def load_landing_files(business_date: str) -> list[dict]:
+    """COPY every new landing file dated on or before the business date into ``raw``."""
+    from recsys.config import get_settings
+    from recsys.loading import load_landing
+
+    settings = get_settings()
+    results = load_landing(warehouse_url(), settings.landing_dir, dt.date.fromisoformat(business_date))
+    for r in results:
+        log.info("%s %s: read %s, loaded %s, rejected %s%s", r.source, r.file_name, r.rows_read,
+                 r.rows_loaded, r.rows_rejected, " (already loaded, skipped)" if r.skipped else "")
+    return _summaries(results)
+
+
+@task
+def load_shop_oltp(business_date: str) -> list[dict]:
+    """Incremental read of the shop's OLTP tables; skipped without a ``shop_oltp`` connection."""
+    from airflow.sdk import BaseHook
+
+    from recsys.oltp import load_oltp
+    from recsys_airflow.hooks.warehouse import WarehouseHook
+
+    try:
+        BaseHook.get_connection(OLTP_CONN_ID)
+    except Exception as exc:  # noqa: BLE001 - Airflow raises its own not-found type per version
+        raise AirflowSkipException(f"no '{OLTP_CONN_ID}' connection: nothing to extract ({exc})")
+    source_url = WarehouseHook(OLTP_CONN_ID).get_warehouse_url()
+    return _summaries(load_oltp(warehouse_url(), source_url, dt.date.fromisoformat(business_date)))
+
+
+@task(trigger_rule="none_failed")
+def raw_quality_gate(business_date: str, files: list[dict] | None, oltp: list[dict] | None) -> None:
+    """Great Expectations raw suites on the batches of this run; fails the run on an error."""
+    from recsys_airflow.quality import gate
+
+    batches = [b["batch_id"] for b in (files or []) + (oltp or []) if not b["skipped"]]
+    gate("raw", business_date, warehouse_url(), batch_ids=batches)
+
+
+@task(outlets=[RAW_SHOP_DATA])
+def announce_raw_data(business_date: str):
+    """Tell ``warehouse_build`` that raw data for the business date is in."""
+    yield Metadata(RAW_SHOP_DATA, extra={BUSINESS_DATE_KEY: business_date})
