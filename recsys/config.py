@@ -55,6 +55,7 @@ class TrainingConfig:
     als_factors: int = 64
     als_iterations: int = 15
     als_regularization: float = 0.05
+    als_alpha: float = 10.0
 
 
 @dataclass(frozen=True)
