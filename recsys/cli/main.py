@@ -22,6 +22,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "warehouse_cmd",
     "generate_cmd",
+    "model_cmd",
 )
 
 for _name in COMMAND_MODULES:

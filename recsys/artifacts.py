@@ -1,0 +1,185 @@
+"""Versioned model artifacts: numpy arrays and JSON, never pickle.
+
+Layout of one artifact, ``<artifacts_dir>/models/<run_id>/``:
+
+``model.npz``
+    What scoring needs, float32: ``user_embeddings (n_users, d)``, ``user_biases (n_users,)``,
+    ``item_embeddings (n_items, d)``, ``item_biases (n_items,)``, ``item_prior (n_items,)``.
+    The score of user row ``u`` for item column ``i`` is
+    ``user_embeddings[u] @ item_embeddings[i] + user_biases[u] + item_biases[i] + item_prior[i]``:
+    score in blocked matrix products (:meth:`LoadedModel.score`), never a per-pair loop.
+``lightfm.npz``
+    LightFM's own per-feature parameters and the user/item feature matrices (CSR parts),
+    enough to rebuild the ``LightFM`` object (:func:`restore_lightfm`).
+``mappings.json``
+    ``user_ids`` and ``item_ids`` (row/column order of every array), ``user_features`` and
+    ``item_features`` (the feature vocabularies, column order of the feature matrices).
+``config.json``
+    Training and evaluation configuration, interaction weighting, chosen epochs, popularity
+    blend (weight, scale, trending days), data window, run id.
+``metrics.json``
+    The evaluation of the model and every baseline on the test window.
+``manifest.json``
+    SHA-256 of each file above and ``checksum``, the SHA-256 of those lines: the artifact's
+    identity, recorded in ``ml.model_runs``.
+``report.html``
+    The training report (written after the manifest; not part of the checksum).
+
+Every array is written and read with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.dataset import index_of
+from recsys.models import LightFMRecommender, factor_scores
+
+MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
+    "model.npz", "lightfm.npz", "mappings.json", "config.json", "metrics.json", "manifest.json", "report.html",
+)
+CHECKSUMMED = (MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS)
+LIGHTFM_PARAMETERS = ("user_embeddings", "user_biases", "item_embeddings", "item_biases")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A saved model's representations and id mappings, ready for blocked scoring."""
+
+    path: Path
+    user_embeddings: np.ndarray
+    user_biases: np.ndarray
+    item_embeddings: np.ndarray
+    item_biases: np.ndarray
+    item_prior: np.ndarray
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    user_feature_names: tuple[str, ...]
+    item_feature_names: tuple[str, ...]
+    config: dict
+    checksum: str
+
+    def user_index(self, ids) -> np.ndarray:
+        """Row of each user id, -1 for users the model does not know."""
+        return index_of(self.user_ids, ids)
+
+    def item_index(self, ids) -> np.ndarray:
+        """Column of each item id, -1 for items the model does not know."""
+        return index_of(self.item_ids, ids)
+
+    def score(self, user_rows: np.ndarray) -> np.ndarray:
+        """``(len(user_rows), n_items)`` scores; call it on blocks of users."""
+        return factor_scores(self.user_embeddings, self.user_biases, self.item_embeddings,
+                             self.item_biases + self.item_prior, np.asarray(user_rows))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _csr_parts(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices, f"{prefix}_indptr": matrix.indptr,
+            f"{prefix}_shape": np.asarray(matrix.shape)}
+
+
+def _csr_from(arrays, prefix: str) -> sp.csr_matrix:
+    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+                         shape=tuple(arrays[f"{prefix}_shape"]))
+
+
+def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics: dict) -> str:
+    """Write ``model`` as an artifact in ``directory`` and return its checksum.
+
+    Writing is idempotent: a rerun of the same run id rewrites the same files.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
+    data = model.data
+    np.savez(directory / MODEL, user_embeddings=user_embeddings.astype(np.float32),
+             user_biases=user_biases.astype(np.float32), item_embeddings=item_embeddings.astype(np.float32),
+             item_biases=item_biases.astype(np.float32), item_prior=model.item_prior.astype(np.float32))
+    user_features, item_features = model.user_feature_matrix(), model.item_feature_matrix()
+    np.savez(directory / LIGHTFM, **{name: getattr(model.model, name) for name in LIGHTFM_PARAMETERS},
+             **_csr_parts("user_features", user_features), **_csr_parts("item_features", item_features))
+    _write_json(directory / MAPPINGS, {
+        "user_ids": data.user_ids.tolist(), "item_ids": data.item_ids.tolist(),
+        # identity features come first, so the used vocabulary is a prefix of the full one
+        "user_features": list(data.user_feature_names[: user_features.shape[1]]),
+        "item_features": list(data.item_feature_names[: item_features.shape[1]]),
+    })
+    _write_json(directory / CONFIG, config)
+    _write_json(directory / METRICS, metrics)
+    files = {name: sha256_file(directory / name) for name in CHECKSUMMED}
+    checksum = hashlib.sha256("".join(f"{files[n]}  {n}\n" for n in CHECKSUMMED).encode()).hexdigest()
+    _write_json(directory / MANIFEST, {"files": files, "checksum": checksum})
+    return checksum
+
+
+def _write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def verify(directory: Path) -> str:
+    """The artifact's checksum after checking every file against the manifest.
+
+    Raises
+    ------
+    ValueError
+        When a file is missing or changed: a model that is not what was evaluated must
+        not serve.
+    """
+    directory = Path(directory)
+    if not (directory / MANIFEST).exists():
+        raise ValueError(f"{directory} is not a model artifact: {MANIFEST} is missing")
+    manifest = json.loads((directory / MANIFEST).read_text())
+    for name, expected in manifest["files"].items():
+        if not (directory / name).exists() or sha256_file(directory / name) != expected:
+            raise ValueError(f"{directory / name} is missing or does not match its checksum in {MANIFEST}")
+    return manifest["checksum"]
+
+
+def load_model(directory: Path) -> LoadedModel:
+    """A verified artifact's representations and mappings (no pickle anywhere)."""
+    directory = Path(directory)
+    checksum = verify(directory)
+    mappings = json.loads((directory / MAPPINGS).read_text())
+    with np.load(directory / MODEL, allow_pickle=False) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    return LoadedModel(
+        path=directory, **parts,
+        user_ids=np.asarray(mappings["user_ids"], dtype=str), item_ids=np.asarray(mappings["item_ids"], dtype=str),
+        user_feature_names=tuple(mappings["user_features"]), item_feature_names=tuple(mappings["item_features"]),
+        config=json.loads((directory / CONFIG).read_text()), checksum=checksum,
+    )
+
+
+def restore_lightfm(directory: Path):
+    """``(LightFM, user_features, item_features)`` rebuilt from an artifact.
+
+    For continuing training or cross-checking; scoring should use :func:`load_model`.
+    """
+    from lightfm import LightFM
+
+    directory = Path(directory)
+    verify(directory)
+    config = json.loads((directory / CONFIG).read_text())["training"]
+    with np.load(directory / LIGHTFM, allow_pickle=False) as arrays:
+        user_features, item_features = _csr_from(arrays, "user_features"), _csr_from(arrays, "item_features")
+        model = LightFM(no_components=config["no_components"], loss=config["loss"],
+                        learning_rate=config["learning_rate"], item_alpha=config["item_alpha"],
+                        user_alpha=config["user_alpha"], max_sampled=config["max_sampled"])
+        model._initialize(config["no_components"], item_features.shape[1], user_features.shape[1])
+        for name in LIGHTFM_PARAMETERS:
+            getattr(model, name)[...] = arrays[name]
+    return model, user_features, item_features
