@@ -1,0 +1,168 @@
+"""The vocabulary of a suite: checks with a severity, grouped by the batch they run on.
+
+A suite module returns :class:`BatchChecks` groups; each group becomes one GX
+``ValidationDefinition`` (a batch plus an expectation suite) and all groups of a suite run
+in one GX ``Checkpoint``.  Schema checks look at the table, row checks at one load batch or
+one day, aggregate checks at a small query: each on the batch that makes it cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal, Mapping
+
+import great_expectations.expectations as gxe
+from great_expectations.expectations.expectation import Expectation
+
+from expectations.sqltext import render
+from recsys.config import QualityConfig
+
+Severity = Literal["error", "warning"]
+ERROR: Severity = "error"
+WARNING: Severity = "warning"
+
+#: Accepted ``information_schema.columns.data_type`` values per contract type: a load may
+#: widen an integer or use varchar for text, but a timestamp must keep its time zone kind.
+TYPE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "text": ("text", "character varying"),
+    "integer": ("smallint", "integer", "bigint"),
+    "numeric": ("numeric", "double precision", "real"),
+    "timestamptz": ("timestamp with time zone",),
+    "timestamp": ("timestamp without time zone",),
+    "date": ("date",),
+    "boolean": ("boolean",),
+    "jsonb": ("jsonb", "json"),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation, how bad its failure is, and how its bound was chosen.
+
+    ``note`` explains a learnt or derived bound ("median 1,204 over 27 days"); it is
+    stored with the threshold so a reader sees why the bound is what it is.
+    """
+
+    expectation: Expectation
+    severity: Severity
+    note: str = ""
+
+
+def error(expectation: Expectation, note: str = "") -> Check:
+    """A check whose failure stops the pipeline."""
+    return Check(expectation, ERROR, note)
+
+
+def warning(expectation: Expectation, note: str = "") -> Check:
+    """A check whose failure is recorded and reported only."""
+    return Check(expectation, WARNING, note)
+
+
+@dataclass(frozen=True)
+class TableBatch:
+    """The whole table (schema checks, keys, referential integrity)."""
+
+    table: str
+
+
+@dataclass(frozen=True)
+class QueryBatch:
+    """Rows selected by a query GX runs in the database (one load batch, one day...)."""
+
+    query: str
+
+
+@dataclass(frozen=True)
+class BatchChecks:
+    """Checks that run on the same batch; ``name`` is unique within the suite."""
+
+    name: str
+    batch: TableBatch | QueryBatch
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class SuiteRequest:
+    """What a suite module needs to build its checks for one run.
+
+    ``options`` carries run-specific inputs: ``batch_ids`` (raw suites: validate these
+    load batches instead of every batch of the logical date) and ``k`` (recommendations).
+    """
+
+    table: str
+    logical_date: dt.date
+    config: QualityConfig = field(default_factory=QualityConfig)
+    shop_opened: dt.date = dt.date(2009, 1, 1)
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+def schema_checks(table: str, columns: Mapping[str, str]) -> BatchChecks:
+    """Contract columns present with a type of the declared family.
+
+    Runs on ``information_schema`` rather than on rows, so it costs nothing and reports
+    every offending column at once (``[["price", "text"]]``).
+    """
+    unknown = sorted(set(columns.values()) - set(TYPE_FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown contract types {unknown}; use one of {sorted(TYPE_FAMILIES)}")
+    schema, name = table.split(".")
+    pairs = [(col, db_type) for col, kind in columns.items() for db_type in TYPE_FAMILIES[kind]]
+    query = render("table_columns.sql", schema_name=schema, table_name=name, columns=list(columns))
+    return BatchChecks(
+        "schema",
+        QueryBatch(query),
+        (
+            error(gxe.ExpectColumnDistinctValuesToContainSet(column="column_name", value_set=list(columns))),
+            error(
+                gxe.ExpectColumnPairValuesToBeInSet(
+                    column_A="column_name", column_B="data_type", value_pairs_set=pairs
+                ),
+                note="types: " + ", ".join(f"{c} {k}" for c, k in columns.items()),
+            ),
+        ),
+    )
+
+
+def key_checks(columns: tuple[str, ...]) -> tuple[Check, ...]:
+    """A key: every part present, the combination unique."""
+    present = tuple(error(gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in columns)
+    if len(columns) == 1:
+        return present + (error(gxe.ExpectColumnValuesToBeUnique(column=columns[0])),)
+    return present + (error(gxe.ExpectCompoundColumnsToBeUnique(column_list=list(columns))),)
+
+
+def timestamp_window(request: SuiteRequest) -> tuple[dt.datetime, dt.datetime]:
+    """Plausible event times: from the shop's opening to the end of the logical date plus a
+    tolerance (late files, time zones); anything later is in the future of the run."""
+    start = dt.datetime.combine(request.shop_opened, dt.time(), dt.timezone.utc)
+    end_day = request.logical_date + dt.timedelta(days=1 + request.config.future_tolerance_days)
+    return start, dt.datetime.combine(end_day, dt.time(), dt.timezone.utc)
+
+
+def raw_batch(request: SuiteRequest) -> QueryBatch:
+    """The rows of the load batches of this run: the ``batch_ids`` option when given (the
+    gate after a load), else every batch recorded for the logical date."""
+    batch_ids = request.options.get("batch_ids")
+    if batch_ids is not None:
+        ids = [int(b) for b in batch_ids]  # type: ignore[union-attr]
+        return QueryBatch(render("raw_batch_by_ids.sql", {"table": request.table}, batch_ids=ids))
+    return QueryBatch(render("raw_batch_by_date.sql", {"table": request.table}, logical_date=request.logical_date))
+
+
+def banded(expectation_type, band, **kwargs) -> Check:
+    """An expectation bounded by a learnt :class:`~expectations.bands.Band`, at the band's
+    severity (a warning while history is too short)."""
+    expectation = expectation_type(min_value=band.low, max_value=band.high, **kwargs)
+    return Check(expectation, band.severity, band.note)
+
+
+def rows_absent(query: str, description: str, severity: Severity = ERROR) -> Check:
+    """Rows a query finds are violations (referential integrity, per-user rules).
+
+    The full unexpected rows (at most a few hundred) are kept so the report shows which.
+    """
+    expectation = gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=query, description=description, result_format="COMPLETE"
+    )
+    return Check(expectation, severity)

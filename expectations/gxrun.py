@@ -1,0 +1,140 @@
+"""Running checks with Great Expectations 1.x against the warehouse.
+
+One context per process (GX's import and context set-up are the slow part): an
+ephemeral context, so concurrent Airflow tasks never rewrite a shared
+``great_expectations.yml``, whose validation results and Data Docs are nevertheless files
+under ``Settings.dq_dir`` shared by every run.  The data source is GX's SQLAlchemy one,
+so every metric is a query in PostgreSQL; no table is pulled into pandas.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import great_expectations as gx
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.expectations.metadata_types import FailureSeverity
+
+from expectations.checks import ERROR, BatchChecks, Check, QueryBatch, TableBatch
+from recsys.warehouse import sqlalchemy_url, url_parts
+
+SITE_NAME = "local_site"
+GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warning": FailureSeverity.WARNING}
+#: Enough to show examples without pulling the unexpected rows of a big batch.
+RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+
+
+@dataclass(frozen=True)
+class RawResult:
+    """A GX expectation result joined back to the check that produced it."""
+
+    batch_name: str
+    check: Check
+    config: dict[str, Any]
+    result: dict[str, Any]
+    exception: dict[str, Any]
+    success: bool
+
+
+def _filesystem(path: Path) -> dict:
+    return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(path)}
+
+
+@functools.lru_cache(maxsize=None)
+def gx_context(dq_dir: Path):
+    """The process's GX context; validation results and Data Docs go under ``dq_dir``."""
+    stores = InMemoryStoreBackendDefaults()
+    stores.stores[stores.validation_results_store_name]["store_backend"] = _filesystem(dq_dir / "validations")
+    stores.data_docs_sites = {
+        SITE_NAME: {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": _filesystem(dq_dir / "data_docs"),
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    config = DataContextConfig(
+        store_backend_defaults=stores,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _datasource(context, url: str):
+    """One GX data source per warehouse database (tests use one database per module)."""
+    name = f"warehouse_{url_parts(url).dbname}"
+    return context.data_sources.add_or_update_postgres(name=name, connection_string=sqlalchemy_url(url))
+
+
+def _batch_definition(datasource, asset_name: str, batch: TableBatch | QueryBatch):
+    if asset_name in datasource.get_asset_names():
+        datasource.delete_asset(asset_name)
+    if isinstance(batch, TableBatch):
+        schema, table = batch.table.split(".")
+        asset = datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
+    else:
+        # GX wants a bare SELECT: a CTE or a leading comment goes inside a subquery.
+        asset = datasource.add_query_asset(name=asset_name, query=f"select * from (\n{batch.query}\n) as q")
+    return asset.add_batch_definition_whole_table(name="batch")
+
+
+def _expectation(check: Check, key: int):
+    expectation = check.expectation.copy(deep=True)
+    expectation.severity = GX_SEVERITY[check.severity]
+    expectation.meta = {**(expectation.meta or {}), "check": key}
+    expectation.id = None
+    return expectation
+
+
+def _validation_definition(context, datasource, suite_name: str, group: BatchChecks):
+    name = f"{suite_name}.{group.name}"
+    suite = gx.ExpectationSuite(
+        name=name, expectations=[_expectation(c, i) for i, c in enumerate(group.checks)]
+    )
+    suite = context.suites.add_or_update(suite)
+    data = _batch_definition(datasource, name, group.batch)
+    return context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=data, suite=suite))
+
+
+def validate(
+    dq_dir: Path, url: str, suite_name: str, groups: Sequence[BatchChecks], run_id: str, build_docs: bool = True
+) -> tuple[list[RawResult], str | None]:
+    """Run every group of a suite in one checkpoint; results in check order, and the
+    Data Docs index URL when docs were built."""
+    context = gx_context(dq_dir)
+    datasource = _datasource(context, url)
+    definitions = [_validation_definition(context, datasource, suite_name, g) for g in groups]
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])] if build_docs else []
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(name=suite_name, validation_definitions=definitions, actions=actions, result_format=RESULT_FORMAT)
+    )
+    run = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
+    by_suite = {vr.suite_name: vr for vr in run.run_results.values()}
+    raw = []
+    for group in groups:
+        for r in by_suite[f"{suite_name}.{group.name}"].results:
+            config = r.expectation_config.to_json_dict()
+            check = group.checks[config["meta"]["check"]]
+            raw.append(RawResult(group.name, check, config, dict(r.result), dict(r.exception_info or {}), bool(r.success)))
+    raw.sort(key=lambda r: ([g.name for g in groups].index(r.batch_name), r.config["meta"]["check"]))
+    docs = _docs_url(context) if build_docs else None
+    return raw, docs
+
+
+def _docs_url(context) -> str | None:
+    sites = context.get_docs_sites_urls(site_name=SITE_NAME)
+    return sites[0]["site_url"] if sites else None
+
+
+def is_error(raw: RawResult) -> bool:
+    """Whether a failed result stops the run."""
+    return raw.check.severity == ERROR and not raw.success

@@ -1,0 +1,130 @@
+"""Run a suite for a table and a logical date, record it, and stop on errors.
+
+Used by the Airflow operator, the DAG tasks and ``recsys dq run`` alike, so a gate
+behaves the same wherever it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Mapping, Sequence
+
+from expectations import gxrun
+from expectations.checks import SuiteRequest
+from expectations.results import DataQualityError, SuiteResult, failure_message, outcome
+from expectations.sqltext import read_sql, table_identifier
+from expectations.store import write_results
+from expectations.suites import STAGES, suite_module
+from recsys.config import Settings
+from recsys.warehouse import connect, transaction
+
+log = logging.getLogger(__name__)
+
+
+def run_suite(
+    url: str,
+    suite_name: str,
+    logical_date: dt.date,
+    table: str | None = None,
+    run_id: str | None = None,
+    *,
+    settings: Settings | None = None,
+    options: Mapping[str, object] | None = None,
+    build_docs: bool = True,
+) -> SuiteResult:
+    """Validate ``table`` (default: the suite's own table) for ``logical_date``.
+
+    Every expectation's outcome is written to ``dq.validation_results`` under
+    ``run_id`` (default ``manual__<date>``; a rerun replaces its rows) and, unless
+    ``build_docs`` is false, rendered into the Data Docs under ``settings.dq_dir``.
+    Nothing is raised for failed expectations: call :func:`raise_for_errors`.
+
+    Parameters
+    ----------
+    options
+        ``batch_ids`` (raw suites: only these load batches) and ``k`` (recommendations).
+    """
+    module = suite_module(suite_name)
+    settings = settings or Settings()
+    table = table or module.TABLE
+    run_id = run_id or f"manual__{logical_date.isoformat()}"
+    request = SuiteRequest(table, logical_date, settings.dq, settings.shop_opened, dict(options or {}))
+    started = time.perf_counter()
+    with connect(url) as conn:
+        _require_table(conn, table)
+        groups = module.build(conn, request)
+    raw, docs_url = gxrun.validate(settings.dq_dir, url, suite_name, groups, run_id, build_docs)
+    outcomes = tuple(
+        outcome(r.batch_name, r.check.severity, r.check.note, r.config, r.result, r.exception, r.success) for r in raw
+    )
+    result = SuiteResult(
+        suite_name, table, logical_date, run_id, outcomes, round(time.perf_counter() - started, 3), docs_url
+    )
+    with transaction(url) as conn:
+        write_results(conn, result)
+    log.info(
+        "dq %s on %s for %s: %d expectations, %d error(s), %d warning(s) in %.2fs",
+        suite_name, table, logical_date, len(outcomes), len(result.errors), len(result.warnings), result.seconds,
+    )
+    return result
+
+
+def _require_table(conn, table: str) -> None:
+    table_identifier(table)
+    if not conn.execute(read_sql("table_exists.sql"), {"table": table}).fetchone()[0]:
+        raise LookupError(f"{table} does not exist: build it (loader, dbt build or publish) before its quality gate")
+
+
+def run_stage(
+    url: str,
+    stage: str,
+    logical_date: dt.date,
+    run_id: str | None = None,
+    *,
+    settings: Settings | None = None,
+    options: Mapping[str, object] | None = None,
+    build_docs: bool = True,
+) -> list[SuiteResult]:
+    """Every suite of a pipeline stage (``raw``, ``marts``, ``model_inputs``,
+    ``recommendations``) or a single suite name, on the suites' default tables."""
+    suites = STAGES.get(stage, (stage,))
+    return [
+        run_suite(url, s, logical_date, None, run_id, settings=settings, options=options, build_docs=build_docs)
+        for s in suites
+    ]
+
+
+def raise_for_errors(results: SuiteResult | Sequence[SuiteResult]) -> None:
+    """Raise :class:`DataQualityError` naming every failed ``error`` expectation, its
+    table and observed value; warnings are only logged."""
+    results = [results] if isinstance(results, SuiteResult) else list(results)
+    for r in results:
+        for w in r.warnings:
+            log.warning("dq warning %s on %s: %s observed %s; expected %s",
+                        r.suite_name, r.table, w.expectation, w.observed_value, w.threshold)
+    failed = [r for r in results if r.errors]
+    if failed:
+        raise DataQualityError("\n".join(failure_message(r) for r in failed))
+
+
+def gate(
+    url: str,
+    stage: str,
+    logical_date: dt.date | str,
+    run_id: str | None = None,
+    *,
+    settings: Settings | None = None,
+    options: Mapping[str, object] | None = None,
+) -> list[SuiteResult]:
+    """A pipeline gate: run a stage (or one suite), record everything, raise on an error.
+
+    This is the function DAG tasks call after a load, after ``dbt build``, before
+    training and before publishing.
+    """
+    if isinstance(logical_date, str):
+        logical_date = dt.date.fromisoformat(logical_date)
+    results = run_stage(url, stage, logical_date, run_id, settings=settings, options=options)
+    raise_for_errors(results)
+    return results

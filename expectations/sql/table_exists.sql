@@ -1,0 +1,1 @@
+select to_regclass(%(table)s) is not null

@@ -1,0 +1,33 @@
+"""Keep results for people: ``dq.validation_results``, one row per expectation."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from expectations.results import SuiteResult
+from expectations.sqltext import read_sql
+
+
+def write_results(conn: psycopg.Connection, result: SuiteResult) -> None:
+    """Replace the rows of this (run, table, suite): a retried task converges."""
+    key = {"run_id": result.run_id, "table_name": result.table, "suite_name": result.suite_name}
+    conn.execute(read_sql("delete_validation_results.sql"), key)
+    rows = [
+        {
+            **key,
+            "logical_date": result.logical_date,
+            "batch_name": o.batch_name,
+            "expectation": o.expectation,
+            "description": o.description,
+            "severity": o.severity,
+            "success": o.success,
+            "observed_value": o.observed_value,
+            "threshold": o.threshold,
+            "details": json.dumps(o.details, default=str),
+        }
+        for o in result.outcomes
+    ]
+    with conn.cursor() as cur:
+        cur.executemany(read_sql("insert_validation_results.sql"), rows)

@@ -1,0 +1,37 @@
+"""``marts.fct_events``: keys, freshness, and the logical date's volume and mix against
+bands learnt from the days before."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import great_expectations.expectations as gxe
+
+from expectations.bands import share_band, volume_band
+from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, key_checks
+from expectations.history import daily_event_history
+from expectations.sqltext import render
+
+TABLE = "marts.fct_events"
+EVENT_TYPES = ["view", "cart", "purchase", "rating"]
+
+
+def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
+    """Whole-table checks plus a one-row batch of the day's aggregates."""
+    cfg, day = request.config, request.logical_date
+    history = daily_event_history(conn, request.table, day, cfg.history_days)
+    fresh_from = day - dt.timedelta(days=cfg.freshness_lag_days)
+    table = (
+        *key_checks(("event_id",)),
+        error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES)),
+        error(gxe.ExpectColumnMaxToBeBetween(column="event_date", min_value=fresh_from),
+              note=f"freshness: latest event no older than the logical date - {cfg.freshness_lag_days} day(s)"),
+    )
+    aggregates = (
+        banded(gxe.ExpectColumnMaxToBeBetween, volume_band(history["events"], day, cfg), column="n_events"),
+        banded(gxe.ExpectColumnValuesToBeBetween, share_band(history["purchase_share"], cfg), column="purchase_share"),
+        banded(gxe.ExpectColumnValuesToBeBetween, share_band(history["new_product_share"], cfg),
+               column="new_product_share"),
+    )
+    query = render("events_day_aggregates.sql", {"events": request.table}, logical_date=day)
+    return (BatchChecks("table", TableBatch(request.table), table), BatchChecks("day", QueryBatch(query), aggregates))

@@ -1,0 +1,43 @@
+"""``raw.events``: one load batch of behavioural events, before dbt reads it."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.checks import BatchChecks, SuiteRequest, error, raw_batch, schema_checks, timestamp_window, warning
+
+TABLE = "raw.events"
+COLUMNS = {
+    "event_id": "text",
+    "customer_id": "text",
+    "session_id": "text",
+    "event_type": "text",
+    "product_id": "text",
+    "event_ts": "timestamptz",
+    "price": "numeric",
+    "rating": "integer",
+    "_batch_id": "integer",
+    "_line_number": "integer",
+}
+EVENT_TYPES = ["view", "cart", "purchase", "rating"]
+
+
+def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
+    """Schema, required ids, accepted event types, plausible times and prices."""
+    cfg = request.config
+    start, end = timestamp_window(request)
+    rows = (
+        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
+        *[error(gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in ("event_id", "product_id", "event_type", "event_ts")],
+        error(gxe.ExpectColumnValuesToBeUnique(column="event_id")),
+        error(
+            gxe.ExpectColumnValuesToNotBeNull(column="customer_id", mostly=cfg.customer_id_mostly),
+            note="anonymous events are legitimate, about 1%",
+        ),
+        error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES)),
+        error(gxe.ExpectColumnValuesToBeBetween(column="event_ts", min_value=start, max_value=end),
+              note="shop opening to the end of the logical date + tolerance"),
+        error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
+        error(gxe.ExpectColumnValuesToBeBetween(column="rating", min_value=1, max_value=5)),
+    )
+    return (schema_checks(request.table, COLUMNS), BatchChecks("batch", raw_batch(request), rows))

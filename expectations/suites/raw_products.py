@@ -1,0 +1,37 @@
+"""``raw.products``: one load batch of the catalogue."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from expectations.checks import BatchChecks, SuiteRequest, error, raw_batch, schema_checks, timestamp_window, warning
+
+TABLE = "raw.products"
+COLUMNS = {
+    "product_id": "text",
+    "title": "text",
+    "category": "text",
+    "brand": "text",
+    "price": "numeric",
+    "stock_level": "integer",
+    "created_at": "timestamptz",
+    "is_active": "boolean",
+    "_batch_id": "integer",
+    "_line_number": "integer",
+}
+
+
+def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
+    """Schema, one row per product, non-negative prices and stock, plausible creation times."""
+    cfg = request.config
+    start, end = timestamp_window(request)
+    rows = (
+        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
+        error(gxe.ExpectColumnValuesToNotBeNull(column="product_id")),
+        error(gxe.ExpectColumnValuesToBeUnique(column="product_id")),
+        error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
+        error(gxe.ExpectColumnValuesToBeBetween(column="stock_level", min_value=0)),
+        error(gxe.ExpectColumnValuesToBeBetween(column="created_at", min_value=start, max_value=end)),
+        warning(gxe.ExpectColumnValuesToNotBeNull(column="title", mostly=0.99)),
+    )
+    return (schema_checks(request.table, COLUMNS), BatchChecks("batch", raw_batch(request), rows))

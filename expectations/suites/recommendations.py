@@ -1,0 +1,45 @@
+"""``recs.user_recommendations`` (or its staging copy, via the table parameter): what is
+about to be published, checked before the swap.
+
+The validated table must hold the one run being published.
+"""
+
+from __future__ import annotations
+
+import math
+
+import great_expectations.expectations as gxe
+
+from expectations.checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, key_checks, rows_absent
+from expectations.history import scalar
+from expectations.sqltext import render
+
+TABLE = "recs.user_recommendations"
+PRODUCTS = "marts.dim_products"
+INTERACTIONS = "marts.fct_interactions_daily"
+
+
+def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
+    """Exactly k ranked, distinct, finite, recommendable items per user, and a catalogue
+    coverage above the floor.  ``k`` comes from ``options['k']`` (default ``recs_k``)."""
+    cfg = request.config
+    k = int(request.options.get("k", cfg.recs_k))  # type: ignore[arg-type]
+    recommendable = scalar(conn, "recommendable_products.sql", {"products": PRODUCTS}, {})
+    min_products = math.ceil(cfg.min_catalog_coverage * recommendable)
+    checks = (
+        *key_checks(("customer_id", "rank")),
+        error(gxe.ExpectColumnValuesToNotBeNull(column="product_id")),
+        error(gxe.ExpectColumnValuesToBeBetween(column="rank", min_value=1, max_value=k)),
+        error(gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "product_id"])),
+        error(gxe.ExpectColumnValuesToNotBeNull(column="score")),
+        error(gxe.ExpectColumnValuesToBeBetween(column="score", min_value=-1e300, max_value=1e300),
+              note="finite: NaN and infinities fall outside"),
+        rows_absent(render("users_without_k_rows.sql", k=k), f"every user has exactly {k} rows"),
+        rows_absent(render("unrecommendable_items.sql", {"products": PRODUCTS}),
+                    f"every item is a known, active, in-stock product of {PRODUCTS}"),
+        rows_absent(render("already_purchased_items.sql", {"interactions": INTERACTIONS}, logical_date=request.logical_date),
+                    "no item the user already bought", WARNING),
+        error(gxe.ExpectColumnUniqueValueCountToBeBetween(column="product_id", min_value=min_products),
+              note=f"coverage >= {cfg.min_catalog_coverage:.1%} of {recommendable:,.0f} recommendable products"),
+    )
+    return (BatchChecks("table", TableBatch(request.table), checks),)
