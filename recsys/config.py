@@ -112,6 +112,70 @@ class QualityConfig:
 
 
 @dataclass(frozen=True)
+class ContextConfig:
+    """Season, calendar, recent-activity and country adjustments of scores (``RECSYS_CONTEXT__*``).
+
+    Each factor enters the score as ``weight * score_scale * value`` (``score_scale`` is
+    the model's typical within-user score spread), so a weight means the same for every
+    model; all weights 0 give the raw model order.  Log-ratio factors are clipped to
+    +/- ``max_log_factor``.
+    """
+
+    season_weight: float = 1.0
+    event_weight: float = 1.0
+    recent_weight: float = 1.0
+    country_weight: float = 0.5
+    season_smoothing_weeks: float = 1.5
+    season_horizon_weeks: int = 2
+    season_prior_strength: float = 30.0
+    max_log_factor: float = 2.0
+    event_suppress_days: int = 60
+    event_prior_strength: float = 20.0
+    recent_days: int = 14
+    recent_half_life_days: float = 3.0
+    recent_event_types: tuple[str, ...] = ("view", "cart")
+    recent_neighbours: int = 20
+    country_prior_strength: float = 50.0
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Business rules of the published lists (``RECSYS_RULES__*``).
+
+    ``rules_file`` is the shop's YAML (promotions, re-buy categories, fee codes, caps);
+    its values override these defaults (see :mod:`recsys.rules`).
+    """
+
+    rules_file: Path | None = None
+    exclude_purchased: bool = True
+    rebuy_categories: tuple[str, ...] = ()
+    fee_product_codes: tuple[str, ...] = ()
+    category_cap: int = 3
+    exploration_share: float = 0.1
+    new_item_days: int = 30
+    candidates_per_slot: int = 4
+
+
+@dataclass(frozen=True)
+class RecsConfig:
+    """Nightly scoring, publishing and CRM exports (``RECSYS_RECS__*``).
+
+    ``block_size`` 0 sizes user blocks to the cache; ``num_threads`` 0 uses every core.
+    """
+
+    k: int = 10
+    similar_k: int = 20
+    popular_k: int = 50
+    keep_runs: int = 3
+    block_size: int = 0
+    num_threads: int = 0
+    active_days: int = 365
+    holdout_share: float = 0.10
+    product_url_template: str = "https://shop.example.com/products/{product_id}"
+    image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Platform settings.
 
@@ -133,6 +197,12 @@ class Settings:
         Split windows, metrics and champion gate (``RECSYS_EVALUATION__TEST_DAYS=28``).
     dq : QualityConfig
         Data-quality gate thresholds (``RECSYS_DQ__FRESHNESS_LAG_DAYS=2``).
+    context : ContextConfig
+        Context factors of scores (``RECSYS_CONTEXT__SEASON_WEIGHT=0`` turns one off).
+    rules : RulesConfig
+        Business rules (``RECSYS_RULES__RULES_FILE=rules/shop.yml``).
+    recs : RecsConfig
+        Scoring, publishing and exports (``RECSYS_RECS__K=10``).
     """
 
     home: Path = field(default_factory=_default_home)
@@ -142,6 +212,9 @@ class Settings:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     dq: QualityConfig = field(default_factory=QualityConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    recs: RecsConfig = field(default_factory=RecsConfig)
 
     @property
     def embedded_dir(self) -> Path:
