@@ -1,0 +1,3 @@
+select watermark
+from raw.watermarks
+where source = %(key)s

@@ -1,0 +1,2 @@
+-- All-text landing zone for rows that need Postgres to judge them; gone at commit.
+create temp table load_stage (line_number bigint not null, {columns}) on commit drop
