@@ -160,9 +160,8 @@ def banded(expectation_type, band, **kwargs) -> Check:
 def rows_absent(query: str, description: str, severity: Severity = ERROR) -> Check:
     """Rows a query finds are violations (referential integrity, per-user rules).
 
-    The full unexpected rows (at most a few hundred) are kept so the report shows which.
+    Put rule checks in a group of their own: GX then keeps the offending rows (at most a
+    few hundred) so the report shows which.
     """
-    expectation = gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=query, description=description, result_format="COMPLETE"
-    )
+    expectation = gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=description)
     return Check(expectation, severity)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import great_expectations as gx
+import great_expectations.expectations as gxe
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import (
     DataContextConfig,
@@ -23,13 +24,12 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.metadata_types import FailureSeverity
 
-from expectations.checks import ERROR, BatchChecks, Check, QueryBatch, TableBatch
+from expectations.checks import BatchChecks, Check, QueryBatch, TableBatch
 from recsys.warehouse import sqlalchemy_url, url_parts
 
 SITE_NAME = "local_site"
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warning": FailureSeverity.WARNING}
-#: Enough to show examples without pulling the unexpected rows of a big batch.
-RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+SUMMARY_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
 
 
 @dataclass(frozen=True)
@@ -105,36 +105,47 @@ def _validation_definition(context, datasource, suite_name: str, group: BatchChe
     return context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=data, suite=suite))
 
 
+def _result_format(group: BatchChecks) -> dict:
+    """Rule checks keep their (few hundred at most) offending rows; map checks keep
+    examples only, so a batch with a million bad values is not pulled into Python."""
+    if all(isinstance(c.expectation, gxe.UnexpectedRowsExpectation) for c in group.checks):
+        return {"result_format": "COMPLETE"}
+    return SUMMARY_FORMAT
+
+
 def validate(
     dq_dir: Path, url: str, suite_name: str, groups: Sequence[BatchChecks], run_id: str, build_docs: bool = True
 ) -> tuple[list[RawResult], str | None]:
-    """Run every group of a suite in one checkpoint; results in check order, and the
-    Data Docs index URL when docs were built."""
+    """Run every group of a suite (one GX checkpoint each: the result format is a
+    checkpoint setting); results in check order, and the Data Docs index URL when built."""
     context = gx_context(dq_dir)
     datasource = _datasource(context, url)
-    definitions = [_validation_definition(context, datasource, suite_name, g) for g in groups]
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[SITE_NAME])] if build_docs else []
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(name=suite_name, validation_definitions=definitions, actions=actions, result_format=RESULT_FORMAT)
-    )
-    run = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
-    by_suite = {vr.suite_name: vr for vr in run.run_results.values()}
-    raw = []
+    raw, result_ids = [], []
     for group in groups:
-        for r in by_suite[f"{suite_name}.{group.name}"].results:
-            config = r.expectation_config.to_json_dict()
-            check = group.checks[config["meta"]["check"]]
-            raw.append(RawResult(group.name, check, config, dict(r.result), dict(r.exception_info or {}), bool(r.success)))
+        definition = _validation_definition(context, datasource, suite_name, group)
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(name=definition.name, validation_definitions=[definition], result_format=_result_format(group))
+        )
+        run = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
+        for result_id, validation in run.run_results.items():
+            result_ids.append(result_id)
+            raw += [_raw(group, r) for r in validation.results]
     raw.sort(key=lambda r: ([g.name for g in groups].index(r.batch_name), r.config["meta"]["check"]))
-    docs = _docs_url(context) if build_docs else None
-    return raw, docs
+    if not build_docs:
+        return raw, None
+    context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=result_ids)
+    return raw, _docs_url(context)
+
+
+def _raw(group: BatchChecks, result) -> RawResult:
+    config = result.expectation_config.to_json_dict()
+    check = group.checks[config["meta"]["check"]]
+    return RawResult(
+        group.name, check, config, dict(result.result), dict(result.exception_info or {}), bool(result.success)
+    )
 
 
 def _docs_url(context) -> str | None:
     sites = context.get_docs_sites_urls(site_name=SITE_NAME)
     return sites[0]["site_url"] if sites else None
 
-
-def is_error(raw: RawResult) -> bool:
-    """Whether a failed result stops the run."""
-    return raw.check.severity == ERROR and not raw.success

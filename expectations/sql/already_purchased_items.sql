@@ -1,6 +1,8 @@
 -- Recommended items the user bought on or before the logical date.
+with r as (select * from {batch})
+
 select r.customer_id, r.product_id
-from {batch} as r
+from r
 where exists (
     select 1
     from {interactions} as i

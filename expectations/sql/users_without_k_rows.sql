@@ -1,5 +1,7 @@
 -- Users whose list is not exactly k long.
-select customer_id, count(*) as n_rows
-from {batch}
-group by customer_id
+with b as (select * from {batch})
+
+select b.customer_id, count(*) as n_rows
+from b
+group by b.customer_id
 having count(*) <> {k}

@@ -13,11 +13,12 @@ PRODUCTS = "marts.dim_products"
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Key (customer, product, day) and referential integrity to both dimensions."""
-    checks = (
-        *key_checks(("customer_id", "product_id", "event_date")),
+    rules = (
         rows_absent(render("orphan_customers.sql", {"customers": CUSTOMERS}),
                     f"every interaction's customer exists in {CUSTOMERS}"),
         rows_absent(render("orphan_products.sql", {"products": PRODUCTS}),
                     f"every interaction's product exists in {PRODUCTS}"),
     )
-    return (BatchChecks("table", TableBatch(request.table), checks),)
+    batch = TableBatch(request.table)
+    keys = key_checks(("customer_id", "product_id", "event_date"))
+    return (BatchChecks("table", batch, keys), BatchChecks("integrity", batch, rules))

@@ -1,0 +1,157 @@
+"""Mart suites on tables built to the dbt contracts with plain SQL: clean marts pass;
+a low-volume day, stale data, broken keys and orphans stop the gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from expectations import run_suite
+from recsys import warehouse
+from recsys.config import QualityConfig, Settings
+
+pytestmark = pytest.mark.integration
+
+DAY = dt.date(2011, 11, 30)
+PER_DAY = 400
+
+FCT_EVENTS = """
+create table {name} (
+    event_id text, source text, customer_id text, session_id text, event_type text, product_id text,
+    event_ts timestamptz, event_date date, quantity integer, price numeric, revenue numeric,
+    rating integer, batch_id bigint
+)"""
+
+# 36 days up to DAY, 5 % purchases, 60 products; a few products first appear each day.
+EVENTS_ROWS = """
+insert into {name}
+select 'e' || d::date || '-' || g, 'events', 'c' || (g %% 80), 's' || (g / 4), 
+       case when g %% 20 = 0 then 'purchase' else 'view' end,
+       case when g = 1 then 'new-' || d::date else 'p' || (g %% 60) end,
+       d + make_interval(secs => g * 60), d::date, 1, 9.5, 9.5, null, 1
+from generate_series(%(first)s::date, %(last)s::date, interval '1 day') as d,
+     generate_series(1, %(per_day)s) as g
+"""
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory) -> Settings:
+    return Settings(home=tmp_path_factory.mktemp("dq_marts"), dq=QualityConfig(freshness_lag_days=1))
+
+
+def events_table(url: str, name: str, first: dt.date, last: dt.date = DAY, per_day: int = PER_DAY) -> str:
+    with warehouse.transaction(url) as conn:
+        conn.execute(FCT_EVENTS.format(name=name))
+        conn.execute(EVENTS_ROWS.format(name=name), {"first": first, "last": last, "per_day": per_day})
+    return name
+
+
+@pytest.fixture(scope="module")
+def dims(warehouse_db) -> str:
+    """Customers c0..c79 and products p0..p59 (+ the daily new ones) as dbt builds them."""
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute("create table marts.dim_customers (customer_id text, country text, signup_date date, rfm_segment text)")
+        conn.execute("insert into marts.dim_customers select 'c' || g, 'UK', date '2010-01-01', 'loyal' from generate_series(0, 79) g")
+        conn.execute("create table marts.dim_products (product_id text, title text, price numeric, stock_level integer,"
+                     " in_stock boolean, is_active boolean, is_product boolean)")
+        conn.execute("insert into marts.dim_products select 'p' || g, 'P', 5, 10, true, true, true from generate_series(0, 59) g")
+    return warehouse_db
+
+
+def validate(url, settings, suite, table, day=DAY):
+    return run_suite(url, suite, day, table=table, run_id=f"test__{table}", settings=settings, build_docs=False)
+
+
+def failed(result) -> dict[str, str]:
+    return {o.expectation: o.observed_value for o in result.errors}
+
+
+def test_clean_events_pass_with_learnt_bands(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events", DAY - dt.timedelta(days=35))
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert result.success, failed(result)
+    volume = next(o for o in result.outcomes if o.expectation == "expect_column_max_to_be_between(n_events)")
+    assert volume.observed_value == str(PER_DAY) and "median 400/day" in volume.threshold
+    assert volume.threshold.startswith(f"min_value={int(0.2 * PER_DAY)}, max_value={5 * PER_DAY}")
+
+
+def test_a_day_with_a_tenth_of_the_volume_fails(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events_low", DAY - dt.timedelta(days=35), DAY - dt.timedelta(days=1))
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(EVENTS_ROWS.format(name=table), {"first": DAY, "last": DAY, "per_day": PER_DAY // 10})
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert failed(result) == {"expect_column_max_to_be_between(n_events)": str(PER_DAY // 10)}
+
+
+def test_a_five_fold_spike_fails(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events_spike", DAY - dt.timedelta(days=35), DAY - dt.timedelta(days=1))
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(EVENTS_ROWS.format(name=table), {"first": DAY, "last": DAY, "per_day": PER_DAY * 6})
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert "expect_column_max_to_be_between(n_events)" in failed(result)
+
+
+def test_stale_marts_fail_freshness(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events_stale", DAY - dt.timedelta(days=40), DAY - dt.timedelta(days=5))
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert failed(result)["expect_column_max_to_be_between(event_date)"] == (DAY - dt.timedelta(days=5)).isoformat()
+
+
+def test_purchase_share_outside_its_band_fails(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events_mix", DAY - dt.timedelta(days=35))
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"update {table} set event_type = 'purchase' where event_date = %s and random() < 0.5", (DAY,))
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert list(failed(result)) == ["expect_column_values_to_be_between(purchase_share)"]
+
+
+def test_short_history_only_warns(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events_young", DAY - dt.timedelta(days=3), DAY - dt.timedelta(days=1))
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(EVENTS_ROWS.format(name=table), {"first": DAY, "last": DAY, "per_day": PER_DAY // 10})
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert result.success
+    volume = next(o for o in result.warnings if o.expectation == "expect_column_max_to_be_between(n_events)")
+    assert "only 3 day(s)" in volume.threshold
+
+
+def test_duplicated_event_ids_fail_the_key(warehouse_db, settings):
+    table = events_table(warehouse_db, "marts.fct_events_dup", DAY - dt.timedelta(days=35))
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"insert into {table} select * from {table} where event_date = %s limit 10", (DAY,))
+    result = validate(warehouse_db, settings, "marts_fct_events", table)
+    assert "expect_column_values_to_be_unique(event_id)" in failed(result)
+
+
+def _interactions(url: str, name: str, orphan: bool) -> str:
+    with warehouse.transaction(url) as conn:
+        conn.execute(f"create table {name} (customer_id text, product_id text, event_date date, n_views integer,"
+                     " n_carts integer, n_purchases integer, quantity integer, n_ratings integer, rating double precision)")
+        conn.execute(f"insert into {name} select 'c' || (g % 80), 'p' || ((g / 80) % 60), date '2011-11-30' - (g / 4800), 1, 0, 0, 0, 0, null"
+                     " from generate_series(0, 9599) g")
+        if orphan:
+            conn.execute(f"insert into {name} values ('ghost', 'p1', date '2011-11-30', 1, 0, 0, 0, 0, null)")
+    return name
+
+
+def test_interactions_with_known_keys_pass(dims, settings):
+    result = validate(dims, settings, "marts_fct_interactions_daily", _interactions(dims, "marts.fct_interactions_daily", False))
+    assert result.success, failed(result)
+
+
+def test_an_interaction_of_an_unknown_customer_fails(dims, settings):
+    result = validate(dims, settings, "marts_fct_interactions_daily", _interactions(dims, "marts.fct_interactions_orphan", True))
+    label = "unexpected_rows_expectation(every interaction's customer exists in marts.dim_customers)"
+    assert list(failed(result)) == [label]
+    assert failed(result)[label].startswith("1 unexpected row(s), e.g. [{customer_id: ghost, n_rows: 1}]")
+
+
+def test_dimension_keys(dims, settings):
+    assert validate(dims, settings, "marts_dim_customers", "marts.dim_customers").success
+    assert validate(dims, settings, "marts_dim_products", "marts.dim_products").success
+    with warehouse.transaction(dims) as conn:
+        conn.execute("create table marts.dim_products_broken as select * from marts.dim_products")
+        conn.execute("insert into marts.dim_products_broken (product_id) values ('p1'), (null)")
+    result = validate(dims, settings, "marts_dim_products", "marts.dim_products_broken")
+    assert set(failed(result)) == {"expect_column_values_to_not_be_null(product_id)", "expect_column_values_to_be_unique(product_id)"}
