@@ -36,7 +36,7 @@ case
 end
 
 -- name: attributes
-jsonb_strip_nulls(jsonb_object({keys}::text[], array[{fields}]::text[]))
+nullif(jsonb_strip_nulls(jsonb_object({keys}::text[], array[{fields}]::text[])), '{{}}'::jsonb)
 
 -- name: raw_text
 (

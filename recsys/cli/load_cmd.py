@@ -1,0 +1,78 @@
+"""``recsys load``: landing files and the shop's OLTP tables into the raw layer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Iterable, List, Optional
+
+import typer
+
+from recsys import warehouse
+from recsys.config import get_settings
+
+_DATE = ["%Y-%m-%d"]
+
+
+def _day(value: Optional[dt.datetime]) -> dt.date:
+    return value.date() if value else dt.date.today()
+
+
+def _print_batches(results: Iterable) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="raw load batches")
+    for name, justify in (("source", "left"), ("file", "left"), ("read", "right"), ("loaded", "right"),
+                          ("rejected", "right"), ("skipped", "center")):
+        table.add_column(name, justify=justify)
+    for r in results:
+        table.add_row(r.source, r.file_name, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
+                      f"{r.rows_rejected:,}", "yes" if r.skipped else "")
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Load landing files and OLTP extracts into the raw layer.", no_args_is_help=True)
+
+    @group.command("files")
+    def files(
+        date: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
+        landing: Optional[Path] = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
+        source: Optional[List[str]] = typer.Option(None, help="Only this source (repeatable)."),
+    ) -> None:
+        """Load every landing file available on the date that has not loaded yet."""
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+        from recsys.loading import LoadError, load_landing
+
+        settings = get_settings()
+        url = warehouse.warehouse_url(settings)
+        tasks: dict[Path, int] = {}
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+        with Progress(*columns, transient=True) as bar:
+
+            def report(path: Path, done: float) -> None:
+                if path not in tasks:
+                    tasks[path] = bar.add_task(path.name, total=1.0)
+                bar.update(tasks[path], completed=done)
+
+            try:
+                results = load_landing(url, landing or settings.landing_dir, _day(date), source or None,
+                                       progress=report)
+            except (LoadError, ValueError) as exc:
+                raise typer.BadParameter(str(exc)) from exc
+        _print_batches(results)
+
+    @group.command("oltp")
+    def oltp(
+        source_url: str = typer.Option(..., help="libpq URL of the shop's PostgreSQL."),
+        date: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
+    ) -> None:
+        """Load what changed in the shop's tables since their watermarks."""
+        from recsys.oltp import load_oltp
+
+        url = warehouse.warehouse_url(get_settings())
+        _print_batches(load_oltp(url, source_url, _day(date)))
+
+    app.add_typer(group, name="load")
