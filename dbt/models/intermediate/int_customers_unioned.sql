@@ -1,0 +1,94 @@
+-- Registered customers plus customers only seen in order lines or events (Online Retail has
+-- no customer file): those take the most frequent country of their order lines.
+with
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+registered as (
+
+    select * from {{ ref('stg_shop__customers') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines_flagged') }}
+
+),
+
+site_events as (
+
+    select * from {{ ref('int_events_unioned') }}
+    where source = 'events'
+
+),
+
+registered_as_of as (
+
+    select registered.*
+
+    from registered
+    cross join as_of
+    where registered.signup_date is null
+        or registered.signup_date <= as_of.as_of_date
+
+),
+
+order_line_customers as (
+
+    select
+        order_lines.customer_id,
+        mode() within group (order by order_lines.country) as most_frequent_country
+
+    from order_lines
+    cross join as_of
+    where order_lines.has_customer
+        and order_lines.invoice_date <= as_of.as_of_date
+    group by order_lines.customer_id
+
+),
+
+site_customers as (
+
+    select distinct site_events.customer_id
+
+    from site_events
+    cross join as_of
+    where site_events.customer_id is not null
+        and site_events.event_date <= as_of.as_of_date
+
+),
+
+customer_ids as (
+
+    select customer_id from registered_as_of
+    union
+    select customer_id from order_line_customers
+    union
+    select customer_id from site_customers
+
+),
+
+final as (
+
+    select
+        customer_ids.customer_id,
+        coalesce(registered_as_of.country, order_line_customers.most_frequent_country) as country,
+        registered_as_of.signup_date,
+        registered_as_of.email_hash,
+        coalesce(registered_as_of.attributes, '{}'::jsonb) as attributes,
+        registered_as_of.customer_id is not null as is_registered
+
+    from customer_ids
+    left join registered_as_of
+        on customer_ids.customer_id = registered_as_of.customer_id
+    left join order_line_customers
+        on customer_ids.customer_id = order_line_customers.customer_id
+
+)
+
+select * from final

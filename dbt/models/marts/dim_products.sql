@@ -1,0 +1,140 @@
+-- One row per product known as of the run date: catalogue attributes, price band, stock
+-- status, purchase counts, popularity (sum of the recency-decayed interaction weights) and
+-- the product's seasonality as 12 monthly shares of its purchases (zeros when never bought).
+with
+
+products as (
+
+    select * from {{ ref('int_products_unioned') }}
+
+),
+
+purchases as (
+
+    select * from {{ ref('fct_events') }}
+    where event_type = 'purchase'
+
+),
+
+interactions as (
+
+    select * from {{ ref('int_user_item_interactions') }}
+
+),
+
+purchase_totals as (
+
+    select
+        product_id,
+        count(*) as n_purchases,
+        count(distinct customer_id) as n_customers
+
+    from purchases
+    group by product_id
+
+),
+
+monthly_purchases as (
+
+    select
+        product_id,
+        extract(month from event_date)::integer as month_of_year,
+        count(*) as n_purchases
+
+    from purchases
+    group by product_id, extract(month from event_date)::integer
+
+),
+
+months as (
+
+    select generate_series(1, 12) as month_of_year
+
+),
+
+monthly_demand as (
+
+    select
+        products.product_id,
+        array_agg(
+            coalesce(monthly_purchases.n_purchases::double precision / purchase_totals.n_purchases, 0)
+            order by months.month_of_year
+        ) as monthly_demand
+
+    from products
+    cross join months
+    left join monthly_purchases
+        on products.product_id = monthly_purchases.product_id
+        and months.month_of_year = monthly_purchases.month_of_year
+    left join purchase_totals
+        on products.product_id = purchase_totals.product_id
+    group by products.product_id
+
+),
+
+popularity as (
+
+    select
+        product_id,
+        sum(weight) as popularity
+
+    from interactions
+    group by product_id
+
+),
+
+joined as (
+
+    select
+        products.*,
+        {{ price_band('products.price') }} as price_band,
+        coalesce(purchase_totals.n_purchases, 0) as n_purchases,
+        coalesce(purchase_totals.n_customers, 0) as n_customers,
+        coalesce(popularity.popularity, 0) as popularity,
+        monthly_demand.monthly_demand
+
+    from products
+    left join purchase_totals
+        on products.product_id = purchase_totals.product_id
+    left join popularity
+        on products.product_id = popularity.product_id
+    left join monthly_demand
+        on products.product_id = monthly_demand.product_id
+
+),
+
+final as (
+
+    select
+        product_id,
+        title,
+        description,
+        category,
+        brand,
+        price,
+        price_band,
+        stock_level,
+        in_stock,
+        is_active,
+        is_product,
+        created_at,
+        first_seen_at,
+        image_url,
+        product_url,
+        n_purchases,
+        n_customers,
+        case
+            when is_product then row_number() over (
+                partition by is_product
+                order by popularity desc, n_purchases desc, product_id
+            )
+        end as popularity_rank,
+        monthly_demand,
+        popularity,
+        in_catalogue
+
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,57 @@
+-- Customers as last loaded: the latest batch's row of every customer.  The e-mail address
+-- leaves staging only as a hash (enough to join CRM lists, not to read the address).
+with
+
+source as (
+
+    select * from {{ source('shop', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+        trim(customer_id) as customer_id,
+        nullif(trim(country), '') as country,
+        signup_date,
+        case
+            when nullif(trim(email), '') is not null
+                then encode(sha256(convert_to(lower(trim(email)), 'UTF8')), 'hex')
+        end as email_hash,
+        coalesce(attributes, '{}'::jsonb) as attributes,
+        _batch_id as batch_id,
+        _line_number as line_number
+
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by customer_id
+            order by batch_id desc, line_number desc
+        ) as version_rank
+
+    from renamed
+
+),
+
+final as (
+
+    select
+        customer_id,
+        country,
+        signup_date,
+        email_hash,
+        attributes,
+        batch_id
+
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final

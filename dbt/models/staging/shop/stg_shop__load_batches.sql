@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    select * from {{ source('shop', 'load_batches') }}
+
+),
+
+final as (
+
+    select
+        batch_id,
+        source as source_name,
+        file_name,
+        file_sha256,
+        logical_date,
+        rows_read,
+        rows_loaded,
+        rows_rejected,
+        started_at,
+        finished_at,
+        status
+
+    from source
+
+)
+
+select * from final
