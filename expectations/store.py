@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 import psycopg
 
@@ -25,9 +27,20 @@ def write_results(conn: psycopg.Connection, result: SuiteResult) -> None:
             "success": o.success,
             "observed_value": o.observed_value,
             "threshold": o.threshold,
-            "details": json.dumps(o.details, default=str),
+            "details": json.dumps(_json_safe(o.details), default=str),
         }
         for o in result.outcomes
     ]
     with conn.cursor() as cur:
         cur.executemany(read_sql("insert_validation_results.sql"), rows)
+
+
+def _json_safe(value: Any) -> Any:
+    """PostgreSQL's json has no NaN or Infinity: a non-finite score becomes its name."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
