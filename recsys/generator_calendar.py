@@ -21,7 +21,7 @@ SEASONS = ("none", "christmas", "summer", "back_to_school")
 SEASON_MONTH_MULTIPLIER = {
     "christmas": (0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.05, 0.3, 3.0, 5.0),
     "summer": (0.02, 0.02, 0.02, 0.05, 0.5, 3.0, 4.0, 3.0, 0.3, 0.02, 0.02, 0.02),
-    "back_to_school": (0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.5, 3.5, 3.0, 0.1, 0.02, 0.02),
+    "back_to_school": (0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.3, 3.5, 3.0, 0.1, 0.02, 0.02),
 }
 
 #: Christmas demand collapses after the 25th of December.
