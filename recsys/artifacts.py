@@ -20,8 +20,10 @@ Layout of one artifact, ``<artifacts_dir>/models/<run_id>/``:
 ``metrics.json``
     The evaluation of the model and every baseline on the test window.
 ``manifest.json``
-    SHA-256 of each file above and ``checksum``, the SHA-256 of those lines: the artifact's
-    identity, recorded in ``ml.model_runs``.
+    SHA-256 of each file above and ``checksum``, the SHA-256 over the hashes of the four
+    files that define the model (not ``metrics.json``, which holds timings): the artifact's
+    identity, recorded in ``ml.model_runs``.  Archives are written with fixed timestamps,
+    so the same model always has the same checksum.
 ``report.html``
     The training report (written after the manifest; not part of the checksum).
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +47,8 @@ from recsys.models import LightFMRecommender, factor_scores
 MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
     "model.npz", "lightfm.npz", "mappings.json", "config.json", "metrics.json", "manifest.json", "report.html",
 )
-CHECKSUMMED = (MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS)
+#: The files that define the model: their hashes make the checksum (metrics hold timings).
+MODEL_FILES = (MODEL, LIGHTFM, MAPPINGS, CONFIG)
 LIGHTFM_PARAMETERS = ("user_embeddings", "user_biases", "item_embeddings", "item_biases")
 
 
@@ -87,6 +91,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """An ``.npz`` without pickle and with fixed entry timestamps (``np.savez`` stamps the clock)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(info, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+
+
 def _csr_parts(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
     return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices, f"{prefix}_indptr": matrix.indptr,
             f"{prefix}_shape": np.asarray(matrix.shape)}
@@ -106,12 +119,12 @@ def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics
     directory.mkdir(parents=True, exist_ok=True)
     user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
     data = model.data
-    np.savez(directory / MODEL, user_embeddings=user_embeddings.astype(np.float32),
-             user_biases=user_biases.astype(np.float32), item_embeddings=item_embeddings.astype(np.float32),
-             item_biases=item_biases.astype(np.float32), item_prior=model.item_prior.astype(np.float32))
+    scoring = {"user_embeddings": user_embeddings, "user_biases": user_biases, "item_embeddings": item_embeddings,
+               "item_biases": item_biases, "item_prior": model.item_prior}
+    _write_npz(directory / MODEL, {name: array.astype(np.float32) for name, array in scoring.items()})
     user_features, item_features = model.user_feature_matrix(), model.item_feature_matrix()
-    np.savez(directory / LIGHTFM, **{name: getattr(model.model, name) for name in LIGHTFM_PARAMETERS},
-             **_csr_parts("user_features", user_features), **_csr_parts("item_features", item_features))
+    _write_npz(directory / LIGHTFM, {name: getattr(model.model, name) for name in LIGHTFM_PARAMETERS}
+               | _csr_parts("user_features", user_features) | _csr_parts("item_features", item_features))
     _write_json(directory / MAPPINGS, {
         "user_ids": data.user_ids.tolist(), "item_ids": data.item_ids.tolist(),
         # identity features come first, so the used vocabulary is a prefix of the full one
@@ -120,8 +133,8 @@ def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics
     })
     _write_json(directory / CONFIG, config)
     _write_json(directory / METRICS, metrics)
-    files = {name: sha256_file(directory / name) for name in CHECKSUMMED}
-    checksum = hashlib.sha256("".join(f"{files[n]}  {n}\n" for n in CHECKSUMMED).encode()).hexdigest()
+    files = {name: sha256_file(directory / name) for name in (*MODEL_FILES, METRICS)}
+    checksum = hashlib.sha256("".join(f"{files[n]}  {n}\n" for n in MODEL_FILES).encode()).hexdigest()
     _write_json(directory / MANIFEST, {"files": files, "checksum": checksum})
     return checksum
 

@@ -36,8 +36,7 @@ _WORD = re.compile(r"[a-z]{3,}")
 def text_tokens(texts: pd.Series, column: str) -> pd.DataFrame:
     """``row, feature`` pairs of the informative words of ``texts`` (row = position)."""
     words = texts.fillna("").astype(str).str.lower().str.findall(_WORD)
-    long = pd.DataFrame({"row": np.repeat(np.arange(len(words)), words.str.len()),
-                         "word": np.concatenate(words.tolist()) if len(words) else []})
+    long = pd.DataFrame({"row": np.arange(len(words)), "word": words.to_numpy()}).explode("word").dropna()
     long = long[~long["word"].isin(STOPWORDS)].drop_duplicates()
     entities_per_word = long.groupby("word")["row"].transform("size")
     keep = (entities_per_word >= MIN_TOKEN_ENTITIES) & (entities_per_word <= MAX_TOKEN_SHARE * max(len(texts), 1))

@@ -259,12 +259,12 @@ class ALS(Recommender):
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
-        model = AlternatingLeastSquares(
-            factors=self.config.als_factors, regularization=self.config.als_regularization,
-            alpha=self.config.als_alpha, iterations=self.config.als_iterations,
-            num_threads=self.config.num_threads, random_state=self.config.seed,
-        )
         with threadpool_limits(1, "blas"):  # implicit parallelises itself; a BLAS pool on top thrashes
+            model = AlternatingLeastSquares(
+                factors=self.config.als_factors, regularization=self.config.als_regularization,
+                alpha=self.config.als_alpha, iterations=self.config.als_iterations,
+                num_threads=self.config.num_threads, random_state=self.config.seed,
+            )
             model.fit(data.interactions.astype(np.float32).tocsr(), show_progress=False)
         self.user_factors, self.item_factors = np.asarray(model.user_factors), np.asarray(model.item_factors)
         return self

@@ -1,0 +1,153 @@
+"""The hybrid learns the planted structure, beats the baselines it must, and is reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import artifacts
+from recsys.config import EvaluationConfig, TrainingConfig
+from recsys.dataset import Frames, Weighting, build_training_data, normalise_interactions
+from recsys.evaluate import top_k_blocks
+from recsys.models import ALS, Fixed, ItemCooccurrence, LightFMRecommender, UNSCORABLE
+from recsys.split import temporal_split
+from recsys.train import fit_lightfm, run_parameters, save_run, train_and_evaluate
+from planted import PREFERRED, START, planted_frames
+
+CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
+EVALUATION = EvaluationConfig(test_days=14, validation_days=14)
+
+
+@pytest.fixture(scope="module")
+def frames() -> Frames:
+    return planted_frames(seed=0)
+
+
+@pytest.fixture(scope="module")
+def split(frames):
+    return temporal_split(frames.interactions, START + pd.Timedelta(days=166), START + pd.Timedelta(days=180))
+
+
+@pytest.fixture(scope="module")
+def run(frames, split):
+    return train_and_evaluate(frames, split, CONFIG, EVALUATION, Weighting())
+
+
+@pytest.mark.parametrize("metric", ["ndcg@10", "recall@10"])
+@pytest.mark.parametrize("baseline", ["popularity", "lightfm_cf"])
+def test_hybrid_beats_popularity_and_pure_collaborative_lightfm(run, metric, baseline):
+    assert run.overall("lightfm_hybrid")[metric] > run.overall(baseline)[metric]
+
+
+def test_every_model_and_slice_is_evaluated_on_the_same_users(run):
+    names = {e.name for e in run.evaluations}
+    assert {"lightfm_hybrid", "lightfm_cf", "popularity", "popularity_segment", "trending", "item_cosine", "als"} <= names
+    users = {e.overall["users"] for e in run.evaluations}
+    assert len(users) == 1
+    slices = run.evaluations[0].slices
+    assert {"cold_users", "warm_users"} <= set(slices)
+    assert any(name.startswith("country=") for name in slices)
+    assert slices["cold_users"]["users"] + slices["warm_users"]["users"] == users.pop()
+
+
+def test_hybrid_recovers_the_planted_segment_preferences(run, frames):
+    model, data = run.hybrid.model, run.hybrid.model.data
+    country = frames.users.set_index("user_id")["country"].reindex(data.user_ids).to_numpy()
+    category = frames.items.set_index("item_id")["category"].reindex(data.item_ids).to_numpy()
+    for segment, preferred in PREFERRED.items():
+        rows = np.flatnonzero(country == segment)
+        top = np.vstack([t for _, t, _ in top_k_blocks(model, data, rows, 10)])
+        share = np.mean(category[top[top >= 0]] == preferred)
+        assert share > 0.6, f"{segment}: only {share:.0%} of recommendations in its planted category {preferred}"
+
+
+def test_validation_chose_the_settings(run):
+    assert run.hybrid.history and run.hybrid.epochs in {h["epoch"] for h in run.hybrid.history}
+    assert set(run.hybrid.blend_scores) == set(CONFIG.popularity_blend)
+    assert run.split.cutoff > run.split.train["timestamp"].max()
+
+
+def test_star_ratings_get_an_svd_rating_predictor(run, split):
+    assert run.ratings is not None
+    assert run.ratings["test_ratings"] == split.test["rating"].notna().sum()
+    assert 0 < run.ratings["svd_mae"] <= run.ratings["svd_rmse"]
+
+
+def test_same_data_and_config_train_the_same_model(frames, split):
+    first = fit_lightfm(split, frames, CONFIG, EVALUATION, Weighting(), use_features=True, blend=True)
+    second = fit_lightfm(split, frames, CONFIG, EVALUATION, Weighting(), use_features=True, blend=True)
+    assert first.epochs == second.epochs and first.blend_weight == second.blend_weight
+    for a, b in zip(first.model.representations(), second.model.representations()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_saved_model_reloads_with_identical_scores(run, tmp_path):
+    params = run_parameters(CONFIG, EVALUATION, Weighting())
+    checksum = save_run(tmp_path / "run", run, params, "test-run")
+    loaded = artifacts.load_model(tmp_path / "run")
+    assert loaded.checksum == checksum
+    rows = np.arange(run.data.shape[0])
+    np.testing.assert_array_equal(loaded.score(rows), run.hybrid.model.score(rows))
+    assert (loaded.user_ids == run.data.user_ids).all() and (loaded.item_ids == run.data.item_ids).all()
+    model, user_features, item_features = artifacts.restore_lightfm(tmp_path / "run")
+    biases, embeddings = model.get_item_representations(item_features)
+    np.testing.assert_array_equal(embeddings, loaded.item_embeddings)
+    np.testing.assert_array_equal(biases, loaded.item_biases)
+    with np.load(tmp_path / "run" / artifacts.MODEL, allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype == np.float32 for name in arrays.files)
+
+
+def test_a_changed_artifact_is_refused(run, tmp_path):
+    save_run(tmp_path / "run", run, run_parameters(CONFIG, EVALUATION, Weighting()), "test-run")
+    (tmp_path / "run" / artifacts.CONFIG).write_text("{}")
+    with pytest.raises(ValueError, match="checksum"):
+        artifacts.load_model(tmp_path / "run")
+
+
+def test_a_saved_model_scores_new_data_by_id(run, tmp_path):
+    save_run(tmp_path / "run", run, run_parameters(CONFIG, EVALUATION, Weighting()), "test-run")
+    loaded = artifacts.load_model(tmp_path / "run")
+    reordered = build_training_data(
+        Frames(pd.concat([run.split.train, _one_row("new-user", "new-item")]), None, None),
+        run.split.cutoff, Weighting())
+    fixed = Fixed("champion", loaded).fit(reordered)
+    rows = reordered.user_index(run.data.user_ids[:5])
+    cols = reordered.item_index(run.data.item_ids)
+    np.testing.assert_array_equal(fixed.score(rows)[:, cols], loaded.score(np.arange(5)))
+    new_item = reordered.item_index(["new-item"])[0]
+    assert (fixed.score(rows)[:, new_item] == UNSCORABLE).all()
+
+
+def _one_row(user: str, item: str) -> pd.DataFrame:
+    return normalise_interactions(pd.DataFrame({"user_id": [user], "item_id": [item],
+                                                "timestamp": [START + pd.Timedelta(days=1)]}))
+
+
+BLOCK_USERS = 50
+
+
+def _checkerboard():
+    """Two blocks: the first 50 users buy items 0-9, the next 50 items 10-19, six of ten each."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(2 * BLOCK_USERS):
+        block = 0 if user < BLOCK_USERS else 10
+        for item in rng.choice(10, 6, replace=False):
+            rows.append((f"u{user:03d}", f"i{block + item:02d}", START + pd.Timedelta(days=int(rng.integers(0, 30)))))
+    frame = normalise_interactions(pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp"]))
+    return build_training_data(Frames(frame), START + pd.Timedelta(days=31), Weighting())
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LightFMRecommender(CONFIG, use_features=False),
+    lambda: ItemCooccurrence(),
+    lambda: ALS(TrainingConfig(als_factors=4, als_iterations=10)),
+], ids=["lightfm", "item_cosine", "als"])
+def test_personalised_models_pass_the_checkerboard(make):
+    data = _checkerboard()
+    model = make().fit(data)
+    top = np.vstack([t for _, t, _ in top_k_blocks(model, data, np.arange(data.shape[0]), 3)])
+    block_of_user = (np.arange(2 * BLOCK_USERS) >= BLOCK_USERS).astype(int)
+    item_block = np.array([int(i[1:]) >= 10 for i in data.item_ids]).astype(int)
+    assert (item_block[top] == block_of_user[:, None]).mean() > 0.9
