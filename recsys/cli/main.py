@@ -21,6 +21,7 @@ app = typer.Typer(
 #: Modules under recsys.cli that define ``register(app)``.
 COMMAND_MODULES = (
     "warehouse_cmd",
+    "dq_cmd",
     "dbt_cmd",
     "load_cmd",
     "generate_cmd",
