@@ -16,7 +16,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 
 from expectations.sqltext import render
-from recsys.config import QualityConfig
+from recsys.config import QualityConfig, Settings
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -87,14 +87,22 @@ class SuiteRequest:
     """What a suite module needs to build its checks for one run.
 
     ``options`` carries run-specific inputs: ``batch_ids`` (raw suites: validate these
-    load batches instead of every batch of the logical date) and ``k`` (recommendations).
+    load batches instead of every batch of the logical date) and ``k`` (recommendations,
+    default ``settings.recs.k``).
     """
 
     table: str
     logical_date: dt.date
-    config: QualityConfig = field(default_factory=QualityConfig)
-    shop_opened: dt.date = dt.date(2009, 1, 1)
+    settings: Settings = field(default_factory=Settings)
     options: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def config(self) -> QualityConfig:
+        return self.settings.dq
+
+    @property
+    def shop_opened(self) -> dt.date:
+        return self.settings.shop_opened
 
 
 def schema_checks(table: str, columns: Mapping[str, str]) -> BatchChecks:

@@ -50,7 +50,7 @@ def run_suite(
     settings = settings or Settings()
     table = table or module.TABLE
     run_id = run_id or f"manual__{logical_date.isoformat()}"
-    request = SuiteRequest(table, logical_date, settings.dq, settings.shop_opened, dict(options or {}))
+    request = SuiteRequest(table, logical_date, settings, dict(options or {}))
     started = time.perf_counter()
     with connect(url) as conn:
         _require_table(conn, table)

@@ -85,13 +85,15 @@ class QualityConfig:
 
     Bands "learnt from history" use the ``history_days`` before the logical date; with
     fewer than ``min_history_days`` days of data the check is recorded as a warning.
+    Event times may run ``future_tolerance_days`` past the logical date (a first load of
+    an undated file holds the days after it).
     A day's volume fails below ``volume_low_ratio`` or above ``volume_high_ratio`` times
     the median; a share fails outside median +/- max(``share_mad_k`` robust sigmas,
     ``share_min_half_width``).
     """
 
     freshness_lag_days: int = 2
-    future_tolerance_days: int = 1
+    future_tolerance_days: int = 3
     history_days: int = 28
     min_history_days: int = 7
     volume_low_ratio: float = 0.2
@@ -107,7 +109,6 @@ class QualityConfig:
     min_interactions: int = 1000
     density_min: float = 1e-5
     density_max: float = 0.5
-    recs_k: int = 10
     min_catalog_coverage: float = 0.02
 
 

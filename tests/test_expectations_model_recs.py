@@ -9,13 +9,13 @@ import pytest
 
 from expectations import run_suite
 from recsys import warehouse
-from recsys.config import QualityConfig, Settings
+from recsys.config import QualityConfig, RecsConfig, Settings
 
 pytestmark = pytest.mark.integration
 
 DAY = dt.date(2011, 11, 30)
 K = 5
-CONFIG = QualityConfig(min_users=50, min_items=20, min_interactions=500, recs_k=K, min_catalog_coverage=0.2)
+CONFIG = QualityConfig(min_users=50, min_items=20, min_interactions=500, min_catalog_coverage=0.2)
 
 INTERACTIONS = """
 create table {name} (
@@ -29,7 +29,7 @@ RECS = "create table {name} (run_id text, customer_id text, rank integer, produc
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:
-    return Settings(home=tmp_path_factory.mktemp("dq_model"), dq=CONFIG)
+    return Settings(home=tmp_path_factory.mktemp("dq_model"), dq=CONFIG, recs=RecsConfig(k=K))
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,10 @@ INTERACTIONS = "marts.fct_interactions_daily"
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Exactly k ranked, distinct, finite, recommendable items per user, and a catalogue
-    coverage above the floor.  ``k`` comes from ``options['k']`` (default ``recs_k``)."""
+    coverage above the floor.  ``k`` comes from ``options['k']`` (default ``settings.recs.k``,
+    what the publisher writes)."""
     cfg = request.config
-    k = int(request.options.get("k", cfg.recs_k))  # type: ignore[arg-type]
+    k = int(request.options.get("k", request.settings.recs.k))  # type: ignore[arg-type]
     recommendable = scalar(conn, "recommendable_products.sql", {"products": PRODUCTS}, {})
     min_products = math.ceil(cfg.min_catalog_coverage * recommendable)
     checks = (
