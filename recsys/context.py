@@ -322,43 +322,48 @@ def country_factor(purchases: pd.DataFrame, user_country: pd.Series, item_ids: n
 class RecentBoost:
     """Sparse recent-activity factor and, for each entry, the item that caused it."""
 
-    values: sp.csr_matrix  # (n_users, n_items)
-    source: sp.csr_matrix  # same pattern; stored value = source item index + 1
+    values: sp.csr_matrix  # (n_users, n_targets)
+    source: sp.csr_matrix  # same pattern; stored value = source item row + 1
 
 
 def recent_boost(events: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, neighbours: np.ndarray,
-                 similarity: np.ndarray, as_of: dt.date, config: ContextConfig) -> RecentBoost:
+                 similarity: np.ndarray, self_target: np.ndarray, n_targets: int, as_of: dt.date,
+                 config: ContextConfig) -> RecentBoost:
     """Items similar to what each user touched in the ``recent_days`` before ``as_of``.
 
     Parameters
     ----------
     events : DataFrame
         ``user_id, item_id, timestamp, event_type``.
+    item_ids : ndarray of str
+        The items events may name (rows of ``neighbours``).
     neighbours, similarity : ndarray, shape (n_items, r)
-        Nearest items of each item (-1 padding) and their cosine similarity.
+        Nearest targets of each item (target columns, -1 padding) and their cosine.
+    self_target : ndarray of int, shape (n_items,)
+        Target column of each item itself, -1 when it is not a target (out of stock).
 
-    The value of (user, item) is the maximum over the user's recent items ``j`` of
-    ``type weight * 0.5 ** (age / half life) * similarity(j, item)`` (``j`` itself at 1).
+    The value of (user, target) is the maximum over the user's recent items ``j`` of
+    ``type weight * 0.5 ** (age / half life) * similarity(j, target)`` (``j`` itself at 1).
     """
-    shape = (len(user_ids), len(item_ids))
+    shape = (len(user_ids), n_targets)
     cutoff = pd.Timestamp(as_of)
-    ts = pd.to_datetime(events["timestamp"]) if len(events) else pd.Series([], dtype="datetime64[ns]")
-    recent = events[(ts < cutoff) & (ts >= cutoff - pd.Timedelta(days=config.recent_days))
-                    & events["event_type"].isin(config.recent_event_types)]
-    users = pd.Index(user_ids).get_indexer(recent["user_id"])
-    items = pd.Index(item_ids).get_indexer(recent["item_id"])
+    ts = pd.to_datetime(events["timestamp"])
+    recent = events[((ts < cutoff) & (ts >= cutoff - pd.Timedelta(days=config.recent_days))
+                     & events["event_type"].isin(config.recent_event_types)).to_numpy()]
+    users = pd.Index(user_ids).get_indexer(recent["user_id"].astype(str))
+    items = pd.Index(item_ids).get_indexer(recent["item_id"].astype(str))
     age = (cutoff - pd.to_datetime(recent["timestamp"])).dt.total_seconds().to_numpy() / 86400
-    weight = recent["event_type"].map(RECENT_TYPE_WEIGHTS).fillna(1.0).to_numpy() * 0.5 ** (
+    weight = recent["event_type"].map(RECENT_TYPE_WEIGHTS).fillna(1.0).to_numpy(float) * 0.5 ** (
         age / config.recent_half_life_days)
     keep = (users >= 0) & (items >= 0)
     if not keep.any():
         empty = sp.csr_matrix(shape, dtype=np.float32)
         return RecentBoost(empty, empty.copy())
     users, items, weight = users[keep], items[keep], weight[keep]
-    near = np.hstack([items[:, None], neighbours[items, : config.recent_neighbours]])
+    near = np.hstack([self_target[items, None], neighbours[items, : config.recent_neighbours]])
     sim = np.hstack([np.ones((len(items), 1)), similarity[items, : config.recent_neighbours]])
     frame = pd.DataFrame({"u": np.repeat(users, near.shape[1]), "i": near.ravel(),
-                          "v": (weight[:, None] * np.clip(sim, 0, None)).ravel(),
+                          "v": (weight[:, None] * np.clip(np.nan_to_num(sim, neginf=0), 0, None)).ravel(),
                           "src": np.repeat(items, near.shape[1])})
     frame = frame[(frame["i"] >= 0) & (frame["v"] > 0)]
     best = frame.sort_values(["u", "i", "v", "src"], ascending=[True, True, False, True]).drop_duplicates(["u", "i"])

@@ -68,20 +68,30 @@ class GroupOffsets:
     offsets: np.ndarray  # (n_groups, n_items) float32
 
 
+def user_factor_vectors(embeddings, biases) -> np.ndarray:
+    """``[embedding, bias, 1]`` rows: the user side of :func:`factor_vectors`."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    ones = np.ones((len(emb), 1), np.float32)
+    return np.ascontiguousarray(np.hstack([emb, np.asarray(biases, np.float32).reshape(-1, 1), ones]))
+
+
+def item_factor_vectors(embeddings, biases) -> np.ndarray:
+    """``[embedding, 1, bias]`` rows: the item side of :func:`factor_vectors`."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    ones = np.ones((len(emb), 1), np.float32)
+    return np.ascontiguousarray(np.hstack([emb, ones, np.asarray(biases, np.float32).reshape(-1, 1)]))
+
+
 def factor_vectors(user_embeddings, user_biases, item_embeddings, item_biases):
     """``(U, V)`` with ``U @ V.T == emb_u @ emb_i + bias_u + bias_i``, both float32.
 
     Folding the biases in as two extra columns turns a factor model into one plain
     matrix product, which is what BLAS and the kernel are fast at.
     """
-    users = np.asarray(user_embeddings, dtype=np.float32)
-    items = np.asarray(item_embeddings, dtype=np.float32)
-    if users.shape[1] != items.shape[1]:
-        raise ValueError(f"user embeddings have {users.shape[1]} components, item embeddings {items.shape[1]}")
-    ones_u, ones_i = np.ones((len(users), 1), np.float32), np.ones((len(items), 1), np.float32)
-    u = np.hstack([users, np.asarray(user_biases, np.float32).reshape(-1, 1), ones_u])
-    v = np.hstack([items, ones_i, np.asarray(item_biases, np.float32).reshape(-1, 1)])
-    return np.ascontiguousarray(u), np.ascontiguousarray(v)
+    if np.shape(user_embeddings)[1] != np.shape(item_embeddings)[1]:
+        raise ValueError(f"user embeddings have {np.shape(user_embeddings)[1]} components, "
+                         f"item embeddings {np.shape(item_embeddings)[1]}")
+    return user_factor_vectors(user_embeddings, user_biases), item_factor_vectors(item_embeddings, item_biases)
 
 
 def block_rows(n_items: int) -> int:

@@ -122,14 +122,18 @@ def test_recent_views_boost_the_item_and_its_neighbours_with_decay():
     })
     neighbours = np.array([[1, 2], [0, 2], [0, 1]])
     similarity = np.array([[0.5, 0.1], [0.5, 0.2], [0.1, 0.2]], dtype=np.float32)
-    boost = context.recent_boost(events, np.array(["u1", "u2"]), np.array(["A", "B", "C"]), neighbours, similarity,
+    items = np.array(["A", "B", "C"])
+    boost = context.recent_boost(events, np.array(["u1", "u2"]), items, neighbours, similarity, np.arange(3), 3,
                                  dt.date(2011, 12, 1), CONFIG)
     values = boost.values.toarray()
     assert values[0, 0] > values[0, 1] > values[0, 2] > 0, "the viewed item, then its nearest neighbour"
     assert values[1, 0] > values[0, 0], "a fresher cart beats an older view"
     assert boost.source.toarray()[0].tolist() == [1, 1, 1], "every boost of u1 comes from item A (index 0 + 1)"
-    assert context.recent_boost(events.iloc[:0], np.array(["u1"]), np.array(["A", "B", "C"]), neighbours, similarity,
+    assert context.recent_boost(events.iloc[:0], np.array(["u1"]), items, neighbours, similarity, np.arange(3), 3,
                                 dt.date(2011, 12, 1), CONFIG).values.nnz == 0
+    gone = context.recent_boost(events, np.array(["u1"]), items, neighbours, similarity, np.array([-1, 1, 2]), 3,
+                                dt.date(2011, 12, 1), CONFIG).values.toarray()
+    assert gone[0, 0] == 0 and gone[0, 1] > 0, "an out-of-stock item is not boosted, its neighbours are"
 
 
 def test_score_scale_is_the_within_user_spread():
