@@ -88,7 +88,8 @@ def order_lines() -> list[tuple]:
 
 
 def events() -> list[tuple]:
-    """Site events of customers 20001 (E) and 20002 (F) and one anonymous visitor."""
+    """Site events of customers 20001 (E) and 20002 (F), one anonymous visitor, and 20005,
+    whose only event is the only event of 2011-11-20."""
     return [
         ("e01", "20001", "s1", "view", "P1", _utc("2011-12-01 10:00"), 10, None),
         ("e02", "20001", "s1", "view", "P2", _utc("2011-12-01 10:01"), 20, None),
@@ -100,6 +101,7 @@ def events() -> list[tuple]:
         ("e08", "20001", "s0", "view", "P1", _utc("2011-11-15 09:00"), 10, None),
         ("e09", "20002", "s4", "view", "P1", _utc("2011-12-10 08:00"), 10, None),
         ("e10", "20001", "s5", "view", "P2", _utc("2011-12-05 09:00"), 20, None),
+        ("e12", "20005", "s7", "view", "P3", _utc("2011-11-20 09:00"), 5, None),
     ]
 
 
@@ -157,9 +159,9 @@ class Build:
     target_path: Path
     result: dbt_runner.DbtResult
 
-    def run(self, command=("build",), as_of_date=AS_OF) -> dbt_runner.DbtResult:
+    def run(self, command=("build",), as_of_date=AS_OF, full_refresh=False) -> dbt_runner.DbtResult:
         return dbt_runner.run_dbt(
-            self.settings, self.url, command, as_of_date=as_of_date,
+            self.settings, self.url, command, as_of_date=as_of_date, full_refresh=full_refresh,
             profiles_dir=self.profiles_dir, target_path=self.target_path,
         )
 
@@ -296,7 +298,7 @@ def test_rfm_scores_and_segments(build):
     rows = {r[0]: r[1:] for r in build.rows(
         "select customer_id, recency_days, frequency, r_score, f_score, m_score, rfm_segment from marts.dim_customers"
     )}
-    assert set(rows) == {"10001", "10002", "10003", "10004", "20001", "20002", "20004"}  # 20003 signs up later
+    assert set(rows) == {"10001", "10002", "10003", "10004", "20001", "20002", "20004", "20005"}  # 20003 signs up later
     scored = [r for r in rows.values() if r[2] is not None]
     assert len(scored) == 5 and all(1 <= score <= 5 for r in scored for score in r[2:5])
     assert rows["10001"][1:] == (500, 4, 5, 5, "champions")  # recency tie with 10002 shares score 4
@@ -365,6 +367,18 @@ def test_next_date_adds_a_batch_and_a_backfill_converges(build):
     assert build.one("select sum(n_views) from marts.fct_interactions_daily where event_date = %s", (next_day,))[0] == 2
     build.run(as_of_date=AS_OF)
     assert snapshot(build) == before
+
+
+@pytest.mark.integration
+def test_resent_event_moving_days_converges_to_a_full_refresh(build):
+    moved_from, moved_to = dt.date(2011, 11, 20), dt.date(2011, 12, 7)
+    load_batch(build.url, 7, "events", EVENT_COLUMNS, [("e12", "20005", "s7", "view", "P3", _utc("2011-12-07 09:00"), 5, None)])
+    build.run()
+    assert build.rows("select event_date from marts.fct_events where event_id = 'e12'") == [(moved_to,)]
+    assert build.one("select count(*) from marts.fct_interactions_daily where event_date = %s", (moved_from,))[0] == 0
+    incremental = snapshot(build)
+    build.run(("run",), full_refresh=True)
+    assert snapshot(build) == incremental
 
 
 @pytest.mark.integration

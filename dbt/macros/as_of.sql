@@ -12,14 +12,3 @@
     {%- set parsed = modules.datetime.datetime.strptime(text, '%Y-%m-%d') -%}
     {{ return("date '" ~ parsed.strftime('%Y-%m-%d') ~ "'") }}
 {%- endmacro %}
-
-
-{#- Pre-hook of date-partitioned incremental models: a rerun for an earlier logical date
-    (a backfill) must not keep rows after that date, so it converges to the state a full
-    build as of that date would produce. -#}
-{% macro delete_rows_after_as_of(date_column) -%}
-    {%- set as_of = as_of_date_literal() -%}
-    {%- if as_of is not none and is_incremental() -%}
-        delete from {{ this }} where {{ date_column }} > {{ as_of }}
-    {%- endif -%}
-{%- endmacro %}

@@ -1,14 +1,18 @@
 -- One behavioural event up to the run date.  Incremental by day: a run recomputes whole
--- days (delete+insert on event_date) -- the last incremental_lookback_days days it holds,
--- the days of events loaded in newer batches and the old days of re-sent events -- so
--- rerunning a date converges to what a full refresh would build.
+-- days (delete+insert on event_date) -- the last incremental_lookback_days days it holds
+-- and the days of events loaded in newer batches -- after the pre-hooks removed rows after
+-- the run date and old versions of re-sent events, so rerunning a date converges to what
+-- a full refresh would build.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='event_date',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_rows_after_as_of('event_date') }}",
+        pre_hook=[
+            "{{ delete_rows_after_as_of('event_date') }}",
+            "{{ delete_superseded_events(ref('int_events_unioned')) }}",
+        ],
         indexes=[
             {'columns': ['event_date']},
             {'columns': ['customer_id', 'product_id']},
@@ -52,34 +56,14 @@ loaded as (
 
 ),
 
-new_versions as (
-
-    select events_as_of.*
-
-    from events_as_of
-    cross join loaded
-    where events_as_of.batch_id > loaded.last_batch_id
-
-),
-
 refresh_dates as (
 
-    select events_as_of.event_date
+    select distinct events_as_of.event_date
+
     from events_as_of
     cross join loaded
     where events_as_of.event_date >= loaded.refresh_from
-
-    union
-
-    select event_date from new_versions
-
-    union
-
-    -- the day an event was on before a newer batch moved it
-    select existing.event_date
-    from {{ this }} as existing
-    inner join new_versions
-        on existing.event_id = new_versions.event_id
+        or events_as_of.batch_id > loaded.last_batch_id
 
 ),
 

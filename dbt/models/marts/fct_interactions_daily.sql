@@ -1,13 +1,17 @@
--- Customer x product x day counts, the base of the training data.  Incremental like
--- fct_events: a run recomputes the recent days and the days holding events of batches
--- newer than the ones already aggregated.
+-- Customer x product x day counts, the base of the training data.  Incremental by day:
+-- a run recomputes the days whose events in fct_events no longer match what was
+-- aggregated (another count or a newer batch), after the pre-hooks removed days after the
+-- run date and days left without events.
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='event_date',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_rows_after_as_of('event_date') }}",
+        pre_hook=[
+            "{{ delete_rows_after_as_of('event_date') }}",
+            "{{ delete_days_missing_from(ref('fct_events'), 'event_date', 'source_rows.customer_id is not null') }}",
+        ],
         indexes=[
             {'columns': ['event_date']},
         ],
@@ -24,24 +28,40 @@ events as (
 
 {% if is_incremental() %}
 
-loaded as (
+event_days as (
 
     select
-        coalesce(max(event_date) - {{ var('incremental_lookback_days') | int }}, '-infinity'::date) as refresh_from,
-        coalesce(max(max_batch_id), -1) as last_batch_id
+        event_date,
+        count(*) as n_events,
+        max(batch_id) as max_batch_id
+
+    from events
+    where customer_id is not null
+    group by event_date
+
+),
+
+aggregated_days as (
+
+    select
+        event_date,
+        sum(n_views + n_carts + n_purchases + n_ratings) as n_events,
+        max(max_batch_id) as max_batch_id
 
     from {{ this }}
+    group by event_date
 
 ),
 
 refresh_dates as (
 
-    select distinct events.event_date
+    select event_days.event_date
 
-    from events
-    cross join loaded
-    where events.event_date >= loaded.refresh_from
-        or events.batch_id > loaded.last_batch_id
+    from event_days
+    left join aggregated_days
+        on event_days.event_date = aggregated_days.event_date
+    where event_days.n_events is distinct from aggregated_days.n_events
+        or event_days.max_batch_id is distinct from aggregated_days.max_batch_id
 
 ),
 
