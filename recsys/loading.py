@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 #: Bytes of CSV parsed per block: bounds memory, large enough to amortise per-block costs.
 BLOCK_SIZE = 4 << 20
 PARQUET_BATCH_ROWS = 65_536
+#: Rows the CSV parser rejects in a row before the file counts as unreadable (memory bound).
+MAX_BROKEN_RUN = 100_000
 FORMATS = (".csv", ".csv.gz", ".parquet")
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _SPILL_CHUNK = 1 << 20
@@ -101,14 +103,31 @@ class Layout:
         return bool(self.extras)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Chunk:
-    """One parsed block: text columns ``f0..fn``, their lines and the rows already rejected."""
+    """One parsed block of a file.
+
+    Attributes
+    ----------
+    batch : pyarrow.RecordBatch or None
+        Text columns ``f0..fn`` (header positions), NULL for empty fields.
+    lines : numpy.ndarray of int64
+        Line (or Parquet row) number of each row of ``batch``.
+    broken : list of (int, str, str)
+        (line, text, reason) of rows rejected before Postgres sees them.
+    done : float
+        Fraction of the file read so far.
+    """
 
     batch: pa.RecordBatch | None
     lines: np.ndarray
     broken: list[tuple[int, str, str]] = field(default_factory=list)
     done: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        """Rows read in this block: kept for loading or already rejected."""
+        return len(self.broken) + (self.batch.num_rows if self.batch is not None else 0)
 
 
 # --------------------------------------------------------------------------- layout
@@ -205,9 +224,12 @@ class LineNumbers:
         records = self.next_record + k + np.searchsorted(ranks, k, side="right")
         end = int(records[-1]) + 1 if n_rows else self.next_record
         settled = [p for p in self.pending if p[0] < end]
-        self.pending = [p for p in self.pending if p[0] >= end]
-        self.next_record = end
-        return self._settle(records, newlines, settled)
+        later = [p for p in self.pending if p[0] >= end]
+        run = 0  # rejected records right after the last kept one: nothing can come between
+        while run < len(later) and later[run][0] == end + run:
+            run += 1
+        self.pending, self.next_record = later[run:], end + run
+        return self._settle(records, newlines, settled + later[:run])
 
     def finish(self) -> list[tuple[int, str, str]]:
         """Rejected rows after the last kept record."""
@@ -264,33 +286,51 @@ def _split_nul_rows(chunk: Chunk) -> Chunk:
     return Chunk(batch.filter(keep), lines, chunk.broken + broken, chunk.done)
 
 
-def csv_chunks(path: Path, width: int, block_size: int = BLOCK_SIZE) -> Iterator[Chunk]:
-    """Stream a CSV (optionally gzipped) file as text chunks with physical line numbers."""
+def csv_chunks(
+    path: Path, width: int, block_size: int = BLOCK_SIZE, max_broken_run: int = MAX_BROKEN_RUN
+) -> Iterator[Chunk]:
+    """Stream a CSV (optionally gzipped) file as text chunks with physical line numbers.
+
+    Rows the parser rejects are held until the next kept row; more than
+    ``max_broken_run`` of them in a row means the file itself is wrong (delimiter,
+    header) and fails the load instead of filling memory.
+    """
     names = [field_name(i) for i in range(width)]
     rejected: list[tuple[int, str, int]] = []
 
     def on_invalid(row) -> str:
+        if len(rejected) >= max_broken_run:
+            return "error"
         rejected.append((row.number, row.text, row.actual_columns))
         return "skip"
 
-    size = max(path.stat().st_size, 1)
+    size, numbers = max(path.stat().st_size, 1), LineNumbers(width)
     with pa.OSFile(str(path)) as raw:
         stream = pa.CompressedInputStream(raw, "gzip") if path.name.endswith(".gz") else raw
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=block_size),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
-            ),
-        )
-        numbers = LineNumbers(width)
-        for batch in reader:
-            taken, rejected[:] = list(rejected), []
-            lines, broken = numbers.assign(batch.num_rows, _embedded_newlines(batch), taken)
-            yield _split_nul_rows(Chunk(batch, lines, broken, raw.tell() / size))
-        numbers.assign(0, None, list(rejected))
-        yield Chunk(None, np.empty(0, np.int64), numbers.finish(), 1.0)
+        try:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=names, skip_rows=1, use_threads=False, block_size=block_size
+                ),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
+                ),
+            )
+            for batch in reader:
+                taken, rejected[:] = list(rejected), []
+                lines, broken = numbers.assign(batch.num_rows, _embedded_newlines(batch), taken)
+                yield _split_nul_rows(Chunk(batch, lines, broken, raw.tell() / size))
+        except pa.ArrowInvalid as exc:
+            if len(rejected) < max_broken_run:
+                raise
+            raise LoadError(
+                f"{path.name}: more than {max_broken_run:,} rows in a row do not have the header's {width} "
+                f"columns (from record {rejected[0][0]}): check the delimiter and the header"
+            ) from exc
+    numbers.assign(0, None, list(rejected))
+    yield Chunk(None, np.empty(0, np.int64), numbers.finish(), 1.0)
 
 
 def _as_text(column: pa.Array) -> pa.Array:
@@ -529,7 +569,7 @@ def _copy_direct(
     encoder, rows_read = CsvEncoder(), 0
     with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for chunk in chunks:
-            rows_read += len(chunk.broken) + (chunk.batch.num_rows if chunk.batch is not None else 0)
+            rows_read += chunk.rows
             direct, rest = route(layout, chunk, batch_id)
             if direct is not None:
                 copy.write(encoder.encode(direct))
@@ -564,6 +604,7 @@ def check_counts(result: BatchResult) -> None:
 
 
 def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes: the identity of a landing file."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 

@@ -95,6 +95,18 @@ def test_line_numbers_survive_blocks_rejected_rows_and_multiline_values(tmp_path
     assert first.batch.column(0)[0].as_py() == "0"
 
 
+def test_rows_the_parser_rejects_are_numbered_and_bounded(tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text("a,b\n" + "".join(f"{i},x,y\n" for i in range(3000)) + "last,row\n")
+
+    chunks = list(loading.csv_chunks(path, 2, block_size=4096))
+
+    assert [line for c in chunks for line, _, _ in c.broken] == list(range(2, 3002))
+    assert np.concatenate([c.lines for c in chunks]).tolist() == [3002]
+    with pytest.raises(loading.LoadError, match="more than 1,000 rows in a row .* 2 columns"):
+        list(loading.csv_chunks(path, 2, block_size=4096, max_broken_run=1000))
+
+
 def test_certain_rows_only_take_clean_rows():
     layout = loading.resolve_layout(EVENTS, [c.name for c in EVENTS.columns])
     batch = pa.RecordBatch.from_pylist([
