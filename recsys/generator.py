@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from recsys.generator_calendar import SEASONS, epoch_day
-from recsys.generator_catalog import CATEGORY_NAMES, TIERS, Catalog, make_catalog, products_table
+from recsys.generator_catalog import CATEGORY_NAMES, NEVER, TIERS, Catalog, labels, make_catalog, products_table
 from recsys.generator_customers import SEGMENTS, Customers, customers_table, make_customers
 from recsys.generator_events import EVENT_SCHEMA, day_events, event_model
 from recsys.generator_io import CsvGzWriter, write_csv_gz
@@ -61,7 +61,7 @@ class ShopTruth:
         segment (weights sum to 1 per segment).
     products : DataFrame
         ``product_id, category, brand, price_tier, season, popularity, created_at,
-        retired_on`` (``retired_on`` is NaT for products never retired).
+        retired_on`` (first day without events; NaT for products never retired).
     """
 
     customers: pd.DataFrame
@@ -83,31 +83,29 @@ def landing_dates(spec: ShopSpec, daily_days: int) -> tuple[dt.date, list[dt.dat
 
 
 def _truth(catalog: Catalog, customers: Customers) -> ShopTruth:
-    segment_names = np.array([s.name for s in SEGMENTS])
-    created = pd.to_datetime(catalog.created_s, unit="s", utc=True)
-    retired = np.where(catalog.retired_day < np.iinfo(np.int32).max, catalog.retired_day, np.nan)
-    products = pd.DataFrame({
-        "product_id": catalog.product_id.to_numpy(zero_copy_only=False),
-        "category": np.array(CATEGORY_NAMES)[catalog.category],
-        "brand": np.array(catalog.brand_names)[catalog.brand],
-        "price_tier": np.array(TIERS)[catalog.tier],
-        "season": np.array(SEASONS)[catalog.season],
+    """Truth frames built as Arrow tables (no Python string per row, even for 1M customers)."""
+    never = catalog.retired_day >= NEVER
+    products = pa.table({
+        "product_id": catalog.product_id,
+        "category": labels(CATEGORY_NAMES, catalog.category),
+        "brand": labels(catalog.brand_names, catalog.brand),
+        "price_tier": labels(TIERS, catalog.tier),
+        "season": labels(SEASONS, catalog.season),
         "popularity": catalog.popularity,
-        "created_at": created,
-        "retired_on": pd.to_datetime(retired, unit="D"),
+        "created_at": pa.array(catalog.created_s * 1000, pa.timestamp("ms", "UTC")),  # Parquet has no seconds unit
+        "retired_on": pa.array(np.where(never, 0, catalog.retired_day).astype(np.int32), pa.date32(), mask=never),
     })
     segments = pd.DataFrame(
         [(s, seg.name, name, weight) for s, seg in enumerate(SEGMENTS) for name, weight in seg.preferences.items()],
         columns=["segment", "segment_name", "category", "weight"],
     )
-    people = pd.DataFrame({
-        "customer_id": customers.customer_id.to_numpy(zero_copy_only=False),
+    people = pa.table({
+        "customer_id": customers.customer_id,
         "segment": customers.segment,
-        "segment_name": segment_names[customers.segment],
-        "staple_product_id": catalog.product_id.take(pa.array(customers.staple, mask=customers.staple < 0))
-        .to_numpy(zero_copy_only=False),
+        "segment_name": labels(tuple(s.name for s in SEGMENTS), customers.segment),
+        "staple_product_id": catalog.product_id.take(pa.array(customers.staple, mask=customers.staple < 0)),
     })
-    return ShopTruth(customers=people, segments=segments, products=products)
+    return ShopTruth(customers=people.to_pandas(), segments=segments, products=products.to_pandas(date_as_object=False))
 
 
 def ground_truth(spec: ShopSpec) -> ShopTruth:

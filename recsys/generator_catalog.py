@@ -160,6 +160,11 @@ def make_ids(prefix: str, count: int, width: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, numbers, "")
 
 
+def labels(names: tuple[str, ...], positions: np.ndarray) -> pa.Array:
+    """The string of each position: a C++ take, no Python string per row."""
+    return pa.array(names, pa.string()).take(pa.array(positions))
+
+
 def _creation_seconds(spec: ShopSpec, rng: np.random.Generator) -> np.ndarray:
     """Sorted creation times: most before the window, the rest spread over it."""
     start, end = epoch_day(spec.start), epoch_day(spec.end)
@@ -250,7 +255,10 @@ def make_catalog(spec: ShopSpec) -> Catalog:
     )
 
 
-def _texts(category, season, tier, brand, brand_names, rng) -> tuple[list[str], list[str]]:
+def _texts(
+    category: np.ndarray, season: np.ndarray, tier: np.ndarray, brand: np.ndarray,
+    brand_names: tuple[str, ...], rng: np.random.Generator,
+) -> tuple[list[str], list[str]]:
     """Titles and descriptions; one Python pass over products (not over events)."""
     picks = rng.integers(0, 1 << 30, (len(category), 4))
     titles, descriptions = [], []
@@ -287,8 +295,8 @@ def products_table(catalog: Catalog, rows: np.ndarray, as_of: dt.date) -> pa.Tab
     return pa.table({
         "product_id": ids,
         "title": titles,
-        "category": pa.array(np.array(CATEGORY_NAMES)[catalog.category[rows]], pa.string()),
-        "brand": pa.array(np.array(catalog.brand_names)[catalog.brand[rows]], pa.string()),
+        "category": labels(CATEGORY_NAMES, catalog.category[rows]),
+        "brand": labels(catalog.brand_names, catalog.brand[rows]),
         "price": catalog.price[rows],
         "stock_level": np.where(active, catalog.stock_level[rows], 0),
         "created_at": pa.array(np.char.add(created, "Z"), pa.string()),

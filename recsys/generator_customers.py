@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recsys.generator_calendar import epoch_day
-from recsys.generator_catalog import CATEGORIES, CATEGORY_NAMES, Catalog, make_ids
+from recsys.generator_catalog import CATEGORIES, CATEGORY_NAMES, Catalog, labels, make_ids
 from recsys.generator_spec import ShopSpec
 
 #: Random stream of the customer base.
@@ -135,8 +135,8 @@ def make_customers(spec: ShopSpec, catalog: Catalog) -> Customers:
     age_cumulative = np.cumsum([s.age_band_probs for s in SEGMENTS], axis=1)[segment]
     age_band = np.minimum((rng.random(n)[:, None] > age_cumulative).sum(axis=1), len(AGE_BANDS) - 1)
     country = rng.choice(len(COUNTRIES), n, p=[share for _, share in COUNTRIES])
-    first = pa.array(np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)])
-    last = pa.array(np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)])
+    first = labels(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
+    last = labels(LAST_NAMES, rng.integers(0, len(LAST_NAMES), n))
     numbers = pa.array(np.arange(1, n + 1)).cast(pa.string())
     return Customers(
         customer_id=make_ids("C", n, 7),
@@ -156,8 +156,8 @@ def customers_table(customers: Customers, rows: np.ndarray) -> pa.Table:
     signup = np.datetime_as_string(customers.signup_day[rows].astype("datetime64[D]"), unit="D")
     return pa.table({
         "customer_id": customers.customer_id.take(taken),
-        "country": pa.array(np.array([name for name, _ in COUNTRIES])[customers.country[rows]], pa.string()),
+        "country": labels(tuple(name for name, _ in COUNTRIES), customers.country[rows]),
         "signup_date": pa.array(signup, pa.string()),
         "email": customers.email.take(taken),
-        "age_band": pa.array(np.array(AGE_BANDS)[customers.age_band[rows]], pa.string()),
+        "age_band": labels(AGE_BANDS, customers.age_band[rows]),
     })

@@ -8,7 +8,6 @@ writer groups days into chunks; all work inside a day is vectorised numpy/pyarro
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,7 +140,9 @@ def _draw_rows(cumulative: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum(hits, cumulative.shape[1] - 1)
 
 
-def _draw_products(model: EventModel, cumulative: np.ndarray, category: np.ndarray, rng) -> np.ndarray:
+def _draw_products(
+    model: EventModel, cumulative: np.ndarray, category: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """A product of each ``category`` in proportion to its weight (catalogue positions).
 
     ``cumulative`` is the running sum of the day's weights in category order.  The target
