@@ -381,3 +381,29 @@ def test_full_online_retail_file(warehouse_db, online_retail_path):
         sum(not r["CustomerID"] for r in rows),
         len(rows) + 1,
     )
+
+
+@integration
+def test_cli_loads_landing_files_and_prints_their_batches(warehouse_db, tmp_path, monkeypatch):
+    import typer
+    from typer.testing import CliRunner
+
+    from recsys.cli import load_cmd
+
+    app = typer.Typer()
+    load_cmd.register(app)
+    landing = tmp_path / "landing"
+    _variant(BROKEN, landing / "events", "events_2011-12-02.csv", "e19,c1,s1,cart,p1,2011-12-02T09:00:00Z,4,")
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_db)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    run = CliRunner().invoke(app, ["load", "files", "--date", "2011-12-02", "--landing", str(landing)])
+    rerun = CliRunner().invoke(app, ["load", "files", "--date", "2011-12-02", "--landing", str(landing)])
+
+    assert run.exit_code == rerun.exit_code == 0, run.output + rerun.output
+    cells = [[c.strip() for c in line.split("│")] for out in (run.output, rerun.output)
+             for line in out.splitlines() if "events_2011-12-02.csv" in line]
+    assert [c[1:7] for c in cells] == [
+        ["events", "events_2011-12-02.csv", "20", "8", "12", ""],
+        ["events", "events_2011-12-02.csv", "0", "0", "0", "yes"],
+    ]

@@ -25,7 +25,7 @@ def _print_batches(results: Iterable) -> None:
     table = Table(title="raw load batches")
     for name, justify in (("source", "left"), ("file", "left"), ("read", "right"), ("loaded", "right"),
                           ("rejected", "right"), ("skipped", "center")):
-        table.add_column(name, justify=justify)
+        table.add_column(name, justify=justify, overflow="fold")
     for r in results:
         table.add_row(r.source, r.file_name, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
                       f"{r.rows_rejected:,}", "yes" if r.skipped else "")
