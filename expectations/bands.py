@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from expectations.checks import ERROR, WARNING, Severity
@@ -37,6 +37,10 @@ class Band:
     high: float | None
     severity: Severity
     note: str
+
+    def as_warning(self, reason: str) -> Band:
+        """The same bounds, recorded but not enforced."""
+        return replace(self, severity=WARNING, note=f"{self.note}; {reason}: warning only")
 
 
 def _sufficiency(history: Sequence[DayValue], config: QualityConfig) -> tuple[Severity, str]:

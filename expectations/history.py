@@ -13,8 +13,8 @@ from expectations.sqltext import compose
 def daily_event_history(
     conn: psycopg.Connection, events_table: str, logical_date: dt.date, days: int
 ) -> dict[str, list[DayValue]]:
-    """Per day with events in the ``days`` before ``logical_date``: the event count, the
-    share of purchases and the share of first-seen products (keys of the result)."""
+    """Per day with events from ``days`` before ``logical_date`` up to it (included): the
+    event count, the share of purchases and the share of first-seen products."""
     rows = conn.execute(
         compose("events_daily_history.sql", events=events_table),
         {"logical_date": logical_date, "days": days},

@@ -103,7 +103,7 @@ def test_purchase_share_outside_its_band_fails(warehouse_db, settings):
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute(f"update {table} set event_type = 'purchase' where event_date = %s and random() < 0.5", (DAY,))
     result = validate(warehouse_db, settings, "marts_fct_events", table)
-    assert list(failed(result)) == ["expect_column_values_to_be_between(purchase_share)"]
+    assert list(failed(result)) == ["expect_column_max_to_be_between(purchase_share)"]
 
 
 def test_short_history_only_warns(warehouse_db, settings):
@@ -155,3 +155,18 @@ def test_dimension_keys(dims, settings):
         conn.execute("insert into marts.dim_products_broken (product_id) values ('p1'), (null)")
     result = validate(dims, settings, "marts_dim_products", "marts.dim_products_broken")
     assert set(failed(result)) == {"expect_column_values_to_not_be_null(product_id)", "expect_column_values_to_be_unique(product_id)"}
+
+
+def test_a_closed_weekday_without_events_only_warns(warehouse_db, settings):
+    saturday = dt.date(2011, 12, 3)
+    table = events_table(warehouse_db, "marts.fct_events_weekdays", saturday - dt.timedelta(days=35), saturday)
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"delete from {table} where extract(isodow from event_date) = 6")
+    result = validate(warehouse_db, settings, "marts_fct_events", table, day=saturday)
+    assert result.success, failed(result)
+    assert {o.expectation for o in result.warnings} == {
+        "expect_column_max_to_be_between(n_events)",
+        "expect_column_max_to_be_between(purchase_share)",
+        "expect_column_max_to_be_between(new_product_share)",
+    }
+    assert "no Saturday in the window had data" in result.warnings[0].threshold

@@ -1,9 +1,9 @@
--- Daily volume and distribution of events in the window before the logical date.
+-- Daily volume and distribution of events in the window up to the logical date.
 -- A product is "new" on the first day it has any event.
 with first_seen as (
     select product_id, min(event_date) as first_date
     from {events}
-    where event_date < %(logical_date)s
+    where event_date <= %(logical_date)s
     group by product_id
 ),
 
@@ -14,7 +14,7 @@ window_days as (
         avg((event_type = 'purchase')::int) as purchase_share
     from {events}
     where event_date >= %(logical_date)s::date - %(days)s
-      and event_date < %(logical_date)s
+      and event_date <= %(logical_date)s
     group by event_date
 ),
 
@@ -22,7 +22,7 @@ day_products as (
     select distinct e.event_date, e.product_id
     from {events} as e
     where e.event_date >= %(logical_date)s::date - %(days)s
-      and e.event_date < %(logical_date)s
+      and e.event_date <= %(logical_date)s
 ),
 
 new_products as (

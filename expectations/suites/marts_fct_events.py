@@ -7,7 +7,7 @@ import datetime as dt
 
 import great_expectations.expectations as gxe
 
-from expectations.bands import share_band, volume_band
+from expectations.bands import Band, share_band, volume_band
 from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, key_checks
 from expectations.history import daily_event_history
 from expectations.sqltext import render
@@ -19,7 +19,9 @@ EVENT_TYPES = ["view", "cart", "purchase", "rating"]
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Whole-table checks plus a one-row batch of the day's aggregates."""
     cfg, day = request.config, request.logical_date
-    history = daily_event_history(conn, request.table, day, cfg.history_days)
+    window = daily_event_history(conn, request.table, day, cfg.history_days)
+    history = {k: [v for v in values if v.day < day] for k, values in window.items()}
+    has_events = any(v.day == day for v in window["events"])
     fresh_from = day - dt.timedelta(days=cfg.freshness_lag_days)
     table = (
         *key_checks(("event_id",)),
@@ -29,9 +31,16 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     )
     aggregates = (
         banded(gxe.ExpectColumnMaxToBeBetween, volume_band(history["events"], day, cfg), column="n_events"),
-        banded(gxe.ExpectColumnValuesToBeBetween, share_band(history["purchase_share"], cfg), column="purchase_share"),
-        banded(gxe.ExpectColumnValuesToBeBetween, share_band(history["new_product_share"], cfg),
-               column="new_product_share"),
+        *[
+            banded(gxe.ExpectColumnMaxToBeBetween, _share(history[share], has_events, cfg), column=share)
+            for share in ("purchase_share", "new_product_share")
+        ],
     )
     query = render("events_day_aggregates.sql", {"events": request.table}, logical_date=day)
     return (BatchChecks("table", TableBatch(request.table), table), BatchChecks("day", QueryBatch(query), aggregates))
+
+
+def _share(history, has_events: bool, cfg) -> Band:
+    """A day without events has no mix to judge (the volume check speaks for it)."""
+    band = share_band(history, cfg)
+    return band if has_events else band.as_warning("no events on the logical date")
