@@ -278,7 +278,7 @@ def parse_project(settings: Settings, *, target_path: Path | None = None) -> Pat
     with tempfile.TemporaryDirectory(prefix="recsys-dbt-profile-") as profiles_dir:
         run_dbt(
             settings,
-            settings.warehouse_url or PLACEHOLDER_URL,
+            PLACEHOLDER_URL,
             ("parse",),
             profiles_dir=Path(profiles_dir),
             target_path=target_path,

@@ -24,33 +24,6 @@ AS_OF = dt.date(2011, 12, 9)
 KPI_DAY = dt.date(2011, 12, 1)
 HALF_LIFE_DAYS = 90
 
-# Fallback for the raw tables while recsys/sql/ddl_raw.sql does not exist (the contract of
-# docs/architecture.md, "Raw layer").
-RAW_DDL = """
-create table if not exists raw.load_batches (
-    batch_id bigint primary key, source text not null, file_name text, file_sha256 text,
-    logical_date date, rows_read bigint, rows_loaded bigint, rows_rejected bigint,
-    started_at timestamptz, finished_at timestamptz, status text
-);
-create table if not exists raw.events (
-    event_id text, customer_id text, session_id text, event_type text, product_id text,
-    event_ts timestamptz, price numeric, rating smallint, _batch_id bigint, _line_number bigint
-);
-create table if not exists raw.order_lines (
-    invoice_no text, product_id text, description text, quantity integer, invoice_ts timestamp,
-    unit_price numeric, customer_id text, country text, _batch_id bigint, _line_number bigint
-);
-create table if not exists raw.products (
-    product_id text, title text, category text, brand text, price numeric, stock_level integer,
-    created_at timestamptz, description text, image_url text, product_url text, is_active boolean,
-    _batch_id bigint, _line_number bigint
-);
-create table if not exists raw.customers (
-    customer_id text, country text, signup_date date, email text, attributes jsonb,
-    _batch_id bigint, _line_number bigint
-);
-"""
-
 HEART = "85123A"
 ORDER_LINE_COLUMNS = ("invoice_no", "product_id", "description", "quantity", "invoice_ts", "unit_price", "customer_id", "country")
 EVENT_COLUMNS = ("event_id", "customer_id", "session_id", "event_type", "product_id", "event_ts", "price", "rating")
@@ -128,13 +101,6 @@ def products() -> list[tuple]:
     ]
 
 
-def ensure_raw_tables(url: str) -> None:
-    """Create the raw tables unless the loader's DDL (recsys/sql/ddl_raw.sql) already did."""
-    with warehouse.transaction(url) as conn:
-        if conn.execute("select to_regclass('raw.events')").fetchone()[0] is None:
-            conn.execute(RAW_DDL)
-
-
 def load_batch(url: str, batch_id: int, source: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Insert one batch: its raw.load_batches row and its lines (numbered from 1)."""
     with warehouse.transaction(url) as conn:
@@ -177,7 +143,7 @@ class Build:
 
 @pytest.fixture(scope="module")
 def build(warehouse_db, tmp_path_factory) -> Build:
-    ensure_raw_tables(warehouse_db)
+    """The fixture shop in the raw tables (created by recsys/sql/ddl_raw.sql), built as of AS_OF."""
     load_batch(warehouse_db, 1, "order_lines", ORDER_LINE_COLUMNS, order_lines())
     load_batch(warehouse_db, 2, "events", EVENT_COLUMNS, events())
     load_batch(warehouse_db, 3, "customers", CUSTOMER_COLUMNS, customers())
@@ -352,7 +318,7 @@ def test_weekly_demand_and_calendar(build):
 @pytest.mark.integration
 def test_rerun_of_the_same_date_changes_nothing(build):
     before = snapshot(build)
-    build.run()
+    build.run(("run",))
     assert snapshot(build) == before
 
 
@@ -361,7 +327,7 @@ def test_next_date_adds_a_batch_and_a_backfill_converges(build):
     before = snapshot(build)
     next_day = AS_OF + dt.timedelta(days=1)
     load_batch(build.url, 6, "events", EVENT_COLUMNS, [("e11", "20001", "s6", "view", HEART, _utc("2011-12-10 09:30"), 2.55, None)])
-    build.run(as_of_date=next_day)
+    build.run(("run",), as_of_date=next_day)
     late = build.rows("select event_id from marts.fct_events where event_date = %s order by event_id", (next_day,))
     assert late == [("e09",), ("e11",), ("order_line-581700-1",)]
     assert build.one("select sum(n_views) from marts.fct_interactions_daily where event_date = %s", (next_day,))[0] == 2

@@ -15,7 +15,6 @@
         ],
         indexes=[
             {'columns': ['event_date']},
-            {'columns': ['customer_id', 'product_id']},
         ],
     )
 }}
