@@ -26,6 +26,7 @@ cold_start).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -447,3 +448,39 @@ def _reasons(plan: Plan, user, col, group, factors, source, cold, scale):
         event_name=plan.events.strongest(group, col), recent_item=recent_item, nearest_item=nearest_item,
         nearest_bought=plan.history_bought[user, take] & found, segment=segment.astype(object),
     )
+
+
+def similar_items_frame(plan: Plan, k: int) -> pd.DataFrame:
+    """``product_id, rank, similar_product_id, score``: the ``k`` nearest recommendable items
+    (cosine of the model's item embeddings) of every recommendable item."""
+    cat = plan.catalogue
+    indices = plan.neighbours.indices[cat.candidates, :k]
+    scores = plan.neighbours.scores[cat.candidates, :k]
+    row, rank = np.nonzero(indices >= 0)
+    return pd.DataFrame({"product_id": cat.candidate_ids[row], "rank": rank + 1,
+                         "similar_product_id": cat.candidate_ids[indices[row, rank]],
+                         "score": scores[row, rank].astype(np.float64)})
+
+
+def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
+    """``segment, country, rank, product_id, score``: the cold-start list of every segment
+    and country of the plan (``all`` levels included), with season and rules applied."""
+    keys = plan.keys
+    groups = pd.Index(plan.group_names).get_indexer(keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY))
+    weights = plan.weights | {"country": 0.0}
+    offsets = _offsets(plan, plan.cold_scale, weights)
+    top = scoring.top_k(np.eye(len(keys), dtype=np.float32), np.ascontiguousarray(plan.popularity.T),
+                        plan.rules.candidates(k), group_offsets=None if offsets is None else scoring.GroupOffsets(
+                            np.maximum(groups, 0), offsets))
+    empty = np.zeros((len(keys), 0), np.int32)
+    lists = rules.assemble(top.indices, top.scores, empty, empty.astype(np.float32), plan.fallback,
+                           sp.csr_matrix((len(keys), len(plan.catalogue.candidates))), plan.catalogue.category, k,
+                           dataclasses.replace(plan.rules, exploration_share=0.0))
+    row = np.repeat(np.arange(len(keys)), k)
+    col = lists.indices.ravel()
+    fallback_score = plan.popularity[row, col]
+    return pd.DataFrame({"segment": keys["segment"].to_numpy()[row], "country": keys["country"].to_numpy()[row],
+                         "rank": np.tile(np.arange(1, k + 1), len(keys)),
+                         "product_id": plan.catalogue.candidate_ids[col],
+                         "score": np.where(np.isnan(lists.scores.ravel()), fallback_score,
+                                           lists.scores.ravel()).astype(np.float64)})

@@ -1,0 +1,305 @@
+"""Atomic publishing of recommendation runs into schema ``recs``.
+
+A run is built aside and swapped in whole:
+
+1. :func:`begin_run` numbers the run (``<YYYYMMDD>_<n>``, from a sequence) and creates its
+   tables ``recs.user_recommendations__<run>``, ``recs.similar_items__<run>`` and
+   ``recs.popular_items__<run>`` like the templates of ``ddl_recs.sql``;
+2. :func:`write_block` COPYs rows into them; a block and its bookkeeping row commit
+   together, so a retried Airflow task that wrote its block already writes nothing;
+3. :func:`finish_run` indexes and counts the tables, runs the output data-quality check
+   (``validate``, given the table name), then in ONE transaction points the views
+   ``recs.user_recommendations``, ``recs.similar_items`` and ``recs.popular_items`` at
+   the new tables and marks the run current.  A reader's query sees the old run or the
+   new one, never a mix: ``create or replace view`` waits for running reads and new
+   reads wait for the commit.  Runs beyond the newest ``keep_runs`` lose their tables.
+4. :func:`restore_run` swaps an older run back the same way.
+
+This module and :mod:`recsys.export` are the only ones that write to ``recs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from recsys import warehouse
+
+log = logging.getLogger(__name__)
+
+#: Each kind of published table: its key (built after loading) and the count it reports.
+KINDS: Mapping[str, tuple[str, ...]] = {
+    "user_recommendations": ("customer_id", "rank"),
+    "similar_items": ("product_id", "rank"),
+    "popular_items": ("segment", "country", "rank"),
+}
+#: Column order of each kind, as in the templates of ddl_recs.sql.
+COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "user_recommendations": (
+        "run_id", "customer_id", "rank", "product_id", "score", "raw_score", "season_factor", "event_factor",
+        "country_factor", "recent_factor", "promotion_factor", "reason_code", "reason_ref", "source",
+        "model_version", "context_date", "generated_at"),
+    "similar_items": ("run_id", "product_id", "rank", "similar_product_id", "score"),
+    "popular_items": ("run_id", "segment", "country", "rank", "product_id", "score"),
+}
+CURRENT, PREVIOUS, BUILDING, FAILED, PURGED = "current", "previous", "building", "failed", "purged"
+_RUN_ID = re.compile(r"^[0-9]{8}_[0-9]+$")
+COPY_CHUNK_ROWS = 500_000
+
+Validator = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One row of ``recs.runs``."""
+
+    run_id: str
+    status: str
+    context_date: dt.date
+    model_version: str | None
+    k: int
+    n_customers: int | None
+    n_rows: int | None
+    n_similar: int | None
+    n_popular: int | None
+    timings: dict
+    message: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    published_at: dt.datetime | None
+
+
+def run_table(kind: str, run_id: str) -> sql.Identifier:
+    """``recs.<kind>__<run_id>``; both parts checked, as they become an identifier."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown published table {kind!r}; known: {sorted(KINDS)}")
+    if not _RUN_ID.match(run_id):
+        raise ValueError(f"{run_id!r} is not a publishing run id (YYYYMMDD_n)")
+    return sql.Identifier("recs", f"{kind}__{run_id}")
+
+
+def table_name(kind: str, run_id: str) -> str:
+    """The run table as text (``recs.user_recommendations__20111209_3``), for validators."""
+    run_table(kind, run_id)
+    return f"recs.{kind}__{run_id}"
+
+
+def _execute(conn, name: str, params: Mapping | None = None, **identifiers):
+    return conn.execute(sql.SQL(warehouse.read_sql(name)).format(**identifiers), params)
+
+
+def begin_run(url: str, context_date: dt.date, model_version: str | None, k: int,
+              started_at: dt.datetime | None = None) -> str:
+    """Number a new run, record it as ``building`` and create its empty tables."""
+    started_at = started_at or dt.datetime.now(dt.timezone.utc)
+    with warehouse.transaction(url) as conn:
+        number = conn.execute(warehouse.read_sql("publish_next_run_number.sql")).fetchone()[0]
+        run_id = f"{context_date:%Y%m%d}_{number}"
+        conn.execute(warehouse.read_sql("publish_begin_run.sql"), {
+            "run_id": run_id, "context_date": context_date, "model_version": model_version, "k": k,
+            "started_at": started_at})
+        for kind in KINDS:
+            _execute(conn, "publish_create_table.sql", table=run_table(kind, run_id),
+                     template=sql.Identifier("recs", f"_{kind}_template"))
+    log.info("publishing run %s for %s (model %s) started", run_id, context_date, model_version)
+    return run_id
+
+
+def csv_chunks(frame: pd.DataFrame, columns: tuple[str, ...], chunk_rows: int = COPY_CHUNK_ROWS) -> Iterator[bytes]:
+    """``frame[columns]`` as headerless CSV, in chunks (Arrow's writer: fast and exact)."""
+    for start in range(0, len(frame), chunk_rows):
+        table = pa.Table.from_pandas(frame.iloc[start:start + chunk_rows][list(columns)], preserve_index=False)
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        yield buffer.getvalue()
+
+
+def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.DataFrame) -> int:
+    """COPY ``frame`` into ``table``; returns the rows sent."""
+    statement = sql.SQL(warehouse.read_sql("publish_copy.sql")).format(
+        table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for chunk in csv_chunks(frame, columns):
+            copy.write(chunk)
+    return len(frame)
+
+
+def write_block(url: str, run_id: str, kind: str, frame: pd.DataFrame, block_key: str = "all") -> int:
+    """COPY one block of rows (columns of :data:`COLUMNS` except ``run_id``) into the run.
+
+    Returns the rows written, 0 when this block was written before (a retry).
+    """
+    columns = COLUMNS[kind]
+    missing = set(columns) - {"run_id"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"rows for {kind} lack columns {sorted(missing)}")
+    key = {"run_id": run_id, "kind": kind, "block_key": block_key}
+    with warehouse.transaction(url) as conn:
+        info = _run(conn, run_id)
+        if info.status != BUILDING:
+            raise ValueError(f"run {run_id} is {info.status}, not building: start a new run to publish again")
+        if conn.execute(warehouse.read_sql("publish_block_written.sql"), key).fetchone():
+            log.info("run %s: %s block %s already written, skipped", run_id, kind, block_key)
+            return 0
+        n_rows = copy_rows(conn, run_table(kind, run_id), columns, frame.assign(run_id=run_id))
+        conn.execute(warehouse.read_sql("publish_record_block.sql"), key | {"n_rows": n_rows})
+    return n_rows
+
+
+def _run(conn, run_id: str) -> RunInfo:
+    cursor = conn.execute(warehouse.read_sql("publish_run.sql"), {"run_id": run_id})
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"no publishing run {run_id!r} in recs.runs (see `recsys publish runs`)")
+    return RunInfo(**dict(zip([c.name for c in cursor.description], row)))
+
+
+def get_run(url: str, run_id: str) -> RunInfo:
+    """The bookkeeping row of ``run_id``."""
+    with warehouse.connect(url) as conn:
+        return _run(conn, run_id)
+
+
+def list_runs(url: str) -> pd.DataFrame:
+    """Every publishing run, newest first."""
+    with warehouse.connect(url) as conn:
+        cursor = conn.execute(warehouse.read_sql("publish_runs.sql"))
+        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+
+
+def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep_runs: int = 3,
+               timings: Mapping[str, float] | None = None) -> RunInfo:
+    """Index, count and validate a built run, then swap it in and prune old runs.
+
+    Parameters
+    ----------
+    validate
+        Called with the run's recommendations table name (``recs.user_recommendations__<run>``)
+        before the swap; it raises to stop the publication (the output data-quality suite).
+    keep_runs
+        Runs kept with their tables, the current one included (at least 1).
+
+    Raises
+    ------
+    Exception
+        Whatever ``validate`` raised; the run is then marked ``failed`` and readers keep
+        the previous run.
+    """
+    if keep_runs < 1:
+        raise ValueError(f"keep_runs must be at least 1 (the current run), got {keep_runs}")
+    started = time.perf_counter()
+    counts = _index_and_count(url, run_id)
+    timings = dict(timings or {}) | {"index_seconds": round(time.perf_counter() - started, 3)}
+    try:
+        if validate is not None:
+            check_started = time.perf_counter()
+            validate(table_name("user_recommendations", run_id))
+            timings["validate_seconds"] = round(time.perf_counter() - check_started, 3)
+    except Exception as exc:
+        with warehouse.transaction(url) as conn:
+            conn.execute(warehouse.read_sql("publish_fail_run.sql"), {
+                "run_id": run_id, "message": str(exc)[:2000], "finished_at": _now()})
+        log.error("run %s failed its checks and was not published: %s", run_id, exc)
+        raise
+    with warehouse.transaction(url) as conn:
+        conn.execute(warehouse.read_sql("publish_finish_run.sql"), counts | {
+            "run_id": run_id, "timings": json.dumps(timings), "finished_at": _now()})
+    info = swap_in(url, run_id)
+    prune_runs(url, keep_runs)
+    return info
+
+
+def _index_and_count(url: str, run_id: str) -> dict[str, int]:
+    counts = {}
+    with warehouse.transaction(url) as conn:
+        info = _run(conn, run_id)
+        if info.status != BUILDING:
+            raise ValueError(f"run {run_id} is {info.status}: only a building run can be finished")
+        for kind, key in KINDS.items():
+            table = run_table(kind, run_id)
+            _execute(conn, "publish_index.sql", index=sql.Identifier(f"{kind}__{run_id}_key"), table=table,
+                     columns=sql.SQL(", ").join(map(sql.Identifier, key)))
+            _execute(conn, "publish_analyze.sql", table=table)
+            n_rows, n_keys = _execute(conn, "publish_counts.sql", table=table, key=sql.Identifier(key[0])).fetchone()
+            counts[kind] = (n_rows, n_keys)
+    return {"n_rows": counts["user_recommendations"][0], "n_customers": counts["user_recommendations"][1],
+            "n_similar": counts["similar_items"][0], "n_popular": counts["popular_items"][0]}
+
+
+def swap_in(url: str, run_id: str) -> RunInfo:
+    """Point every reader-facing view at ``run_id``'s tables in one transaction."""
+    with warehouse.transaction(url) as conn:
+        conn.execute(warehouse.read_sql("publish_lock.sql"))
+        info = _run(conn, run_id)
+        if info.status not in (BUILDING, CURRENT, PREVIOUS):
+            raise ValueError(f"run {run_id} is {info.status}: only a finished or kept run can be published")
+        if info.status == BUILDING and info.finished_at is None:
+            raise ValueError(f"run {run_id} is still building: finish it first")
+        for kind in KINDS:
+            _execute(conn, "publish_swap_view.sql", view=sql.Identifier("recs", kind), table=run_table(kind, run_id))
+        conn.execute(warehouse.read_sql("publish_demote_current.sql"), {"run_id": run_id})
+        conn.execute(warehouse.read_sql("publish_promote.sql"), {"run_id": run_id, "published_at": _now()})
+        info = _run(conn, run_id)
+    log.info("run %s is now current (%s rows for %s customers)", run_id, info.n_rows, info.n_customers)
+    return info
+
+
+def restore_run(url: str, run_id: str) -> RunInfo:
+    """Make a kept earlier run current again (one transaction, as a publish)."""
+    info = get_run(url, run_id)
+    if info.status == PURGED:
+        raise ValueError(f"run {run_id} was pruned (only the last keep_runs runs keep their tables)")
+    return swap_in(url, run_id)
+
+
+def prune_runs(url: str, keep_runs: int) -> list[str]:
+    """Drop the tables of non-current runs beyond the newest ``keep_runs - 1`` kept ones."""
+    dropped = []
+    with warehouse.transaction(url) as conn:
+        conn.execute(warehouse.read_sql("publish_lock.sql"))
+        rows = conn.execute(warehouse.read_sql("publish_prunable_runs.sql"), {"keep": keep_runs - 1}).fetchall()
+        for (run_id,) in rows:
+            for kind in KINDS:
+                _execute(conn, "publish_drop_table.sql", table=run_table(kind, run_id))
+            conn.execute(warehouse.read_sql("publish_mark_purged.sql"), {"run_id": run_id})
+            dropped.append(run_id)
+    if dropped:
+        log.info("pruned runs %s", ", ".join(dropped))
+    return dropped
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def publish(url: str, recommendations: pd.DataFrame, similar: pd.DataFrame, popular: pd.DataFrame, *,
+            context_date: dt.date, model_version: str | None, k: int, validate: Validator | None = None,
+            keep_runs: int = 3) -> RunInfo:
+    """Begin, write everything as one block per table, and finish a run (single process)."""
+    started = time.perf_counter()
+    run_id = begin_run(url, context_date, model_version, k)
+    generated_at = get_run(url, run_id).started_at
+    rows = {"user_recommendations": recommendation_rows(recommendations, model_version, context_date, generated_at),
+            "similar_items": similar, "popular_items": popular}
+    for kind, frame in rows.items():
+        write_block(url, run_id, kind, frame)
+    copied = time.perf_counter() - started
+    return finish_run(url, run_id, validate=validate, keep_runs=keep_runs, timings={"copy_seconds": round(copied, 3)})
+
+
+def recommendation_rows(rows: pd.DataFrame, model_version: str | None, context_date: dt.date,
+                        generated_at: dt.datetime) -> pd.DataFrame:
+    """:func:`recsys.recommend.recommend_for_users` rows in the published layout."""
+    return rows.rename(columns={"user_id": "customer_id", "item_id": "product_id"}).assign(
+        model_version=model_version, context_date=context_date, generated_at=generated_at.isoformat())

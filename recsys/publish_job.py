@@ -1,0 +1,140 @@
+"""The nightly publishing job: champion model + warehouse inputs -> scored, checked, swapped run.
+
+Three steps so Airflow can fan out the scoring with dynamic task mapping, or one call
+(:func:`publish_for_date`) for the CLI and the demo:
+
+``prepare_run(url, settings, context_date) -> {"run_id", "ranges"}``
+    begins a run (``recs.runs`` row, empty tables) and cuts the customers into ranges;
+``score_range(url, settings, run_id, start, stop) -> rows``
+    one mapped task: plans (every task reads the same inputs and gets the same plan),
+    scores customers ``start:stop`` and COPYs them (a retry skips a written block);
+``finalize_run(url, settings, run_id, validate) -> RunInfo``
+    writes similar and popular items, checks the run and swaps it in.
+
+The model version of a run is the champion's registry run id when it began; later steps
+use that model even if a new champion was promoted meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from recsys import context, publish, recommend, rules, scoring_inputs
+from recsys.config import Settings
+
+log = logging.getLogger(__name__)
+
+#: Customers per Airflow-mapped scoring task (and per COPY block of a single-process run).
+DEFAULT_RANGE_SIZE = 200_000
+
+
+def _champion(url: str) -> tuple[str, Path]:
+    from recsys.registry import current_champion
+
+    champion = current_champion(url)
+    if champion is None or not champion.get("artifact_path"):
+        raise LookupError("no champion model in ml.model_runs: train and promote one (recsys train) before publishing")
+    return champion["run_id"], Path(champion["artifact_path"])
+
+
+def business_rules(settings: Settings) -> rules.BusinessRules:
+    """The shop's rules, with the dbt var ``fee_product_codes`` as extra fee codes."""
+    from recsys.dataset import dbt_vars
+
+    fee_codes = dbt_vars(settings.dbt_project_dir / "dbt_project.yml").get("fee_product_codes") or []
+    return rules.load_rules(settings.rules, fee_codes)
+
+
+def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
+    """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
+    from recsys.artifacts import load_model
+    from recsys.coldstart import lightfm_item_parameters
+
+    model = load_model(scoring_inputs.model_artifact(url, model_version))
+    inputs = scoring_inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
+                                        recent_days=settings.context.recent_days)
+    unseen = ~inputs.items["item_id"].astype(str).isin(model.item_ids)
+    parameters = lightfm_item_parameters(model) if unseen.any() else None
+    return recommend.plan_recommendations(
+        model, inputs.users, inputs.items, inputs.history, settings.context, business_rules(settings), context_date,
+        settings.recs.k, demand=inputs.demand, calendar=inputs.calendar, feature_parameters=parameters,
+        num_threads=settings.recs.num_threads)
+
+
+def ranges(n_users: int, size: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]`` covering ``n_users`` in steps of ``size``."""
+    if size <= 0:
+        raise ValueError(f"range size must be positive, got {size}")
+    return [(start, min(start + size, n_users)) for start in range(0, n_users, size)] or [(0, 0)]
+
+
+def prepare_run(url: str, settings: Settings, context_date: dt.date, range_size: int = DEFAULT_RANGE_SIZE) -> dict:
+    """Begin a run for ``context_date`` with the current champion; the customer ranges to score."""
+    model_version, _ = _champion(url)
+    inputs = scoring_inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
+                                        recent_days=settings.context.recent_days)
+    run_id = publish.begin_run(url, context_date, model_version, settings.recs.k)
+    return {"run_id": run_id, "ranges": ranges(len(inputs.users), range_size)}
+
+
+def score_range(url: str, settings: Settings, run_id: str, start: int, stop: int,
+                plan: recommend.Plan | None = None) -> int:
+    """Score customers ``start:stop`` of a run and COPY their rows (idempotent per range)."""
+    info = publish.get_run(url, run_id)
+    plan = plan or build_plan(url, settings, info.context_date, info.model_version)
+    began = time.perf_counter()
+    rows = recommend.score_plan(plan, start, stop, block_size=settings.recs.block_size,
+                                num_threads=settings.recs.num_threads)
+    frame = publish.recommendation_rows(rows, info.model_version, info.context_date, info.started_at)
+    written = publish.write_block(url, run_id, "user_recommendations", frame, f"{start}-{stop}")
+    log.info("run %s: customers %d-%d scored in %.1fs, %d rows written", run_id, start, stop,
+             time.perf_counter() - began, written)
+    return written
+
+
+def finalize_run(url: str, settings: Settings, run_id: str, validate: publish.Validator | None = None,
+                 plan: recommend.Plan | None = None) -> publish.RunInfo:
+    """Similar and popular items, the output check, the swap and the pruning."""
+    info = publish.get_run(url, run_id)
+    plan = plan or build_plan(url, settings, info.context_date, info.model_version)
+    publish.write_block(url, run_id, "similar_items", recommend.similar_items_frame(plan, settings.recs.similar_k))
+    publish.write_block(url, run_id, "popular_items", recommend.popular_items_frame(plan, settings.recs.popular_k))
+    return publish.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs)
+
+
+def publish_for_date(url: str, settings: Settings, context_date: dt.date, validate: publish.Validator | None = None,
+                     range_size: int = DEFAULT_RANGE_SIZE) -> publish.RunInfo:
+    """The whole job in one process (one plan for every range)."""
+    model_version, _ = _champion(url)
+    plan = build_plan(url, settings, context_date, model_version)
+    run_id = publish.begin_run(url, context_date, model_version, settings.recs.k)
+    for start, stop in ranges(len(plan.user_ids), range_size):
+        score_range(url, settings, run_id, start, stop, plan=plan)
+    return finalize_run(url, settings, run_id, validate, plan=plan)
+
+
+def quality_gate(url: str, settings: Settings, logical_date: dt.date,
+                 build_docs: bool = True) -> Callable[[str], None] | None:
+    """The output data-quality suite (``recommendations``) as a ``validate`` hook, or None
+    when the ``expectations`` package is not installed."""
+    try:
+        from expectations.runner import raise_for_errors, run_suite
+    except ImportError:
+        log.warning("expectations package not importable: publishing without the output quality gate")
+        return None
+
+    def validate(table: str) -> None:
+        run_id = "recs_publish__" + table.rsplit("__", 1)[-1]  # results filed under the publishing run
+        raise_for_errors(run_suite(url, "recommendations", logical_date, table=table, run_id=run_id,
+                                   settings=settings, options={"k": settings.recs.k}, build_docs=build_docs))
+
+    return validate
+
+
+def calendar_from_seed(settings: Settings):
+    """The calendar seed file, for offline runs without the warehouse."""
+    return context.load_calendar(settings.dbt_project_dir / "seeds" / "calendar_events.csv")

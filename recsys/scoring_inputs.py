@@ -1,0 +1,62 @@
+"""The warehouse reads of a scoring run: marts in, standard frames out.
+
+The one place the nightly scoring reads PostgreSQL; everything after it works on the
+frames (:mod:`recsys.recommend`).  Each read is one SQL file with bound parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from recsys import warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoringInputs:
+    """Frames of :func:`recsys.recommend.recommend_for_users` for one send date."""
+
+    users: pd.DataFrame
+    items: pd.DataFrame
+    history: pd.DataFrame
+    demand: pd.DataFrame
+    calendar: pd.DataFrame
+
+
+def _frame(conn, name: str, params: Mapping | None = None) -> pd.DataFrame:
+    cursor = conn.execute(warehouse.read_sql(name), params)
+    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+
+
+def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int) -> ScoringInputs:
+    """Customers active in the ``active_days`` before ``as_of``, the catalogue, purchases and
+    recent views/carts before ``as_of``, weekly demand and the event calendar."""
+    params = {"as_of": as_of, "active_since": as_of - dt.timedelta(days=active_days),
+              "recent_since": as_of - dt.timedelta(days=recent_days)}
+    with warehouse.connect(url) as conn:
+        inputs = ScoringInputs(
+            users=_frame(conn, "recs_input_customers.sql", params),
+            items=_frame(conn, "recs_input_products.sql"),
+            history=_frame(conn, "recs_input_history.sql", params),
+            demand=_frame(conn, "recs_input_demand.sql", params),
+            calendar=_frame(conn, "recs_input_calendar.sql"),
+        )
+    log.info("scoring inputs for %s: %d customers, %d products, %d history rows, %d calendar rows", as_of,
+             len(inputs.users), len(inputs.items), len(inputs.history), len(inputs.calendar))
+    return inputs
+
+
+def model_artifact(url: str, model_run_id: str) -> Path:
+    """The artifact folder of a registered model run."""
+    with warehouse.connect(url) as conn:
+        row = conn.execute(warehouse.read_sql("recs_model_artifact.sql"), {"run_id": model_run_id}).fetchone()
+    if row is None or row[1] is None:
+        raise LookupError(f"model run {model_run_id!r} has no artifact in ml.model_runs")
+    return Path(row[1])
