@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "load_cmd",
     "generate_cmd",
     "model_cmd",
+    "publish_cmd",
+    "export_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,36 @@
+"""``recsys export``: a campaign's CRM files from the published recommendations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from recsys import export, warehouse
+from recsys.config import get_settings
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_command(
+        campaign: str = typer.Option(..., help="Campaign name (names the folder; seeds its holdout)."),
+        out: Path = typer.Option(..., "--out", help="Folder to write <campaign>_<send date>/ into."),
+        k: int = typer.Option(5, help="Products per customer."),
+        fmt: str = typer.Option("csv", "--format", help="csv, parquet or jsonl."),
+        segment: str = typer.Option(None, help="Only customers of this RFM segment."),
+        audience_sql: str = typer.Option(None, help="SQL returning customer_id (text, or a path to a .sql file)."),
+        holdout_share: float = typer.Option(None, help="Share held out for uplift (default RECSYS_RECS__HOLDOUT_SHARE)."),
+        run_id: str = typer.Option(None, help="Export a kept run instead of the current one."),
+    ) -> None:
+        """Write send files (wide and long), the catalogue feed and a manifest; record the audience."""
+        settings = get_settings()
+        if audience_sql and audience_sql.endswith(".sql") and Path(audience_sql).exists():
+            audience_sql = Path(audience_sql).read_text()
+        manifest = export.export_campaign(
+            warehouse.warehouse_url(settings), settings.recs, campaign, out, k=k, fmt=fmt,
+            audience=export.Audience(segment=segment, sql_text=audience_sql), holdout_share=holdout_share,
+            run_id=run_id)
+        console.print(f"campaign files and manifest in {manifest.parent}")

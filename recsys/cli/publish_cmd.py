@@ -1,0 +1,60 @@
+"""``recsys publish``: score every active customer for a send date and swap the run in;
+list runs; restore an earlier one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from recsys import publish, publish_job, warehouse
+from recsys.config import get_settings
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Publish recommendations into schema recs (atomic swap, history, restore).",
+                        no_args_is_help=True)
+
+    @group.command("run")
+    def run(
+        date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"],
+                                         help="Logical (business) date: the last day of data used."),
+        send_date: dt.datetime = typer.Option(None, "--send-date", formats=["%Y-%m-%d"],
+                                              help="Date the lists are for (context date; default: --date + 1 day)."),
+        validate: bool = typer.Option(True, help="Run the output data-quality suite before the swap."),
+        range_size: int = typer.Option(publish_job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
+    ) -> None:
+        """Score, check and publish one run with the champion model."""
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        settings = get_settings()
+        url = warehouse.warehouse_url(settings)
+        warehouse.ensure_schemas(url)
+        logical = date.date()
+        context_date = send_date.date() if send_date else logical + dt.timedelta(days=1)
+        gate = publish_job.quality_gate(url, settings, logical) if validate else None
+        info = publish_job.publish_for_date(url, settings, context_date, gate, range_size)
+        console.print(f"run {info.run_id} is current: {info.n_rows} rows for {info.n_customers} customers "
+                      f"(send date {info.context_date}, model {info.model_version})")
+
+    @group.command("runs")
+    def runs() -> None:
+        """List publishing runs, newest first."""
+        frame = publish.list_runs(warehouse.warehouse_url(get_settings()))
+        table = Table("run_id", "status", "context_date", "model_version", "customers", "rows", "published_at")
+        for row in frame.itertuples(index=False):
+            table.add_row(row.run_id, row.status, str(row.context_date), str(row.model_version),
+                          str(row.n_customers), str(row.n_rows), str(row.published_at))
+        console.print(table)
+
+    @group.command("restore")
+    def restore(run_id: str = typer.Option(..., "--run-id", help="A kept run (see `recsys publish runs`).")) -> None:
+        """Make an earlier run current again, in one transaction."""
+        info = publish.restore_run(warehouse.warehouse_url(get_settings()), run_id)
+        console.print(f"run {info.run_id} is current again ({info.n_rows} rows, send date {info.context_date})")
+
+    app.add_typer(group, name="publish")
