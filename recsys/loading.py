@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import io
 import logging
+import queue
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -554,6 +555,19 @@ class _Spills:
         self.broken_rows += len(chunk.broken)
 
 
+class _ShortQueueWriter(QueuedLibpqWriter):
+    """psycopg's threaded COPY writer with a short queue.
+
+    Its default queue holds up to 128 MB when Postgres is the slower side; 64 pieces of
+    at most 128 kB keep a few blocks in flight, enough to overlap parsing and loading.
+    (If a psycopg upgrade renames the attribute, only the memory bound loosens.)
+    """
+
+    def __init__(self, cursor: psycopg.Cursor):
+        super().__init__(cursor)
+        self._queue = queue.Queue(maxsize=64)
+
+
 def _copy_direct(
     cur: psycopg.Cursor, layout: Layout, chunks: Iterable[Chunk], spills: _Spills, batch_id: int,
     progress: Progress | None,
@@ -567,7 +581,7 @@ def _copy_direct(
         table=_raw_table(layout.spec), columns=sql.SQL(", ").join(map(sql.Identifier, _target_columns(layout)))
     )
     encoder, rows_read = CsvEncoder(), 0
-    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+    with cur.copy(statement, writer=_ShortQueueWriter(cur)) as copy:
         for chunk in chunks:
             rows_read += chunk.rows
             direct, rest = route(layout, chunk, batch_id)
