@@ -117,6 +117,7 @@ def gate(
     *,
     settings: Settings | None = None,
     options: Mapping[str, object] | None = None,
+    build_docs: bool = True,
 ) -> list[SuiteResult]:
     """A pipeline gate: run a stage (or one suite), record everything, raise on an error.
 
@@ -125,6 +126,6 @@ def gate(
     """
     if isinstance(logical_date, str):
         logical_date = dt.date.fromisoformat(logical_date)
-    results = run_stage(url, stage, logical_date, run_id, settings=settings, options=options)
+    results = run_stage(url, stage, logical_date, run_id, settings=settings, options=options, build_docs=build_docs)
     raise_for_errors(results)
     return results
