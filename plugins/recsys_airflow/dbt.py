@@ -34,6 +34,7 @@ EXECUTION_CONFIG = ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER)
 RENDER_CONFIG = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.AUTOMATIC,
     test_behavior=TestBehavior.BUILD,
+    should_detach_multiple_parents_tests=True,  # dbt tests on several models run after all of them
     emit_datasets=False,
 )
 
