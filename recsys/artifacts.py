@@ -77,10 +77,15 @@ class LoadedModel:
         """Column of each item id, -1 for items the model does not know."""
         return index_of(self.item_ids, ids)
 
+    @property
+    def scoring_item_biases(self) -> np.ndarray:
+        """Item biases with the popularity prior folded in: what a blocked scorer adds per item."""
+        return self.item_biases + self.item_prior
+
     def score(self, user_rows: np.ndarray) -> np.ndarray:
         """``(len(user_rows), n_items)`` scores; call it on blocks of users."""
         return factor_scores(self.user_embeddings, self.user_biases, self.item_embeddings,
-                             self.item_biases + self.item_prior, np.asarray(user_rows))
+                             self.scoring_item_biases, np.asarray(user_rows))
 
 
 def sha256_file(path: Path) -> str:

@@ -117,7 +117,10 @@ def top_k_blocks(model: Recommender, data: TrainingData, user_rows: np.ndarray, 
         scores = model.score(rows).astype(np.float32, copy=True)
         mask = seen[rows]
         scores[np.repeat(np.arange(len(rows)), np.diff(mask.indptr)), mask.indices] = -np.inf
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else np.tile(np.arange(scores.shape[1]), (len(rows), 1))
+        if k < scores.shape[1]:
+            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            part = np.tile(np.arange(scores.shape[1]), (len(rows), 1))
         order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
         top = np.take_along_axis(part, order, axis=1)
         top[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = -1

@@ -108,7 +108,7 @@ class SegmentPopularity(Recommender):
             shape=(len(self.segments), data.shape[0]),
         )
         popularity = user_counts(data.interactions)
-        self.segment_scores = np.asarray(member @ (data.interactions > 0).astype(np.float64).todense())
+        self.segment_scores = (member @ (data.interactions > 0).astype(np.float64)).toarray()
         self.fallback = _tie_break(popularity)
         return self
 

@@ -92,11 +92,12 @@ def _choose_blend(model: LightFMRecommender, data: TrainingData, context: EvalCo
                   config: TrainingConfig, trending_days: int) -> tuple[float, float, dict[float, float]]:
     """Weight of the popularity prior with the best validation NDCG@10 (ties: the smaller).
 
-    The prior is scaled by the spread of the model's own scores, so a weight means the
-    same thing whatever the magnitude of the embeddings.
+    The prior is scaled by the typical spread of a user's scores over the items (not the
+    spread over all users, which user biases inflate without changing any ranking), so a
+    weight means the same thing whatever the magnitude of the embeddings.
     """
     prior = popularity_prior(data, trending_days)
-    scale = float(model.score(context.user_rows[:1000]).std())
+    scale = float(np.median(model.score(context.user_rows[:1000]).std(axis=1)))
     scores = {
         weight: evaluate(model.with_prior(weight * scale * prior), context).overall[VALIDATION_METRIC]
         for weight in sorted(config.popularity_blend)
@@ -118,7 +119,8 @@ def fit_lightfm(split: Split, frames: Frames, config: TrainingConfig, evaluation
     weight, scale, blend_scores = 0.0, 0.0, {}
     if blend and config.popularity_blend:
         weight, scale, blend_scores = _choose_blend(best, validation_data, context, config, evaluation.trending_days)
-    data = data or build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
+    if data is None:
+        data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
     model = _refit(config, use_features, data, best.epochs_trained)
     if weight:
         model = model.with_prior(weight * scale * popularity_prior(data, evaluation.trending_days))

@@ -67,7 +67,10 @@ def print_table(evaluations, title: str) -> None:
         table.add_column(column, justify="right")
     for name, row in frame.iterrows():
         table.add_row(name, *(f"{row[c]:.4f}" for c in columns))
-    Console().print(table)
+    output = Console()
+    if not output.is_terminal:  # a pipe or a log file: do not squeeze the table to 80 columns
+        output = Console(width=220)
+    output.print(table)
 
 
 def register(app: typer.Typer) -> None:
