@@ -12,6 +12,7 @@ import time
 from typing import Mapping, Sequence
 
 from expectations import gxrun
+from expectations.batches import as_tables
 from expectations.checks import SuiteRequest
 from expectations.results import DataQualityError, SuiteResult, failure_message, outcome
 from expectations.sqltext import read_sql, table_identifier
@@ -55,7 +56,8 @@ def run_suite(
     with connect(url) as conn:
         _require_table(conn, table)
         groups = module.build(conn, request)
-    raw, docs_url = gxrun.validate(settings.dq_dir, url, suite_name, groups, run_id, build_docs)
+    with as_tables(url, suite_name, groups) as tables:
+        raw, docs_url = gxrun.validate(settings.dq_dir, url, suite_name, tables, run_id, build_docs)
     outcomes = tuple(
         outcome(r.batch_name, r.check.severity, r.check.note, r.config, r.result, r.exception, r.success) for r in raw
     )
@@ -115,6 +117,7 @@ def gate(
     logical_date: dt.date | str,
     run_id: str | None = None,
     *,
+    table: str | None = None,
     settings: Settings | None = None,
     options: Mapping[str, object] | None = None,
     build_docs: bool = True,
@@ -122,10 +125,16 @@ def gate(
     """A pipeline gate: run a stage (or one suite), record everything, raise on an error.
 
     This is the function DAG tasks call after a load, after ``dbt build``, before
-    training and before publishing.
+    training and before publishing.  With ``table``, ``stage`` is one suite run on that
+    table: ``recsys.publish.finish_run(validate=lambda t: gate(url, "recommendations",
+    day, run_id, table=t))`` checks a run's table before the swap.
     """
     if isinstance(logical_date, str):
         logical_date = dt.date.fromisoformat(logical_date)
-    results = run_stage(url, stage, logical_date, run_id, settings=settings, options=options, build_docs=build_docs)
+    if table:
+        results = [run_suite(url, stage, logical_date, table, run_id, settings=settings, options=options,
+                             build_docs=build_docs)]
+    else:
+        results = run_stage(url, stage, logical_date, run_id, settings=settings, options=options, build_docs=build_docs)
     raise_for_errors(results)
     return results

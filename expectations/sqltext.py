@@ -33,9 +33,12 @@ def compose(name: str, **tables: str) -> sql.Composed:
     return sql.SQL(read_sql(name)).format(**{k: table_identifier(v) for k, v in tables.items()})
 
 
-def render(name: str, tables: dict[str, str] | None = None, **values) -> str:
-    """Query text for GX: tables quoted, values as typed literals, GX's ``{batch}`` kept."""
+def render(name: str, tables: dict[str, str] | None = None, columns: list[str] | None = None, **values) -> str:
+    """Query text for GX: tables quoted, ``{columns}`` a quoted list, values as typed
+    literals, GX's ``{batch}`` kept."""
     parts = {k: table_identifier(v) for k, v in (tables or {}).items()}
     parts.update({k: sql.Literal(v) for k, v in values.items()})
+    if columns:
+        parts["columns"] = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     parts["batch"] = sql.SQL("{batch}")
     return sql.SQL(read_sql(name)).format(**parts).as_string(None)

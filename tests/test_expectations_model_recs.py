@@ -96,12 +96,12 @@ def test_too_few_users_and_a_dense_matrix_stop_training(warehouse_db, settings):
 
 
 def test_valid_recommendations_pass(catalogue, settings):
-    result = validate(catalogue, settings, "recommendations", recommendations(catalogue, "recs.user_recommendations"))
+    result = validate(catalogue, settings, "recommendations", recommendations(catalogue, "recs.test_recs_valid"))
     assert result.success, failed(result)
 
 
 def test_staging_table_with_broken_lists_is_refused(catalogue, settings):
-    table = recommendations(catalogue, "recs.user_recommendations_staging")
+    table = recommendations(catalogue, "recs.test_recs_staging")
     with warehouse.transaction(catalogue) as conn:
         conn.execute(f"delete from {table} where customer_id = 'c1' and rank = {K}")
         conn.execute(f"update {table} set score = 'NaN' where customer_id = 'c2' and rank = 1")
@@ -114,7 +114,7 @@ def test_staging_table_with_broken_lists_is_refused(catalogue, settings):
         "1 unexpected row(s), e.g. [{customer_id: c1, n_rows: 4}]")
     assert "nan" in observed["expect_column_values_to_be_between(score)"]
     assert "p95" in observed["unexpected_rows_expectation(every item is a known, active, in-stock product of marts.dim_products)"]
-    assert "expect_compound_columns_to_be_unique([customer_id, product_id])" in observed
+    assert "unexpected_rows_expectation(no duplicate (customer_id, product_id))" in observed
 
 
 def test_low_catalogue_coverage_is_refused(catalogue, settings):

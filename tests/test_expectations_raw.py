@@ -198,7 +198,7 @@ def test_customers_good_and_duplicated(warehouse_db, settings):
     rows = customers(1)
     assert validate(warehouse_db, settings, "raw_customers", load(warehouse_db, "customers", rows)).success
     result = validate(warehouse_db, settings, "raw_customers", load(warehouse_db, "customers", rows[:50] * 2))
-    assert list(failed(result)) == ["expect_column_values_to_be_unique(customer_id)"]
+    assert list(failed(result)) == ["unexpected_rows_expectation(no duplicate customer_id)"]
 
 
 def test_a_schema_drift_is_reported_per_column(warehouse_db, settings):

@@ -3,4 +3,4 @@ select column_name::text as column_name, data_type::text as data_type
 from information_schema.columns
 where table_schema = {schema_name}
   and table_name = {table_name}
-  and column_name = any({columns})
+  and column_name = any({column_names})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from expectations.checks import BatchChecks, SuiteRequest, TableBatch, key_checks
+from expectations.checks import BatchChecks, SuiteRequest, TableBatch, not_null, unique_key
 
 TABLE = "marts.dim_products"
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """The key: ``product_id`` present and unique."""
-    return (BatchChecks("table", TableBatch(request.table), key_checks(("product_id",))),)
+    batch = TableBatch(request.table)
+    return (BatchChecks("table", batch, not_null("product_id")), BatchChecks("keys", batch, (unique_key("product_id"),)))

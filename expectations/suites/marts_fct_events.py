@@ -8,7 +8,7 @@ import datetime as dt
 import great_expectations.expectations as gxe
 
 from expectations.bands import Band, share_band, volume_band
-from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, key_checks
+from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, not_null, unique_key
 from expectations.history import daily_event_history
 from expectations.sqltext import render
 
@@ -24,7 +24,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     has_events = any(v.day == day for v in window["events"])
     fresh_from = day - dt.timedelta(days=cfg.freshness_lag_days)
     table = (
-        *key_checks(("event_id",)),
+        *not_null("event_id"),
         error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES)),
         error(gxe.ExpectColumnMaxToBeBetween(column="event_date", min_value=fresh_from),
               note=f"freshness: latest event no older than the logical date - {cfg.freshness_lag_days} day(s)"),
@@ -37,7 +37,12 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         ],
     )
     query = render("events_day_aggregates.sql", {"events": request.table}, logical_date=day)
-    return (BatchChecks("table", TableBatch(request.table), table), BatchChecks("day", QueryBatch(query), aggregates))
+    batch = TableBatch(request.table)
+    return (
+        BatchChecks("table", batch, table),
+        BatchChecks("keys", batch, (unique_key("event_id"),)),
+        BatchChecks("day", QueryBatch(query), aggregates),
+    )
 
 
 def _share(history, has_events: bool, cfg) -> Band:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, key_checks
+from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, not_null, unique_key
 from expectations.sqltext import render
 
 TABLE = "intermediate.int_user_item_interactions"
@@ -15,7 +15,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     (too sparse: nothing to learn; too dense: a broken join or a collapsed id)."""
     cfg = request.config
     table = (
-        *key_checks(("customer_id", "product_id")),
+        *not_null("customer_id", "product_id"),
         error(gxe.ExpectTableRowCountToBeBetween(min_value=cfg.min_interactions)),
         error(gxe.ExpectColumnUniqueValueCountToBeBetween(column="customer_id", min_value=cfg.min_users)),
         error(gxe.ExpectColumnUniqueValueCountToBeBetween(column="product_id", min_value=cfg.min_items)),
@@ -27,4 +27,9 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
               note="interactions / (users x items)"),
     )
     query = render("interaction_density.sql", {"interactions": request.table})
-    return (BatchChecks("table", TableBatch(request.table), table), BatchChecks("density", QueryBatch(query), density))
+    batch = TableBatch(request.table)
+    return (
+        BatchChecks("table", batch, table),
+        BatchChecks("keys", batch, (unique_key("customer_id", "product_id"),)),
+        BatchChecks("density", QueryBatch(query), density),
+    )

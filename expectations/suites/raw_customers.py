@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import BatchChecks, SuiteRequest, error, raw_batch, schema_checks, warning
+from expectations.checks import BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, unique_key, warning
 
 TABLE = "raw.customers"
 COLUMNS = {
@@ -22,9 +22,13 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Schema, one row per customer, sign-up dates between the opening and the run."""
     rows = (
         warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
-        error(gxe.ExpectColumnValuesToNotBeNull(column="customer_id")),
-        error(gxe.ExpectColumnValuesToBeUnique(column="customer_id")),
+        *not_null("customer_id"),
         error(gxe.ExpectColumnValuesToBeBetween(column="signup_date", min_value=request.shop_opened,
                                                 max_value=request.logical_date)),
     )
-    return (schema_checks(request.table, COLUMNS), BatchChecks("batch", raw_batch(request), rows))
+    batch = raw_batch(request)
+    return (
+        schema_checks(request.table, COLUMNS),
+        BatchChecks("batch", batch, rows),
+        BatchChecks("keys", batch, (unique_key("customer_id"),)),
+    )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import BatchChecks, SuiteRequest, error, raw_batch, schema_checks, timestamp_window, warning
+from expectations.checks import (
+    BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, timestamp_window, unique_key, warning,
+)
 
 TABLE = "raw.events"
 COLUMNS = {
@@ -28,8 +30,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     start, end = timestamp_window(request)
     rows = (
         warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
-        *[error(gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in ("event_id", "product_id", "event_type", "event_ts")],
-        error(gxe.ExpectColumnValuesToBeUnique(column="event_id")),
+        *not_null("event_id", "product_id", "event_type", "event_ts"),
         error(
             gxe.ExpectColumnValuesToNotBeNull(column="customer_id", mostly=cfg.customer_id_mostly),
             note="anonymous events are legitimate, about 1%",
@@ -40,4 +41,9 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
         error(gxe.ExpectColumnValuesToBeBetween(column="rating", min_value=1, max_value=5)),
     )
-    return (schema_checks(request.table, COLUMNS), BatchChecks("batch", raw_batch(request), rows))
+    batch = raw_batch(request)
+    return (
+        schema_checks(request.table, COLUMNS),
+        BatchChecks("batch", batch, rows),
+        BatchChecks("keys", batch, (unique_key("event_id"),)),
+    )

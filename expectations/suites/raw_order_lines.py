@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import BatchChecks, SuiteRequest, error, raw_batch, schema_checks, timestamp_window, warning
+from expectations.checks import (
+    BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, timestamp_window, warning,
+)
 
 TABLE = "raw.order_lines"
 COLUMNS = {
@@ -33,7 +35,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     start, end = timestamp_window(request)
     rows = (
         warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
-        *[error(gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in ("invoice_no", "product_id", "quantity", "invoice_ts")],
+        *not_null("invoice_no", "product_id", "quantity", "invoice_ts"),
         error(gxe.ExpectColumnValuesToBeBetween(column="invoice_ts", min_value=start.replace(tzinfo=None),
                                                 max_value=end.replace(tzinfo=None)),
               note="shop opening to the end of the logical date + tolerance"),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import BatchChecks, SuiteRequest, error, raw_batch, schema_checks, timestamp_window, warning
+from expectations.checks import (
+    BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, timestamp_window, unique_key, warning,
+)
 
 TABLE = "raw.products"
 COLUMNS = {
@@ -27,11 +29,15 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     start, end = timestamp_window(request)
     rows = (
         warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
-        error(gxe.ExpectColumnValuesToNotBeNull(column="product_id")),
-        error(gxe.ExpectColumnValuesToBeUnique(column="product_id")),
+        *not_null("product_id"),
         error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
         error(gxe.ExpectColumnValuesToBeBetween(column="stock_level", min_value=0)),
         error(gxe.ExpectColumnValuesToBeBetween(column="created_at", min_value=start, max_value=end)),
         warning(gxe.ExpectColumnValuesToNotBeNull(column="title", mostly=0.99)),
     )
-    return (schema_checks(request.table, COLUMNS), BatchChecks("batch", raw_batch(request), rows))
+    batch = raw_batch(request)
+    return (
+        schema_checks(request.table, COLUMNS),
+        BatchChecks("batch", batch, rows),
+        BatchChecks("keys", batch, (unique_key("product_id"),)),
+    )

@@ -10,7 +10,7 @@ import math
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, key_checks, rows_absent
+from expectations.checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, not_null, rows_absent, unique_key
 from expectations.history import scalar
 from expectations.sqltext import render
 
@@ -28,10 +28,8 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     recommendable = scalar(conn, "recommendable_products.sql", {"products": PRODUCTS}, {})
     min_products = math.ceil(cfg.min_catalog_coverage * recommendable)
     checks = (
-        *key_checks(("customer_id", "rank")),
-        error(gxe.ExpectColumnValuesToNotBeNull(column="product_id")),
+        *not_null("customer_id", "rank", "product_id"),
         error(gxe.ExpectColumnValuesToBeBetween(column="rank", min_value=1, max_value=k)),
-        error(gxe.ExpectCompoundColumnsToBeUnique(column_list=["customer_id", "product_id"])),
         error(gxe.ExpectColumnValuesToNotBeNull(column="score")),
         error(gxe.ExpectColumnValuesToBeBetween(column="score", min_value=-1e300, max_value=1e300),
               note="finite: NaN and infinities fall outside"),
@@ -39,6 +37,8 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
               note=f"coverage >= {cfg.min_catalog_coverage:.1%} of {recommendable:,.0f} recommendable products"),
     )
     rules = (
+        unique_key("customer_id", "rank"),
+        unique_key("customer_id", "product_id"),
         rows_absent(render("users_without_k_rows.sql", k=k), f"every user has exactly {k} rows"),
         rows_absent(render("unrecommendable_items.sql", {"products": PRODUCTS}),
                     f"every item is a known, active, in-stock product of {PRODUCTS}"),
