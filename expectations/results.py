@@ -92,6 +92,8 @@ def threshold_text(config: Mapping[str, Any], note: str = "") -> str:
     """The bound the observation was held to, plus how it was chosen."""
     kwargs = config.get("kwargs", {})
     parts = [f"{k}={_short(kwargs[k])}" for k in THRESHOLD_KWARGS if kwargs.get(k) is not None]
+    if config.get("type") == "unexpected_rows_expectation":
+        parts = ["0 rows"]
     text = ", ".join(parts) or "none"
     return f"{text} ({note})" if note else text
 
@@ -110,11 +112,12 @@ def observed_text(result: Mapping[str, Any], exception: Mapping[str, Any] | None
     if result.get("partial_missing_list"):
         return f"missing {_short(result['partial_missing_list'])}"
     if "observed_value" in result:
-        rows = (result.get("details") or {}).get("unexpected_rows")
+        details = result.get("details") or {}
         text = _short(result["observed_value"])
-        if rows:
-            return f"{text} unexpected row(s), e.g. {_short(_records(rows)[:EXAMPLES])}"
-        mismatched = (result.get("details") or {}).get("mismatched")
+        if "unexpected_rows" in details:
+            rows = _records(details["unexpected_rows"])
+            return f"{text} unexpected row(s)" + (f", e.g. {_short(rows[:EXAMPLES])}" if rows else "")
+        mismatched = details.get("mismatched")
         return f"{text}; mismatched {_short(mismatched)}" if mismatched else text
     return "n/a"
 

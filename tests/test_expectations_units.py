@@ -67,6 +67,7 @@ def test_observed_text_of_rule_and_aggregate_expectations():
     rows = [{"customer_id": "c1", "n_rows": 4}]
     assert observed_text({"observed_value": 1, "details": {"unexpected_rows": rows}}) == (
         "1 unexpected row(s), e.g. [{customer_id: c1, n_rows: 4}]")
+    assert observed_text({"observed_value": 0, "details": {"unexpected_rows": []}}) == "0 unexpected row(s)"
     assert observed_text({"observed_value": dt.date(2011, 11, 25)}) == "2011-11-25"
     assert observed_text({"observed_value": 0.123456789}) == "0.123457"
     assert observed_text({}, {"raised_exception": True, "exception_message": "no such column"}) == (
