@@ -1,9 +1,10 @@
 """The vocabulary of a suite: checks with a severity, grouped by the batch they run on.
 
 A suite module returns :class:`BatchChecks` groups; each group becomes one GX
-``ValidationDefinition`` (a batch plus an expectation suite) and all groups of a suite run
-in one GX ``Checkpoint``.  Schema checks look at the table, row checks at one load batch or
-one day, aggregate checks at a small query: each on the batch that makes it cheap.
+``ValidationDefinition`` (a batch plus an expectation suite) run by its own checkpoint.
+Schema checks look at the catalogue, row checks at one load batch or the table, aggregate
+checks at a one-row query, rule checks (SQL that finds offending rows) at the same batch
+in a group of their own: each on the batch that makes it cheap.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def unique_key(*columns: str) -> Check:
 
 def timestamp_window(request: SuiteRequest) -> tuple[dt.datetime, dt.datetime]:
     """Plausible event times: from the shop's opening to the end of the logical date plus a
-    tolerance (late files, time zones); anything later is in the future of the run."""
+    tolerance (time zones, a first load of an undated file); later is the run's future."""
     start = dt.datetime.combine(request.shop_opened, dt.time(), dt.timezone.utc)
     end_day = request.logical_date + dt.timedelta(days=1 + request.config.future_tolerance_days)
     return start, dt.datetime.combine(end_day, dt.time(), dt.timezone.utc)
