@@ -51,7 +51,7 @@ from recsys.sources import SOURCES, Column, SourceSpec, get_source
 log = logging.getLogger(__name__)
 
 #: Bytes of CSV parsed per block: bounds memory, large enough to amortise per-block costs.
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 2 << 20
 PARQUET_BATCH_ROWS = 65_536
 #: Rows the CSV parser rejects in a row before the file counts as unreadable (memory bound).
 MAX_BROKEN_RUN = 100_000
@@ -400,26 +400,39 @@ def certain_rows(layout: Layout, batch: pa.RecordBatch) -> pa.BooleanArray:
     return pc.fill_null(functools.reduce(pc.and_kleene, masks), False)
 
 
-class CsvEncoder:
-    """Arrow batches as CSV for COPY: unquoted while values allow it (smaller, faster)."""
-
-    def __init__(self, quoting: str = "none"):
-        self.quoting = quoting
-
-    def encode(self, batch: pa.RecordBatch) -> memoryview:
-        out = io.BytesIO()
-        try:
-            pacsv.write_csv(batch, out, pacsv.WriteOptions(include_header=False, quoting_style=self.quoting))
-        except pa.ArrowInvalid:  # a value holds a comma, quote or newline: quote from now on
-            self.quoting, out = "needed", io.BytesIO()
-            pacsv.write_csv(batch, out, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        return out.getbuffer()
+_TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
 
 
-def route(layout: Layout, chunk: Chunk, batch_id: int) -> tuple[pa.RecordBatch | None, Chunk]:
-    """Split a chunk into raw-table rows to COPY directly and the rest (to judge in SQL).
+def _text_field(values: pa.Array) -> pa.Array:
+    """A column as COPY text values, escaped only when its bytes call for it (rarely)."""
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    data = _data_bytes(values)
+    if any((data == ord(char)).any() for char, _ in _TEXT_ESCAPES):
+        for char, escaped in _TEXT_ESCAPES:
+            values = pc.replace_substring(values, char, escaped)
+    return values
 
-    The direct rows come as the raw table's columns plus ``_batch_id`` and ``_line_number``.
+
+def copy_text(columns: list[pa.Array | str]) -> memoryview:
+    """Rows in COPY's text format, assembled column-wise by Arrow (no per-row Python).
+
+    COPY text is the cheapest format for Postgres to parse (no quotes; NULL is ``\\N``).
+    A plain ``str`` is a value shared by every row (the batch id).
+    """
+    fields = [pa.scalar(c) if isinstance(c, str) else _text_field(c) for c in columns]
+    fields[-1] = pc.binary_join_element_wise(fields[-1], "\n", "", null_handling="replace", null_replacement="\\N")
+    rows = pc.binary_join_element_wise(*fields, "\t", null_handling="replace", null_replacement="\\N")
+    if len(rows) == 0:
+        return memoryview(b"")
+    offsets = np.frombuffer(rows.buffers()[1], np.int32, count=len(rows) + 1, offset=rows.offset * 4)
+    return memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]]
+
+
+def route(layout: Layout, chunk: Chunk, batch_id: int) -> tuple[memoryview | None, Chunk]:
+    """Split a chunk into COPY text for the raw table and the rest (to judge in SQL).
+
+    The direct rows carry the raw table's columns plus ``_batch_id`` and ``_line_number``.
     """
     batch = chunk.batch
     if batch is None or batch.num_rows == 0:
@@ -429,11 +442,7 @@ def route(layout: Layout, chunk: Chunk, batch_id: int) -> tuple[pa.RecordBatch |
     if not mask.any():
         return None, chunk
     kept = batch if mask.all() else batch.filter(certain)
-    ids = pa.array(np.full(kept.num_rows, batch_id, np.int64))
-    direct = pa.RecordBatch.from_arrays(
-        [kept.column(i) for _, i in layout.positions] + [ids, pa.array(chunk.lines[mask])],
-        names=_target_columns(layout),
-    )
+    direct = copy_text([kept.column(i) for _, i in layout.positions] + [str(batch_id), pa.array(chunk.lines[mask])])
     rest = None if mask.all() else batch.filter(pc.invert(certain))
     return direct, Chunk(rest, chunk.lines[~mask], chunk.broken, chunk.done)
 
@@ -523,7 +532,7 @@ def stage_apply_sql(layout: Layout) -> sql.Composed:
 
 
 def _copy_file(cur: psycopg.Cursor, statement: sql.Composable, spill: IO[bytes]) -> int:
-    """COPY a spilled CSV file; returns the rows COPY reports."""
+    """COPY a spilled file; returns the rows COPY reports."""
     spill.seek(0)
     with cur.copy(statement) as copy:
         while data := spill.read(_SPILL_CHUNK):
@@ -540,15 +549,12 @@ class _Spills:
         text = io.TextIOWrapper(self.broken, encoding="utf-8", newline="", write_through=True)
         stack.callback(text.detach)
         self._broken_csv = csv.writer(text, lineterminator="\n")
-        self._encoder = CsvEncoder("needed")
         self.batch_id, self.source = batch_id, source
         self.staged = self.broken_rows = 0
 
     def add(self, chunk: Chunk) -> None:
         if chunk.batch is not None and chunk.batch.num_rows:
-            names = ["line_number", *chunk.batch.schema.names]
-            columns = [pa.array(chunk.lines), *chunk.batch.columns]
-            self.stage.write(self._encoder.encode(pa.RecordBatch.from_arrays(columns, names=names)))
+            self.stage.write(copy_text([*chunk.batch.columns, pa.array(chunk.lines)]))
             self.staged += chunk.batch.num_rows
         for line, text, reason in chunk.broken:
             self._broken_csv.writerow((self.batch_id, self.source, line, text, reason))
@@ -580,13 +586,13 @@ def _copy_direct(
     statement = sql.SQL(warehouse.read_sql("load_copy_raw.sql")).format(
         table=_raw_table(layout.spec), columns=sql.SQL(", ").join(map(sql.Identifier, _target_columns(layout)))
     )
-    encoder, rows_read = CsvEncoder(), 0
+    rows_read = 0
     with cur.copy(statement, writer=_ShortQueueWriter(cur)) as copy:
         for chunk in chunks:
             rows_read += chunk.rows
             direct, rest = route(layout, chunk, batch_id)
             if direct is not None:
-                copy.write(encoder.encode(direct))
+                copy.write(direct)
             spills.add(rest)
             if progress:
                 progress(chunk.done)

@@ -311,6 +311,31 @@ def test_customers_keep_unknown_columns_as_attributes_and_products_optional_colu
 
 
 @integration
+def test_special_characters_round_trip_on_both_paths(warehouse_db, tmp_path):
+    titles = ["back\\slash", "\\N", "\\.", "tab\there", "cr\rlf\r\nend", 'quote "q", comma', "  padded  "]
+    products = tmp_path / "products_special.csv"
+    customers = tmp_path / "customers_special.csv"
+    with open(products, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["product_id", "title", "category", "brand", "price", "stock_level"])
+        writer.writerows([f"p{i}", t, "c", "b", "1", "2"] for i, t in enumerate(titles))
+    with open(customers, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["customer_id", "country", "signup_date", "email", "note"])
+        writer.writerows([f"c{i}", t, None, None, t] for i, t in enumerate(titles))
+
+    p = loading.load_file(warehouse_db, "products", products, DAY)
+    c = loading.load_file(warehouse_db, "customers", customers, DAY)
+
+    assert (p.rows_loaded, c.rows_loaded) == (len(titles), len(titles))
+    assert [r[0] for r in _rows(warehouse_db, "select title from raw.products where _batch_id = %s"
+                                " order by _line_number", (p.batch_id,))] == titles
+    stored = _rows(warehouse_db, "select country, attributes ->> 'note' from raw.customers where _batch_id = %s"
+                   " order by _line_number", (c.batch_id,))
+    assert stored == [(t, t) for t in titles]
+
+
+@integration
 def test_a_file_that_cannot_load_commits_nothing_and_is_recorded_failed(warehouse_db, tmp_path):
     bad_header = tmp_path / "order_lines_bad.csv"
     bad_header.write_text("InvoiceNo,Description,Quantity\n1,x,2\n")

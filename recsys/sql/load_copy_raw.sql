@@ -1,2 +1,2 @@
--- Rows that passed the client-side checks go straight into the raw table.
-copy {table} ({columns}) from stdin (format csv)
+-- Rows that passed the client-side checks go straight into the raw table (COPY text format).
+copy {table} ({columns}) from stdin

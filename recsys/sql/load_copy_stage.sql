@@ -1,1 +1,1 @@
-copy pg_temp.load_stage from stdin (format csv)
+copy pg_temp.load_stage from stdin

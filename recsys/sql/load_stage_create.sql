@@ -1,2 +1,2 @@
 -- All-text landing zone for rows that need Postgres to judge them; gone at commit.
-create temp table load_stage (line_number bigint not null, {columns}) on commit drop
+create temp table load_stage ({columns}, line_number bigint not null) on commit drop
