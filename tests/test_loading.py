@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
-import io
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys import loading, warehouse
-from recsys.sources import CUSTOMERS, EVENTS, ORDER_LINES, PRODUCTS, SOURCES, RawType
+from recsys.sources import CUSTOMERS, EVENTS, ORDER_LINES, PRODUCTS, SOURCES
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 DAY = dt.date(2011, 12, 31)
