@@ -65,7 +65,9 @@ def popularity_prior(data: TrainingData, trending_days: int) -> np.ndarray:
     return ((recent - recent.mean()) / spread if spread > 0 else np.zeros_like(recent)).astype(np.float32)
 
 
-def _validation_context(split: Split, frames: Frames, evaluation: EvaluationConfig, weighting: Weighting):
+def validation_context(split: Split, frames: Frames, evaluation: EvaluationConfig,
+                       weighting: Weighting) -> tuple[TrainingData, EvalContext]:
+    """Training data and evaluation context of the validation split carved from ``split``."""
     validation = validation_split(split, evaluation.validation_days)
     data = build_training_data(dataclasses.replace(frames, interactions=validation.train), validation.cutoff, weighting)
     return data, build_context(validation, data, dataclasses.replace(evaluation, ks=(10,)))
@@ -88,40 +90,47 @@ def _early_stopping(model: LightFMRecommender, data: TrainingData, context: Eval
     return best, history
 
 
-def _choose_blend(model: LightFMRecommender, data: TrainingData, context: EvalContext,
-                  config: TrainingConfig, trending_days: int) -> tuple[float, float, dict[float, float]]:
-    """Weight of the popularity prior with the best validation NDCG@10 (ties: the smaller).
+def prior_scale(model: LightFMRecommender, user_rows: np.ndarray) -> float:
+    """Typical spread of one user's scores over the items (median over up to 1000 users).
 
-    The prior is scaled by the typical spread of a user's scores over the items (not the
-    spread over all users, which user biases inflate without changing any ranking), so a
-    weight means the same thing whatever the magnitude of the embeddings.
+    Not the spread over all users, which user biases inflate without changing any ranking;
+    measured on the model that will carry the prior, so a blend weight means the same
+    thing whatever the magnitude of its embeddings.
     """
-    prior = popularity_prior(data, trending_days)
-    scale = float(np.median(model.score(context.user_rows[:1000]).std(axis=1)))
+    return float(np.median(model.score(user_rows[:1000]).std(axis=1)))
+
+
+def _choose_blend(model: LightFMRecommender, data: TrainingData, context: EvalContext,
+                  config: TrainingConfig, trending_days: int) -> tuple[float, dict[float, float]]:
+    """Weight of the popularity prior with the best validation NDCG@10 (ties: the smaller)."""
+    prior = prior_scale(model, context.user_rows) * popularity_prior(data, trending_days)
     scores = {
-        weight: evaluate(model.with_prior(weight * scale * prior), context).overall[VALIDATION_METRIC]
+        weight: evaluate(model.with_prior(weight * prior), context).overall[VALIDATION_METRIC]
         for weight in sorted(config.popularity_blend)
     }
     best = max(scores, key=lambda weight: (scores[weight], -weight))
     log.info("popularity blend on validation %s: chose %.2f", scores, best)
-    return best, scale, scores
+    return best, scores
 
 
 def fit_lightfm(split: Split, frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig,
-                weighting: Weighting, *, use_features: bool, blend: bool, data: TrainingData | None = None) -> LightFMFit:
+                weighting: Weighting, *, use_features: bool, blend: bool, data: TrainingData | None = None,
+                validation: tuple[TrainingData, EvalContext] | None = None) -> LightFMFit:
     """LightFM with epochs (and, if ``blend``, the popularity prior) chosen on validation.
 
-    ``data`` is the training part's data when the caller has built it already.
+    ``data`` (the training part) and ``validation`` (:func:`validation_context`) may be
+    passed in when the caller has built them already.
     """
     started = time.perf_counter()
-    validation_data, context = _validation_context(split, frames, evaluation, weighting)
+    validation_data, context = validation or validation_context(split, frames, evaluation, weighting)
     best, history = _early_stopping(LightFMRecommender(config, use_features=use_features), validation_data, context, config)
-    weight, scale, blend_scores = 0.0, 0.0, {}
+    weight, blend_scores = 0.0, {}
     if blend and config.popularity_blend:
-        weight, scale, blend_scores = _choose_blend(best, validation_data, context, config, evaluation.trending_days)
+        weight, blend_scores = _choose_blend(best, validation_data, context, config, evaluation.trending_days)
     if data is None:
         data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
     model = _refit(config, use_features, data, best.epochs_trained)
+    scale = prior_scale(model, np.arange(data.shape[0])) if weight else 0.0
     if weight:
         model = model.with_prior(weight * scale * popularity_prior(data, evaluation.trending_days))
     return LightFMFit(model, history, best.epochs_trained, weight, scale, blend_scores, time.perf_counter() - started)
@@ -191,8 +200,11 @@ def train_and_evaluate(frames: Frames, split: Split, config: TrainingConfig, eva
     seconds["build_data"] = time.perf_counter() - started
     log.info("training data: %d users x %d items, %d pairs, %d user / %d item features",
              *data.shape, data.interactions.nnz, len(data.user_feature_names), len(data.item_feature_names))
-    hybrid = fit_lightfm(split, frames, config, evaluation, weighting, use_features=True, blend=True, data=data)
-    collaborative = fit_lightfm(split, frames, config, evaluation, weighting, use_features=False, blend=False, data=data)
+    validation = validation_context(split, frames, evaluation, weighting)
+    hybrid = fit_lightfm(split, frames, config, evaluation, weighting, use_features=True, blend=True, data=data,
+                         validation=validation)
+    collaborative = fit_lightfm(split, frames, config, evaluation, weighting, use_features=False, blend=False,
+                                data=data, validation=validation)
     seconds.update({HYBRID: hybrid.seconds, COLLABORATIVE: collaborative.seconds})
     models: list[Recommender] = [hybrid.model, collaborative.model]
     if hybrid.blend_weight:
