@@ -314,7 +314,9 @@ def csv_chunks(
                 read_options=pacsv.ReadOptions(
                     column_names=names, skip_rows=1, use_threads=False, block_size=block_size
                 ),
-                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, ignore_empty_lines=False),
+                parse_options=pacsv.ParseOptions(
+                    invalid_row_handler=on_invalid, ignore_empty_lines=False, newlines_in_values=True
+                ),
                 convert_options=pacsv.ConvertOptions(
                     column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
                 ),
