@@ -5,8 +5,9 @@ names, so the offline CLI (files) and the nightly path (warehouse marts) share o
 
 ``interactions``
     ``user_id, item_id, timestamp`` and optionally ``weight`` (how many times it happened,
-    default 1) and ``rating`` (stars).  Rows read from ``marts.fct_interactions_daily``
-    also carry the typed event counts ``n_views, n_carts, n_purchases, n_ratings``.
+    default 1), ``rating`` (stars) and ``event_type`` (view/cart/purchase/rating).  Rows
+    read from ``marts.fct_interactions_daily`` carry the typed event counts
+    ``n_views, n_carts, n_purchases, n_ratings`` instead of ``event_type``.
 ``items`` (optional)
     ``item_id`` plus any feature columns (``category, brand, price_band, title, ...``).
 ``users`` (optional)
@@ -19,8 +20,9 @@ computes in dbt, from the same dbt vars (:func:`load_weighting`)::
               + event_weights["rating"] * avg_stars / rating_scale_max * log_base(1 + n_ratings)
     weight    = intensity * 0.5 ** (days since the last interaction / recency_half_life_days)
 
-where ``e`` runs over views, carts and purchases when the frame has typed counts, and over
-one generic event (the ``weight`` column, event weight 1) when it does not (files).
+where ``e`` runs over views, carts and purchases when the frame has typed counts (or an
+``event_type`` column), and over one generic event (the ``weight`` column, event weight 1)
+when it does not.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from recsys import features, warehouse
 
 log = logging.getLogger(__name__)
 
-USER, ITEM, TS, WEIGHT, RATING = "user_id", "item_id", "timestamp", "weight", "rating"
+USER, ITEM, TS, WEIGHT, RATING, EVENT_TYPE = "user_id", "item_id", "timestamp", "weight", "rating", "event_type"
 
 #: Count column of each event type in ``marts.fct_interactions_daily`` (ratings aside).
 EVENT_COUNT_COLUMNS = {"view": "n_views", "cart": "n_carts", "purchase": "n_purchases"}
@@ -130,12 +132,25 @@ def normalise_interactions(frame: pd.DataFrame) -> pd.DataFrame:
     for column in (*EVENT_COUNT_COLUMNS.values(), N_RATINGS, RATING):
         if column in frame:
             out[column] = pd.to_numeric(frame[column], errors="coerce")
+    if EVENT_TYPE in frame and N_RATINGS not in out:
+        out = _typed_counts(out, frame[EVENT_TYPE])
     if RATING in out and N_RATINGS not in out:
         out[N_RATINGS] = out[RATING].notna().astype(int)
     if (out[WEIGHT] < 0).any():
         raise ValueError(f"{int((out[WEIGHT] < 0).sum())} interactions have a negative weight")
     out = out[out[TS].notna() & (out[WEIGHT] > 0)]
     return out.sort_values([TS, USER, ITEM], kind="stable").reset_index(drop=True)
+
+
+def _typed_counts(out: pd.DataFrame, event_types: pd.Series) -> pd.DataFrame:
+    """Per-type count columns from an ``event_type`` column (an event log given as a file)."""
+    kinds = event_types.astype(str).str.strip().str.lower()
+    unknown = set(kinds) - set(EVENT_COUNT_COLUMNS) - {"rating"}
+    if unknown:
+        raise ValueError(f"unknown event_type values {sorted(unknown)[:5]}; known: {[*EVENT_COUNT_COLUMNS, 'rating']}")
+    counts = {column: out[WEIGHT].where(kinds == event, 0) for event, column in EVENT_COUNT_COLUMNS.items()}
+    rated = (kinds == "rating") & (out[RATING].notna() if RATING in out else True)
+    return out.assign(**counts, **{N_RATINGS: rated.astype(int)})
 
 
 def normalise_entities(frame: pd.DataFrame | None, id_column: str) -> pd.DataFrame | None:

@@ -142,3 +142,22 @@ def test_online_retail_layout_keeps_only_customer_purchases_of_products():
     assert kept == [("17850", "85123A"), ("13047", "22423")]
     assert frames.items.set_index("item_id").loc["85123A", "category"] == "HOLDER"
     assert set(frames.users["country"]) == {"United Kingdom"}
+
+
+def test_an_event_log_file_is_weighted_like_the_mart_rows():
+    log = pd.DataFrame({
+        "user_id": ["c1"] * 4, "item_id": ["p1"] * 4,
+        "timestamp": ["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-02 09:00", "2024-01-02 09:05"],
+        "event_type": ["view", "view", "purchase", "rating"], "rating": [None, None, None, 5],
+    })
+    events = normalise_interactions(log)
+    daily = dataset.mart_rows_to_interactions(pd.DataFrame({
+        "user_id": ["c1", "c1"], "item_id": ["p1", "p1"], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+        "n_views": [2, 0], "n_carts": [0, 0], "n_purchases": [0, 1], "n_ratings": [0, 1], "rating": [None, 5.0],
+    }))
+    cutoff = pd.Timestamp("2024-02-01")
+    from_events = dataset.aggregate_pairs(events, cutoff, Weighting())["weight"]
+    from_marts = dataset.aggregate_pairs(daily, cutoff, Weighting())["weight"]
+    assert from_events.iloc[0] == pytest.approx(from_marts.iloc[0])
+    with pytest.raises(ValueError, match="unknown event_type"):
+        normalise_interactions(log.assign(event_type="click"))
