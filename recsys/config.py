@@ -136,7 +136,7 @@ class ContextConfig:
     recent_half_life_days: float = 3.0
     recent_event_types: tuple[str, ...] = ("view", "cart")
     recent_neighbours: int = 20
-    country_prior_strength: float = 50.0
+    country_prior_strength: float = 5.0
 
 
 @dataclass(frozen=True)

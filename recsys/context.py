@@ -29,6 +29,7 @@ Everything here is pure: frames and arrays in, arrays out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,12 +234,15 @@ def keyword_affinity(items: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
 
 
 def learnt_affinity(season: Seasonality, events: pd.DataFrame, prior: np.ndarray, config: ContextConfig) -> np.ndarray:
-    """Affinity of items to events from their demand in the events' weeks of year.
+    """Affinity of items to events: the keyword tie, confirmed or dropped by demand.
 
     The lift is observed over expected purchases in the event's lead-and-window weeks
     (:class:`Seasonality`), relative to the shop's own lift in those weeks;
-    ``log(lift) / log(4)`` clipped to [0, 1], shrunk towards the keyword ``prior`` with
-    ``event_prior_strength`` pseudo-purchases.
+    ``log(lift) / log(4)`` clipped to [0, 1], shrunk towards 1 with
+    ``event_prior_strength`` pseudo-purchases, times the keyword ``prior``.  Demand only
+    confirms ties the calendar declares: overlapping windows (Halloween inside the
+    Christmas lead) would otherwise tie every Christmas item to Halloween, and finding an
+    item's own season is the season factor's job.
     """
     result = np.zeros_like(prior)
     for col, row in enumerate(events.itertuples(index=False)):
@@ -250,7 +254,7 @@ def learnt_affinity(season: Seasonality, events: pd.DataFrame, prior: np.ndarray
         lift = (observed + 1) / (expected * shop_lift + 1)
         lift = np.clip(np.log(lift) / np.log(FULL_EVENT_LIFT), 0, 1)
         strength = config.event_prior_strength
-        result[:, col] = (expected * lift + strength * prior[:, col]) / (expected + strength)
+        result[:, col] = prior[:, col] * (expected * lift + strength) / (expected + strength)
     return result.astype(np.float32)
 
 
@@ -262,7 +266,7 @@ class EventFactors:
     phase: np.ndarray  # (n_groups, n_events)
     affinity: np.ndarray  # (n_items, n_events)
 
-    @property
+    @functools.cached_property
     def values(self) -> np.ndarray:
         """``(n_groups, n_items)`` sum over events of phase x affinity."""
         return (self.phase @ self.affinity.T).astype(np.float32)
@@ -300,8 +304,10 @@ def country_factor(purchases: pd.DataFrame, user_country: pd.Series, item_ids: n
                    config: ContextConfig) -> np.ndarray:
     """``(n_groups, n_items)`` log-lift of item popularity in each country over the shop.
 
-    Popularity counts distinct customers.  The country's share is shrunk towards the shop
-    share with ``country_prior_strength`` pseudo-customers; the ``*`` group gets 0.
+    Popularity counts distinct customers.  The lift of an item is its customers in the
+    country over the number the shop's share predicts, each side plus
+    ``country_prior_strength`` pseudo-customers: an item nobody in a small country could
+    be expected to buy yet keeps a lift near 1.  The ``*`` group gets 0.
     """
     pairs = purchases[["user_id", "item_id"]].drop_duplicates()
     pairs = pairs.assign(country=pairs["user_id"].map(user_country))
@@ -310,10 +316,10 @@ def country_factor(purchases: pd.DataFrame, user_country: pd.Series, item_ids: n
     keep = (item_pos >= 0) & (group_pos >= 0)
     counts = np.zeros((len(countries), len(item_ids)))
     np.add.at(counts, (group_pos[keep], item_pos[keep]), 1.0)
-    shop = (counts.sum(axis=0) + 1) / (counts.sum() + len(item_ids))
-    alpha = config.country_prior_strength
-    share = (counts + alpha * shop) / (counts.sum(axis=1, keepdims=True) + alpha)
-    lift = np.clip(np.log(share / shop), -config.max_log_factor, config.max_log_factor)
+    shop = counts.sum(axis=0) / max(counts.sum(), 1)
+    expected = counts.sum(axis=1, keepdims=True) * shop[None, :]
+    beta = config.country_prior_strength
+    lift = np.clip(np.log((counts + beta) / (expected + beta)), -config.max_log_factor, config.max_log_factor)
     lift[[i for i, c in enumerate(countries) if c == DEFAULT_COUNTRY]] = 0
     return lift.astype(np.float32)
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from recsys import context, publish, recommend, rules, scoring_inputs
+from recsys import publish, recommend, rules, scoring_inputs
 from recsys.config import Settings
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,3 @@ def quality_gate(url: str, settings: Settings, logical_date: dt.date,
 
     return validate
 
-
-def calendar_from_seed(settings: Settings):
-    """The calendar seed file, for offline runs without the warehouse."""
-    return context.load_calendar(settings.dbt_project_dir / "seeds" / "calendar_events.csv")

@@ -233,12 +233,11 @@ def build_catalogue(model, items: pd.DataFrame | None, business_rules: rules.Bus
     present = np.ones(len(ids), bool) if items is None else np.isin(ids, items["item_id"].astype(str))
     eligible = present & rules.recommendable(attributes, business_rules)
     candidates = np.flatnonzero(eligible)
-    codes = pd.factorize(attributes["category"].astype(object).where(attributes["category"].notna(), None)
-                         if "category" in attributes else pd.Series([None] * len(ids)), use_na_sentinel=True)[0]
+    codes = rules.category_codes(attributes["category"] if "category" in attributes else pd.Series([None] * len(ids)))
     vectors = scoring.item_factor_vectors(item_embeddings, biases)
     norms = np.linalg.norm(item_embeddings, axis=1, keepdims=True)
     unit = np.divide(item_embeddings, norms, out=np.zeros_like(item_embeddings), where=norms > 0)
-    return Catalogue(ids, vectors, unit, candidates, codes[candidates].astype(np.int32),
+    return Catalogue(ids, vectors, unit, candidates, codes[candidates],
                      rules.new_items(attributes, business_rules, as_of)[candidates], attributes)
 
 
@@ -248,10 +247,8 @@ def _category_names(catalogue: Catalogue) -> np.ndarray:
     return names.fillna("").astype(str).to_numpy()[catalogue.candidates]
 
 
-def _launched(catalogue: Catalogue) -> pd.Series | None:
-    attrs = catalogue.attributes
-    column = next((c for c in ("created_at", "first_seen_at") if c in attrs), None)
-    return None if column is None else attrs.set_index("item_id")[column]
+def _launched(catalogue: Catalogue) -> pd.Series:
+    return pd.Series(rules.launch_dates(catalogue.attributes).to_numpy(), index=catalogue.attributes["item_id"])
 
 
 def _event_factors(calendar, catalogue: Catalogue, countries: list[str], season_model, as_of, config):

@@ -33,6 +33,8 @@ from recsys.config import RulesConfig
 
 #: Where an item of an assembled list came from.
 FROM_MODEL, FROM_EXPLORATION, FROM_FALLBACK = 0, 1, 2
+#: Category labels that mean "no category" (the marts write 'unknown'): never capped.
+UNCATEGORISED = frozenset({"", "unknown", "none", "n/a", "nan"})
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,22 @@ def recommendable(items: pd.DataFrame, rules: BusinessRules) -> np.ndarray:
     return in_stock & _flag(items, "is_active") & _flag(items, "is_product") & ~fee
 
 
+def launch_dates(items: pd.DataFrame) -> pd.Series:
+    """When each item went on sale: ``created_at``, else ``first_seen_at`` (NaT when neither)."""
+    dates = pd.Series(pd.NaT, index=items.index, dtype="datetime64[ns]")
+    for column in ("first_seen_at", "created_at"):  # created_at wins where both are known
+        if column in items:
+            known = pd.to_datetime(items[column], utc=True, errors="coerce").dt.tz_localize(None)
+            dates = known.where(known.notna(), dates)
+    return dates
+
+
 def new_items(items: pd.DataFrame, rules: BusinessRules, as_of: dt.date) -> np.ndarray:
-    """Mask of items created (or first seen) in the ``new_item_days`` before ``as_of``."""
-    column = next((c for c in ("created_at", "first_seen_at") if c in items), None)
-    if column is None or rules.new_item_days <= 0:
+    """Mask of items launched (:func:`launch_dates`) in the ``new_item_days`` before ``as_of``."""
+    if rules.new_item_days <= 0:
         return np.zeros(len(items), dtype=bool)
-    created = pd.to_datetime(items[column], utc=True, errors="coerce").dt.tz_localize(None)
-    cutoff = pd.Timestamp(as_of)
-    return ((created >= cutoff - pd.Timedelta(days=rules.new_item_days)) & (created < cutoff)).to_numpy()
+    launched, cutoff = launch_dates(items), pd.Timestamp(as_of)
+    return ((launched >= cutoff - pd.Timedelta(days=rules.new_item_days)) & (launched < cutoff)).to_numpy()
 
 
 def promotion_boost(item_ids: np.ndarray, rules: BusinessRules, as_of: dt.date) -> np.ndarray:
@@ -173,6 +183,13 @@ def purchased_exclusions(purchases: pd.DataFrame, user_ids: np.ndarray, item_ids
     matrix.data[:] = 1
     matrix.sort_indices()
     return matrix
+
+
+def category_codes(categories: pd.Series) -> np.ndarray:
+    """Integer code of each item's category for the cap; -1 (uncapped) when it has none."""
+    labels = categories.astype(object).where(categories.notna(), "").astype(str).str.strip()
+    codes = pd.factorize(labels.where(~labels.str.lower().isin(UNCATEGORISED), None), use_na_sentinel=True)[0]
+    return codes.astype(np.int32)
 
 
 @dataclass(frozen=True)

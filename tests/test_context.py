@@ -102,14 +102,15 @@ def test_christmas_items_are_tied_to_christmas_by_keyword_then_by_evidence():
 
 def test_country_factor_lifts_what_a_country_buys_and_leaves_the_default_group_alone():
     purchases = pd.DataFrame({
-        "user_id": [f"de{i}" for i in range(30)] + [f"uk{i}" for i in range(300)],
-        "item_id": ["bratwurst"] * 30 + ["tea"] * 300,
+        "user_id": [f"de{i}" for i in range(30)] + [f"uk{i}" for i in range(300)] + ["uk0"],
+        "item_id": ["bratwurst"] * 30 + ["tea"] * 300 + ["rare"],
     })
     country = pd.Series({**{f"de{i}": "Germany" for i in range(30)}, **{f"uk{i}": "United Kingdom" for i in range(300)}})
-    lift = context.country_factor(purchases, country, np.array(["bratwurst", "tea"]),
+    lift = context.country_factor(purchases, country, np.array(["bratwurst", "tea", "rare"]),
                                   ["*", "Germany", "United Kingdom"], CONFIG)
-    assert lift[1, 0] > lift[1, 1] and lift[1, 0] > 0
+    assert lift[1, 0] > 0 > lift[1, 1], "Germans buy bratwurst, not tea"
     assert lift[2, 1] > lift[2, 0]
+    assert abs(lift[1, 2]) < 0.05, "nobody in Germany could be expected to have bought a rare item yet"
     assert (lift[0] == 0).all()
 
 

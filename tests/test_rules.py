@@ -57,6 +57,9 @@ def test_new_items_and_promotions_follow_their_dates():
                           "created_at": ["2011-01-01", "2011-11-20", "2011-12-05"]})
     as_of = dt.date(2011, 12, 1)
     assert rules.new_items(items, rules.BusinessRules(new_item_days=30), as_of).tolist() == [False, True, False]
+    seen = pd.DataFrame({"item_id": ["a", "b"], "created_at": [None, "2010-01-01"],
+                         "first_seen_at": ["2011-11-25", "2011-11-25"]})
+    assert rules.new_items(seen, rules.BusinessRules(), as_of).tolist() == [True, False], "created_at wins"
     promo = rules.BusinessRules(promotions=(rules.Promotion("new", 2.0, dt.date(2011, 11, 1), dt.date(2011, 11, 30)),))
     assert rules.promotion_boost(items["item_id"].to_numpy(), promo, dt.date(2011, 11, 30)).tolist() == [0, 2, 0]
     assert rules.promotion_boost(items["item_id"].to_numpy(), promo, as_of).tolist() == [0, 0, 0]
@@ -113,3 +116,9 @@ def test_exploration_slots_go_to_new_items_and_back_to_the_model_when_none():
     assert fallback_only.indices.tolist() == [list(range(10))]
     assert rules.BusinessRules(exploration_share=0.1).exploration_slots(5) == 1
     assert rules.BusinessRules(exploration_share=0.1).exploration_slots(4) == 0
+
+
+def test_placeholder_categories_are_not_capped():
+    codes = rules.category_codes(pd.Series(["mugs", "unknown", None, "Mugs", "UNKNOWN", "tea"]))
+    assert codes[1] == codes[2] == codes[4] == -1
+    assert codes[0] >= 0 and codes[5] >= 0 and codes[0] != codes[5] and codes[3] not in (-1, codes[5])

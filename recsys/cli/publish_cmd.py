@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         range_size: int = typer.Option(publish_job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
     ) -> None:
         """Score, check and publish one run with the champion model."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("recsys").setLevel(logging.INFO)
         settings = get_settings()
         url = warehouse.warehouse_url(settings)
         warehouse.ensure_schemas(url)
