@@ -70,9 +70,15 @@ def register(app: typer.Typer) -> None:
         date: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
     ) -> None:
         """Load what changed in the shop's tables since their watermarks."""
+        import psycopg
+
         from recsys.oltp import load_oltp
 
         url = warehouse.warehouse_url(get_settings())
-        _print_batches(load_oltp(url, source_url, _day(date)))
+        try:
+            results = load_oltp(url, source_url, _day(date))
+        except (psycopg.OperationalError, psycopg.errors.UndefinedTable) as exc:
+            raise typer.BadParameter(f"cannot read the shop database: {exc}", param_hint="--source-url") from exc
+        _print_batches(results)
 
     app.add_typer(group, name="load")
