@@ -24,7 +24,7 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.metadata_types import FailureSeverity
 
-from expectations.checks import BatchChecks, Check, QueryBatch, TableBatch
+from expectations.checks import BatchChecks, Check, TableBatch
 from recsys.warehouse import sqlalchemy_url, url_parts
 
 SITE_NAME = "local_site"
@@ -75,15 +75,13 @@ def _datasource(context, url: str):
     return context.data_sources.add_or_update_postgres(name=name, connection_string=sqlalchemy_url(url))
 
 
-def _batch_definition(datasource, asset_name: str, batch: TableBatch | QueryBatch):
+def _batch_definition(datasource, asset_name: str, batch: TableBatch):
+    if not isinstance(batch, TableBatch):
+        raise TypeError("query batches must become views first (expectations.batches.as_tables)")
     if asset_name in datasource.get_asset_names():
         datasource.delete_asset(asset_name)
-    if isinstance(batch, TableBatch):
-        schema, table = batch.table.split(".")
-        asset = datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
-    else:
-        # GX wants a bare SELECT: a CTE or a leading comment goes inside a subquery.
-        asset = datasource.add_query_asset(name=asset_name, query=f"select * from (\n{batch.query}\n) as q")
+    schema, table = batch.table.split(".")
+    asset = datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
     return asset.add_batch_definition_whole_table(name="batch")
 
 
@@ -117,7 +115,10 @@ def validate(
     dq_dir: Path, url: str, suite_name: str, groups: Sequence[BatchChecks], run_id: str, build_docs: bool = True
 ) -> tuple[list[RawResult], str | None]:
     """Run every group of a suite (one GX checkpoint each: the result format is a
-    checkpoint setting); results in check order, and the Data Docs index URL when built."""
+    checkpoint setting); results in check order, and the Data Docs index URL when built.
+
+    Every group's batch must be a table or view (:func:`expectations.batches.as_tables`).
+    """
     context = gx_context(dq_dir)
     datasource = _datasource(context, url)
     raw, result_ids = [], []
@@ -129,8 +130,7 @@ def validate(
         run = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
         for result_id, validation in run.run_results.items():
             result_ids.append(result_id)
-            raw += [_raw(group, r) for r in validation.results]
-    raw.sort(key=lambda r: ([g.name for g in groups].index(r.batch_name), r.config["meta"]["check"]))
+            raw += sorted((_raw(group, r) for r in validation.results), key=lambda r: r.config["meta"]["check"])
     if not build_docs:
         return raw, None
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=result_ids)
