@@ -99,7 +99,7 @@ class QualityConfig:
     volume_low_ratio: float = 0.2
     volume_high_ratio: float = 5.0
     share_mad_k: float = 5.0
-    share_min_half_width: float = 0.02
+    share_min_half_width: float = 0.05
     customer_id_mostly: float = 0.95
     duplicate_lines_mostly: float = 0.95
     max_price: float = 100_000.0
