@@ -207,10 +207,7 @@ def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep
             validate(table_name("user_recommendations", run_id))
             timings["validate_seconds"] = round(time.perf_counter() - check_started, 3)
     except Exception as exc:
-        with warehouse.transaction(url) as conn:
-            conn.execute(warehouse.read_sql("publish_fail_run.sql"), {
-                "run_id": run_id, "message": str(exc)[:2000], "finished_at": _now()})
-        log.error("run %s failed its checks and was not published: %s", run_id, exc)
+        fail_run(url, run_id, f"output check failed: {exc}")
         raise
     with warehouse.transaction(url) as conn:
         conn.execute(warehouse.read_sql("publish_finish_run.sql"), counts | {
@@ -218,6 +215,15 @@ def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep
     info = swap_in(url, run_id)
     prune_runs(url, keep_runs)
     return info
+
+
+def fail_run(url: str, run_id: str, message: str) -> None:
+    """Mark a run ``failed`` (scoring raised, or its output check did): readers keep the
+    current run, and the failed run's tables go at the next pruning."""
+    with warehouse.transaction(url) as conn:
+        conn.execute(warehouse.read_sql("publish_fail_run.sql"), {
+            "run_id": run_id, "message": message[:2000], "finished_at": _now()})
+    log.error("run %s failed and was not published: %s", run_id, message)
 
 
 def _index_and_count(url: str, run_id: str) -> dict[str, int]:
@@ -294,8 +300,8 @@ def publish(url: str, recommendations: pd.DataFrame, similar: pd.DataFrame, popu
             "similar_items": similar, "popular_items": popular}
     for kind, frame in rows.items():
         write_block(url, run_id, kind, frame)
-    copied = time.perf_counter() - started
-    return finish_run(url, run_id, validate=validate, keep_runs=keep_runs, timings={"copy_seconds": round(copied, 3)})
+    written = round(time.perf_counter() - started, 3)
+    return finish_run(url, run_id, validate=validate, keep_runs=keep_runs, timings={"write_seconds": written})
 
 
 def recommendation_rows(rows: pd.DataFrame, model_version: str | None, context_date: dt.date,

@@ -97,24 +97,31 @@ def score_range(url: str, settings: Settings, run_id: str, start: int, stop: int
 
 
 def finalize_run(url: str, settings: Settings, run_id: str, validate: publish.Validator | None = None,
-                 plan: recommend.Plan | None = None) -> publish.RunInfo:
+                 plan: recommend.Plan | None = None, timings: dict | None = None) -> publish.RunInfo:
     """Similar and popular items, the output check, the swap and the pruning."""
     info = publish.get_run(url, run_id)
     plan = plan or build_plan(url, settings, info.context_date, info.model_version)
     publish.write_block(url, run_id, "similar_items", recommend.similar_items_frame(plan, settings.recs.similar_k))
     publish.write_block(url, run_id, "popular_items", recommend.popular_items_frame(plan, settings.recs.popular_k))
-    return publish.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs)
+    return publish.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings)
 
 
 def publish_for_date(url: str, settings: Settings, context_date: dt.date, validate: publish.Validator | None = None,
                      range_size: int = DEFAULT_RANGE_SIZE) -> publish.RunInfo:
-    """The whole job in one process (one plan for every range)."""
+    """The whole job in one process (one plan for every range); a failure marks the run failed."""
     model_version, _ = _champion(url)
+    started = time.perf_counter()
     plan = build_plan(url, settings, context_date, model_version)
     run_id = publish.begin_run(url, context_date, model_version, settings.recs.k)
-    for start, stop in ranges(len(plan.user_ids), range_size):
-        score_range(url, settings, run_id, start, stop, plan=plan)
-    return finalize_run(url, settings, run_id, validate, plan=plan)
+    try:
+        for start, stop in ranges(len(plan.user_ids), range_size):
+            score_range(url, settings, run_id, start, stop, plan=plan)
+        return finalize_run(url, settings, run_id, validate, plan=plan,
+                            timings={"write_seconds": round(time.perf_counter() - started, 3)})
+    except Exception as exc:
+        if publish.get_run(url, run_id).status == publish.BUILDING:
+            publish.fail_run(url, run_id, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def quality_gate(url: str, settings: Settings, logical_date: dt.date,

@@ -460,8 +460,9 @@ def similar_items_frame(plan: Plan, k: int) -> pd.DataFrame:
 
 
 def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
-    """``segment, country, rank, product_id, score``: the cold-start list of every segment
-    and country of the plan (``all`` levels included), with season and rules applied."""
+    """``segment, country, rank, product_id, score``: the ``k`` most popular recommendable
+    items of every segment and country of the plan (``all`` levels included), season and
+    calendar applied; a ranking for analysts, so no category cap."""
     keys = plan.keys
     groups = pd.Index(plan.group_names).get_indexer(keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY))
     weights = plan.weights | {"country": 0.0}
@@ -470,9 +471,10 @@ def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
                         plan.rules.candidates(k), group_offsets=None if offsets is None else scoring.GroupOffsets(
                             np.maximum(groups, 0), offsets))
     empty = np.zeros((len(keys), 0), np.int32)
+    ranking = dataclasses.replace(plan.rules, exploration_share=0.0, category_cap=k)  # a ranking, not a send list
     lists = rules.assemble(top.indices, top.scores, empty, empty.astype(np.float32), plan.fallback,
                            sp.csr_matrix((len(keys), len(plan.catalogue.candidates))), plan.catalogue.category, k,
-                           dataclasses.replace(plan.rules, exploration_share=0.0))
+                           ranking)
     row = np.repeat(np.arange(len(keys)), k)
     col = lists.indices.ravel()
     fallback_score = plan.popularity[row, col]

@@ -94,6 +94,8 @@ def test_a_run_that_fails_its_check_is_not_published(warehouse_db):
     failed = runs[runs["status"] == publish.FAILED].iloc[0]
     assert "without k rows" in failed["message"]
     assert set(current_rows(warehouse_db)["run_id"]) == {before.run_id}
+    with pytest.raises(ValueError, match="failed"):
+        publish.restore_run(warehouse_db, failed["run_id"])
 
 
 def test_blocks_are_written_once_and_only_into_building_runs(warehouse_db):
@@ -158,3 +160,4 @@ def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     with pytest.raises(DataQualityError, match="in-stock product"):
         publish.publish(warehouse_db, bad, SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5, validate=gate)
     assert set(current_rows(warehouse_db)["run_id"]) == {good.run_id}
+

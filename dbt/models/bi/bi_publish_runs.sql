@@ -19,7 +19,7 @@ final as (
         n_rows,
         n_similar,
         n_popular,
-        (timings ->> 'copy_seconds')::double precision as copy_seconds,
+        (timings ->> 'write_seconds')::double precision as write_seconds,
         (timings ->> 'index_seconds')::double precision as index_seconds,
         (timings ->> 'validate_seconds')::double precision as validate_seconds,
         extract(epoch from finished_at - started_at) as build_seconds,
