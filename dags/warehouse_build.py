@@ -17,10 +17,11 @@ from airflow.sdk import dag
 from cosmos import DbtTaskGroup
 
 from recsys_airflow.assets import RAW_SHOP_DATA
-from recsys_airflow.dbt import EXECUTION_CONFIG, PROFILE_CONFIG, PROJECT_CONFIG, RENDER_CONFIG, dbt_vars_for
+from recsys_airflow.cosmos_config import EXECUTION_CONFIG, PROFILE_CONFIG, PROJECT_CONFIG, RENDER_CONFIG, dbt_vars_for
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.tasks.common import resolve_business_date
-from recsys_airflow.tasks.warehouse import announce_marts, mart_quality_gate
+from recsys_airflow.operators.data_quality import DataQualityOperator
+from recsys_airflow.tasks.warehouse import announce_marts
 
 
 @dag(schedule=[RAW_SHOP_DATA], default_args=DEFAULT_ARGS, doc_md=__doc__, **DAG_KWARGS)
@@ -34,7 +35,7 @@ def warehouse_build():
         render_config=RENDER_CONFIG,
         operator_args={"vars": dbt_vars_for("resolve_business_date"), "install_deps": False},
     )
-    gate = mart_quality_gate(date)
+    gate = DataQualityOperator(task_id="mart_quality_gate", suite="marts")
     date >> dbt >> gate >> announce_marts(date)
 
 

@@ -45,6 +45,7 @@ def airflow_environment(settings: Settings, url: str, base: Mapping[str, str] | 
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
             "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW_CONN_WAREHOUSE": warehouse_connection_json(url),
             "WAREHOUSE_URL": url,
             "RECSYS_HOME": str(home),

@@ -10,6 +10,7 @@ keeps manifest generation possible on a machine without the warehouse.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import tempfile
 import time
@@ -254,7 +255,9 @@ def run_dbt(
     DbtError
         When ``check`` and dbt failed; the message names the failed nodes.
     """
-    profiles_dir = profiles_dir or settings.dbt_profiles_dir
+    # One profile folder per warehouse: concurrent runs on different databases
+    # (tests, a demo beside a benchmark) must not overwrite each other's profile.
+    profiles_dir = profiles_dir or settings.dbt_profiles_dir / hashlib.sha256(url.encode()).hexdigest()[:12]
     write_profile(url, profiles_dir, threads=threads)
     args = dbt_args(
         command,

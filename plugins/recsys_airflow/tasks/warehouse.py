@@ -1,4 +1,4 @@
-"""Tasks of ``warehouse_build`` (the dbt models themselves are cosmos tasks)."""
+"""Tasks of ``warehouse_build`` (the dbt models are cosmos tasks, the gate an operator)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ from airflow.sdk import Metadata, task
 
 from recsys_airflow.assets import WAREHOUSE_MARTS
 from recsys_airflow.dates import BUSINESS_DATE_KEY
-from recsys_airflow.tasks.common import warehouse_url
-
-
-@task
-def mart_quality_gate(business_date: str) -> None:
-    """Great Expectations mart suites; fails the run on an error."""
-    from recsys_airflow.quality import gate
-
-    gate("marts", business_date, warehouse_url())
 
 
 @task(outlets=[WAREHOUSE_MARTS])
