@@ -213,9 +213,9 @@ def read_warehouse(url: str, as_of) -> Frames:
     as_of = pd.Timestamp(as_of).date()
     with warehouse.connect(url) as conn:
         frames = {
-            "interactions": _query_frame(conn, warehouse.read_sql("dataset_interactions.sql"), {"as_of": as_of}),
-            "customers": _query_frame(conn, warehouse.read_sql("dataset_customers.sql")),
-            "products": _query_frame(conn, warehouse.read_sql("dataset_products.sql")),
+            "interactions": query_frame(conn, warehouse.read_sql("dataset_interactions.sql"), {"as_of": as_of}),
+            "customers": query_frame(conn, warehouse.read_sql("dataset_customers.sql")),
+            "products": query_frame(conn, warehouse.read_sql("dataset_products.sql")),
         }
     log.info("read %d interaction rows, %d customers, %d products as of %s",
              len(frames["interactions"]), len(frames["customers"]), len(frames["products"]), as_of)
@@ -226,7 +226,8 @@ def read_warehouse(url: str, as_of) -> Frames:
     )
 
 
-def _query_frame(conn, query: str, params: Mapping | None = None) -> pd.DataFrame:
+def query_frame(conn, query: str, params: Mapping | None = None) -> pd.DataFrame:
+    """The rows of ``query`` as a frame with the query's column names."""
     cursor = conn.execute(query, params)
     return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 
