@@ -230,7 +230,7 @@ def build_catalogue(model, items: pd.DataFrame | None, business_rules: rules.Bus
     elif len(unseen):
         log.warning("%d catalogue items are unknown to the model and cannot be scored", len(unseen))
     attributes = attributes.set_index("item_id").reindex(ids).reset_index()
-    present = np.ones(len(ids), bool) if items is None else np.isin(ids, items["item_id"].astype(str))
+    present = np.ones(len(ids), bool) if items is None else pd.Index(ids).isin(items["item_id"].astype(str))
     eligible = present & rules.recommendable(attributes, business_rules)
     candidates = np.flatnonzero(eligible)
     codes = rules.category_codes(attributes["category"] if "category" in attributes else pd.Series([None] * len(ids)))

@@ -147,3 +147,34 @@ def test_customer_ranges_split_the_same_lists():
                       ignore_index=True)
     pd.testing.assert_frame_equal(whole, parts)
     assert whole["user_id"].unique().tolist() == users["user_id"].tolist()
+
+
+def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_march(online_retail_path):
+    from recsys.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
+    from recsys.config import TrainingConfig
+    from recsys.models import LightFMRecommender
+    from bench.context_uplift import loaded_model
+
+    fee_codes = dbt_vars(REPO / "dbt" / "dbt_project.yml").get("fee_product_codes") or []
+    frames = order_lines_to_frames(read_table(online_retail_path), fee_codes)
+    cutoff = pd.Timestamp("2011-11-21")
+    sample = np.sort(frames.users["user_id"].unique())[::6]  # ~720 customers, deterministic
+    frames = dataclasses.replace(frames, interactions=frames.interactions[frames.interactions["user_id"].isin(sample)])
+    data = build_training_data(frames, cutoff, load_weighting())
+    fitted = LightFMRecommender(TrainingConfig(epochs=5, no_components=16), use_features=False).fit(data)
+    model = loaded_model(fitted, data)
+    users = frames.users[frames.users["user_id"].isin(data.user_ids)]
+    history = frames.interactions[frames.interactions["timestamp"] < cutoff]
+    christmas = set(frames.items.loc[frames.items["title"].str.contains("CHRISTMAS|XMAS|ADVENT"), "item_id"])
+
+    def lists(day, config=ContextConfig()):
+        return recommend.recommend_for_users(model, users, frames.items, history, config, rules.BusinessRules(), day,
+                                             10, calendar=calendar())
+
+    november, march = lists(dt.date(2011, 11, 25)), lists(dt.date(2012, 3, 15))
+    share = {name: out["item_id"].isin(christmas).mean() for name, out in (("nov", november), ("mar", march))}
+    assert share["nov"] > 2 * share["mar"] and share["nov"] > 0.1, share
+    assert set(november["user_id"]) == set(march["user_id"]) == set(users["user_id"])
+    raw = lists(dt.date(2011, 11, 25), ZERO)
+    raw_march = lists(dt.date(2012, 3, 15), ZERO)
+    assert (raw["item_id"].to_numpy() == raw_march["item_id"].to_numpy()).all(), "no context, no date effect"
