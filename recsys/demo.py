@@ -85,3 +85,57 @@ def migrate_airflow(settings: Settings, url: str) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def stage_generated(settings: Settings, size: str, days: int) -> list[dt.date]:
+    """Write a generated shop to the landing folder; the last ``days`` days come as daily files.
+
+    Returns the business dates to run: those daily dates.
+    """
+    from recsys.generator import generate_shop, landing_dates
+    from recsys.generator_spec import shop_spec
+
+    spec = shop_spec(size)
+    generate_shop(spec, settings.landing_dir, daily_days=days, with_truth=False)
+    _, daily = landing_dates(spec, days)
+    return list(daily)
+
+
+def row_counts(url: str) -> list[tuple[str, int]]:
+    """Rows per warehouse table the demo fills (``recsys/sql/demo_row_counts.sql``)."""
+    from recsys.warehouse import connect, read_sql
+
+    with connect(url) as conn:
+        return [(name, int(n)) for name, n in conn.execute(read_sql("demo_row_counts.sql")).fetchall()]
+
+
+def run_demo(settings: Settings, url: str, dataset: str, size: str, days: int, shared_dir: Path,
+             progress=print) -> StageTimer:
+    """Stage the data, then run every DAG for each business date, as the scheduler would.
+
+    The daily DAGs run for every date; training and publishing once, for the last date
+    (they train on and score from everything loaded by then).
+    """
+    from recsys.dbt_runner import parse_project
+    from recsys.warehouse import ensure_schemas
+
+    timer = StageTimer()
+    ensure_schemas(url)
+    if dataset == "online_retail":
+        dates = timer.run("stage data", stage_online_retail,
+                          shared_dir / "data" / "online_retail" / "online_retail.csv.gz", settings.landing_dir)
+    elif dataset == "generated":
+        dates = timer.run("stage data", stage_generated, settings, size, days)
+    else:
+        raise ValueError(f"unknown demo dataset {dataset!r}: use 'generated' or 'online_retail'")
+    timer.run("dbt parse", parse_project, settings)
+    timer.run("airflow db migrate", migrate_airflow, settings, url)
+    log_dir = settings.data_dir / "logs"
+    for date in dates:
+        for dag_id in DAILY_DAGS:
+            progress(f"{dag_id} {date}")
+            timer.run(dag_id, run_dag, settings, url, dag_id, date, log_dir)
+    for dag_id in NIGHTLY_DAGS:
+        progress(f"{dag_id} {dates[-1]}")
+        timer.run(dag_id, run_dag, settings, url, dag_id, dates[-1], log_dir)
+    return timer
