@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "model_cmd",
     "publish_cmd",
     "export_cmd",
+    "pipeline_cmd",
 )
 
 for _name in COMMAND_MODULES:
