@@ -178,3 +178,29 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     raw = lists(dt.date(2011, 11, 25), ZERO)
     raw_march = lists(dt.date(2012, 3, 15), ZERO)
     assert (raw["item_id"].to_numpy() == raw_march["item_id"].to_numpy()).all(), "no context, no date effect"
+
+
+def test_reason_codes_follow_the_largest_lift_and_the_nearest_history_item():
+    n = 6
+    zeros = np.zeros(n)
+    codes, refs = explain.reasons(
+        season=np.array([0, 0, 0.1, 0, 0, 0]), event=np.array([0, 0, 2.0, 0, 0, 0]),
+        promotion=np.array([0, 3.0, 0, 0, 0, 0]), recent=np.array([0, 0, 0, 1.5, 0, 0]), scale=1.0,
+        exploration=np.array([True, False, False, False, False, False]),
+        popular=np.array([False, False, False, False, False, True]),
+        event_name=np.array([None, None, "christmas", None, None, None], dtype=object),
+        recent_item=np.array([None, None, None, "A", None, None], dtype=object),
+        nearest_item=np.array([None, "B", "B", "B", "C", None], dtype=object),
+        nearest_bought=np.array([False, True, True, True, False, False]),
+        segment=np.full(n, "champions", dtype=object))
+    assert codes.tolist() == ["new_arrival", "promoted", "seasonal", "similar_to_viewed", "similar_to_viewed",
+                              "popular_in_segment"]
+    assert refs.tolist() == [None, None, "christmas", "A", "C", "champions"]
+    small = explain.reasons(season=zeros, event=zeros + 0.1, promotion=zeros, recent=zeros, scale=1.0,
+                            exploration=zeros > 1, popular=zeros > 1, event_name=np.full(n, None, dtype=object),
+                            recent_item=np.full(n, None, dtype=object), nearest_item=np.full(n, "B", dtype=object),
+                            nearest_bought=zeros < 1, segment=np.full(n, "all", dtype=object))
+    assert set(small[0]) == {"bought_together"}, "a nudge below MIN_LIFT leaves the model's reason"
+    unit = np.array([[1, 0], [0, 1], [0.8, 0.6]], dtype=np.float32)
+    nearest = explain.nearest_history(unit, np.array([2, 2, 0]), np.array([[0, 1], [1, -1], [-1, -1]]))
+    assert nearest.tolist() == [0, 0, -1]
