@@ -162,6 +162,8 @@ class RecsConfig:
     """Nightly scoring, publishing and CRM exports (``RECSYS_RECS__*``).
 
     ``block_size`` 0 sizes user blocks to the cache; ``num_threads`` 0 uses every core.
+    The lists of a run for logical date D are for the send date D + ``send_offset_days``
+    (history up to and including D; season and calendar of the send date).
     """
 
     k: int = 10
@@ -172,6 +174,7 @@ class RecsConfig:
     num_threads: int = 0
     active_days: int = 365
     holdout_share: float = 0.10
+    send_offset_days: int = 1
     product_url_template: str = "https://shop.example.com/products/{product_id}"
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 

@@ -72,8 +72,16 @@ def ranges(n_users: int, size: int) -> list[tuple[int, int]]:
     return [(start, min(start + size, n_users)) for start in range(0, n_users, size)] or [(0, 0)]
 
 
-def prepare_run(url: str, settings: Settings, context_date: dt.date, range_size: int = DEFAULT_RANGE_SIZE) -> dict:
-    """Begin a run for ``context_date`` with the current champion; the customer ranges to score."""
+def send_date_for(logical_date: dt.date, settings: Settings) -> dt.date:
+    """The send (context) date of a run for ``logical_date``: the next day by default."""
+    return logical_date + dt.timedelta(days=settings.recs.send_offset_days)
+
+
+def prepare_run(url: str, settings: Settings, logical_date: dt.date, range_size: int = DEFAULT_RANGE_SIZE,
+                send_date: dt.date | None = None) -> dict:
+    """Begin a run for ``logical_date`` (lists for :func:`send_date_for` unless ``send_date``
+    is given) with the current champion; the customer ranges to score."""
+    context_date = send_date or send_date_for(logical_date, settings)
     model_version, _ = _champion(url)
     inputs = scoring_inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
                                         recent_days=settings.context.recent_days)
@@ -106,9 +114,10 @@ def finalize_run(url: str, settings: Settings, run_id: str, validate: publish.Va
     return publish.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings)
 
 
-def publish_for_date(url: str, settings: Settings, context_date: dt.date, validate: publish.Validator | None = None,
-                     range_size: int = DEFAULT_RANGE_SIZE) -> publish.RunInfo:
+def publish_for_date(url: str, settings: Settings, logical_date: dt.date, validate: publish.Validator | None = None,
+                     range_size: int = DEFAULT_RANGE_SIZE, send_date: dt.date | None = None) -> publish.RunInfo:
     """The whole job in one process (one plan for every range); a failure marks the run failed."""
+    context_date = send_date or send_date_for(logical_date, settings)
     model_version, _ = _champion(url)
     started = time.perf_counter()
     plan = build_plan(url, settings, context_date, model_version)

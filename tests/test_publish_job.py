@@ -74,14 +74,15 @@ def champion(warehouse_db, tmp_path_factory):
     checksum = artifacts.save_model(artifact, LightFMRecommender(config).fit(data), {"training": config.__dict__}, {})
     registry.record_run(warehouse_db, registry.RunRecord("planted-champion", last_day, {}, registry.CHAMPION, {},
                                                          artifact_path=str(artifact), artifact_checksum=checksum))
-    return frames, last_day + dt.timedelta(days=1)
+    return frames, last_day
 
 
 def test_the_nightly_job_publishes_the_champion_from_the_marts(warehouse_db, champion, tmp_path):
-    frames, send_date = champion
+    frames, last_day = champion
     settings = Settings(home=tmp_path, recs=RecsConfig(k=8, keep_runs=5))
-    info = publish_job.publish_for_date(warehouse_db, settings, send_date, range_size=40)
+    info = publish_job.publish_for_date(warehouse_db, settings, last_day, range_size=40)
     assert info.status == publish.CURRENT and info.model_version == "planted-champion"
+    assert info.context_date == last_day + dt.timedelta(days=1), "lists are for the day after the data"
     assert info.n_customers == len(frames.users) and info.n_rows == 8 * len(frames.users)
     assert info.n_similar > 0 and info.n_popular > 0
     with warehouse.connect(warehouse_db) as conn:
@@ -94,11 +95,11 @@ def test_the_nightly_job_publishes_the_champion_from_the_marts(warehouse_db, cha
 
 
 def test_a_run_that_cannot_be_scored_is_marked_failed(warehouse_db, champion, tmp_path):
-    _, send_date = champion
+    _, last_day = champion
     current = publish.list_runs(warehouse_db).query("status == 'current'")["run_id"].tolist()
     impossible = Settings(home=tmp_path, recs=RecsConfig(k=8), rules=RulesConfig(category_cap=1))
     with pytest.raises(ValueError, match="category_cap"):
-        publish_job.publish_for_date(warehouse_db, impossible, send_date)
+        publish_job.publish_for_date(warehouse_db, impossible, last_day)
     runs = publish.list_runs(warehouse_db)
     assert runs.iloc[0]["status"] == publish.FAILED and "category_cap" in runs.iloc[0]["message"]
     assert runs.query("status == 'current'")["run_id"].tolist() == current

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"],
                                          help="Logical (business) date: the last day of data used."),
         send_date: dt.datetime = typer.Option(None, "--send-date", formats=["%Y-%m-%d"],
-                                              help="Date the lists are for (context date; default: --date + 1 day)."),
+                                              help="Date the lists are for (default: --date + RECSYS_RECS__SEND_OFFSET_DAYS)."),
         validate: bool = typer.Option(True, help="Run the output data-quality suite before the swap."),
         range_size: int = typer.Option(publish_job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
     ) -> None:
@@ -36,9 +36,9 @@ def register(app: typer.Typer) -> None:
         url = warehouse.warehouse_url(settings)
         warehouse.ensure_schemas(url)
         logical = date.date()
-        context_date = send_date.date() if send_date else logical + dt.timedelta(days=1)
         gate = publish_job.quality_gate(url, settings, logical) if validate else None
-        info = publish_job.publish_for_date(url, settings, context_date, gate, range_size)
+        info = publish_job.publish_for_date(url, settings, logical, gate, range_size,
+                                            send_date=send_date.date() if send_date else None)
         console.print(f"run {info.run_id} is current: {info.n_rows} rows for {info.n_customers} customers "
                       f"(send date {info.context_date}, model {info.model_version})")
 
