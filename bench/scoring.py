@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-publish", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     s = scoring_figures(args.users, args.items, args.d, args.k, args.repeats, args.block_size)
     print(f"| scoring {s['users']:,} x {s['items']:,} (d={s['d']}, top {s['k']}, {s['cores']} cores) | value |")
     print("|---|---|")
@@ -130,6 +131,7 @@ def main() -> None:
     print(f"| top_k kernel | {s['kernel_seconds']:.2f} s, {s['kernel_gflops']:.1f} GFLOP/s |")
     print(f"| kernel / bare product | {s['ratio']:.2f}x |")
     print(f"| customers per second | {s['customers_per_second']:,.0f} |")
+    print(f"| 1-minute load average before / after | {load_before:.1f} / {os.getloadavg()[0]:.1f} |")
     if args.skip_publish:
         return
     p = publish_figures(args.rows_users, args.repeats)
