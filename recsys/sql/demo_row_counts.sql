@@ -16,3 +16,4 @@ union all select 'ml.model_runs', count(*) from ml.model_runs
 union all select 'recs.user_recommendations', count(*) from recs.user_recommendations
 union all select 'recs.similar_items', count(*) from recs.similar_items
 union all select 'recs.popular_items', count(*) from recs.popular_items
+order by table_name
