@@ -195,6 +195,10 @@ class Settings:
         Database created on the embedded server.
     shop_opened : date
         Earliest plausible event date; older timestamps are data errors.
+    data_root, artifacts_root : Path or None
+        Override ``<home>/.data`` (landing files, logs, dbt profiles) and
+        ``<home>/artifacts`` (models, reports, Data Docs, exports), e.g. to keep a test
+        or benchmark run apart from the demo's.
     training : TrainingConfig
         Model hyperparameters (``RECSYS_TRAINING__EPOCHS=40``).
     evaluation : EvaluationConfig
@@ -213,6 +217,8 @@ class Settings:
     warehouse_url: str | None = None
     warehouse_db: str = "warehouse"
     shop_opened: dt.date = dt.date(2009, 1, 1)
+    data_root: Path | None = None
+    artifacts_root: Path | None = None
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     dq: QualityConfig = field(default_factory=QualityConfig)
@@ -226,7 +232,7 @@ class Settings:
 
     @property
     def data_dir(self) -> Path:
-        return self.home / ".data"
+        return self.data_root or self.home / ".data"
 
     @property
     def landing_dir(self) -> Path:
@@ -234,7 +240,7 @@ class Settings:
 
     @property
     def artifacts_dir(self) -> Path:
-        return self.home / "artifacts"
+        return self.artifacts_root or self.home / "artifacts"
 
     @property
     def dbt_project_dir(self) -> Path:
