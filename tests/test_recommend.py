@@ -204,3 +204,15 @@ def test_reason_codes_follow_the_largest_lift_and_the_nearest_history_item():
     unit = np.array([[1, 0], [0, 1], [0.8, 0.6]], dtype=np.float32)
     nearest = explain.nearest_history(unit, np.array([2, 2, 0]), np.array([[0, 1], [1, -1], [-1, -1]]))
     assert nearest.tolist() == [0, 0, -1]
+
+
+def test_a_promotion_lifts_its_product_inside_its_window_and_says_so():
+    model, users, items, history = synthetic(seed=6)
+    target = "i0007"
+    promo = rules.BusinessRules(promotions=(rules.Promotion(target, 3.0, dt.date(2011, 11, 20), dt.date(2011, 11, 30)),))
+    inside = run(model, users, items, history, business_rules=promo)
+    outside = run(model, users, items, history, business_rules=promo, as_of=dt.date(2011, 12, 5))
+    promoted = inside[inside["item_id"] == target]
+    assert len(promoted) > 2 * (outside["item_id"] == target).sum()
+    assert (promoted["promotion_factor"] > 0).all() and (promoted["reason_code"] == explain.PROMOTED).all()
+    assert (outside["promotion_factor"] == 0).all()
