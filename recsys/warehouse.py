@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import urllib.parse
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from typing import Iterator
@@ -100,10 +101,16 @@ def with_database(url: str, dbname: str) -> str:
 
 
 def _embedded_server(settings: Settings):
-    import pgserver  # imported lazily: only the embedded default needs it
+    # pgserver logs every handle at INFO, including from an atexit hook after test and
+    # Airflow runners have closed their streams; its warnings are all we need.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        # platformdirs warns on every import when XDG_RUNTIME_DIR is unset (CI, cron).
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only the embedded default needs it
 
-    settings.embedded_dir.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(settings.embedded_dir / "pgdata", cleanup_mode=None)
+        settings.embedded_dir.mkdir(parents=True, exist_ok=True)
+        return pgserver.get_server(settings.embedded_dir / "pgdata", cleanup_mode=None)
 
 
 def _tune_embedded(admin_url: str) -> bool:

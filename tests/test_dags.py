@@ -1,0 +1,132 @@
+"""DAG integrity (imports, tasks, retries, schedules) and a data-quality gate in a real DAG run."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import time
+
+import psycopg
+import pytest
+
+from recsys.airflow_env import airflow_environment
+from recsys.config import get_settings
+from recsys.dbt_runner import parse_project
+from conftest import REPO
+
+EXPECTED_TASKS = {
+    "shop_ingest": {"resolve_business_date", "load_landing_files", "load_shop_oltp", "new_batch_ids",
+                    "raw_quality_gate", "announce_raw_data"},
+    "warehouse_build": {"resolve_business_date", "mart_quality_gate", "announce_marts",
+                        "dbt.fct_events_model_build", "dbt.dim_customers_model_build", "dbt.dim_products_model_build"},
+    "recsys_training": {"resolve_business_date", "training_input_gate", "train_and_evaluate", "announce_model"},
+    "recs_publish": {"resolve_business_date", "begin_publish_run", "customer_ranges", "score_customer_range",
+                     "check_and_swap", "announce_published"},
+}
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    """Every DAG of dags/, parsed the way the scheduler parses them, with no warehouse reachable."""
+    manifest = REPO / "dbt" / "target" / "manifest.json"
+    if not manifest.exists():
+        parse_project(get_settings())
+    os.environ["AIRFLOW_CONN_WAREHOUSE"] = '{"conn_type": "postgres", "host": "unreachable.invalid", "password": "x"}'
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    bag.parse_seconds = time.perf_counter() - started
+    return bag
+
+
+def test_every_dag_imports(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == set(EXPECTED_TASKS)
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_TASKS))
+def test_expected_tasks(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert EXPECTED_TASKS[dag_id] <= set(dag.task_ids)
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED_TASKS))
+def test_retries_callbacks_and_run_limits(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert "recsys" in dag.tags
+    assert dag.doc_md and dag_id in dag.doc_md
+    for t in dag.tasks:
+        assert t.retries >= 1, f"{dag_id}.{t.task_id} has no retries"
+        assert t.on_failure_callback, f"{dag_id}.{t.task_id} has no failure callback"
+
+
+def test_assets_chain_the_dags(dagbag):
+    def outlets(dag_id):
+        return {a.name for t in dagbag.dags[dag_id].tasks for a in t.outlets}
+
+    assert outlets("shop_ingest") == {"raw_shop_data"}
+    assert outlets("warehouse_build") == {"warehouse_marts"}
+    assert outlets("recsys_training") == {"champion_model"}
+    assert outlets("recs_publish") == {"published_recommendations"}
+    assert "raw_shop_data" in str(dagbag.dags["warehouse_build"].timetable.asset_condition)
+    assert "warehouse_marts" in str(dagbag.dags["recsys_training"].timetable.asset_condition)
+    assert "champion_model" in str(dagbag.dags["recs_publish"].timetable.asset_condition)
+
+
+def test_gates_come_before_what_they_protect(dagbag):
+    ingest = dagbag.dags["shop_ingest"]
+    assert "announce_raw_data" in ingest.get_task("raw_quality_gate").downstream_task_ids
+    build = dagbag.dags["warehouse_build"]
+    assert "announce_marts" in build.get_task("mart_quality_gate").downstream_task_ids
+    assert build.get_task("mart_quality_gate").upstream_task_ids, "the mart gate runs after dbt"
+    training = dagbag.dags["recsys_training"]
+    assert "train_and_evaluate" in training.get_task("training_input_gate").downstream_task_ids
+
+
+def _write_events(path, day: dt.date, n: int, anonymous_share: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["event_id", "customer_id", "session_id", "event_type", "product_id", "event_ts", "price", "rating"])
+        for i in range(n):
+            customer = "" if i < n * anonymous_share else f"c{i % 40}"
+            ts = dt.datetime.combine(day, dt.time(10)) + dt.timedelta(minutes=i)
+            w.writerow([f"e{i}", customer, f"s{i // 4}", "view", f"p{i % 25}", ts.isoformat(), "9.99", ""])
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
+    """30 % of events without a customer: the raw gate fails and nothing is announced downstream."""
+    day = dt.date(2024, 1, 10)
+    data_root = tmp_path / "data"
+    _write_events(data_root / "landing" / "events" / f"events_{day}.csv", day, 400, anonymous_share=0.3)
+    settings = get_settings({**os.environ, "WAREHOUSE_URL": warehouse_db, "RECSYS_DATA_ROOT": str(data_root),
+                             "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts")})
+    env = airflow_environment(settings, warehouse_db)
+    env.update({"AIRFLOW_HOME": str(tmp_path / "airflow"), "RECSYS_DATA_ROOT": str(data_root),
+                "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts")})
+    subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    run = subprocess.run(["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env,
+                         capture_output=True, text=True)
+    log = run.stdout + run.stderr
+
+    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:
+        states = dict(meta.execute("select task_id, state from task_instance where dag_id = 'shop_ingest'").fetchall())
+    assert states["load_landing_files"] == "success"
+    assert states["raw_quality_gate"] == "failed"
+    assert states["announce_raw_data"] == "upstream_failed"
+    assert "raw.events" in log and "customer_id" in log
+
+    with psycopg.connect(warehouse_db) as conn:
+        failed = conn.execute(
+            "select expectation, observed_value from dq.validation_results "
+            "where table_name = 'raw.events' and not success and severity = 'error'"
+        ).fetchall()
+    assert any("customer_id" in e and "30" in str(o) for e, o in failed), failed
