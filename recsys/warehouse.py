@@ -100,17 +100,24 @@ def with_database(url: str, dbname: str) -> str:
     return urllib.parse.urlunsplit(parsed._replace(path="/" + dbname))
 
 
-def _embedded_server(settings: Settings):
+def _pgserver():
+    """The ``pgserver`` module, imported lazily: only the embedded default needs it."""
     # pgserver logs every handle at INFO, including from an atexit hook after test and
     # Airflow runners have closed their streams; its warnings are all we need.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     with warnings.catch_warnings():
-        # platformdirs warns on every import when XDG_RUNTIME_DIR is unset (CI, cron).
+        # platformdirs warns on import when XDG_RUNTIME_DIR is unset (CI, cron).
         warnings.simplefilter("ignore")
-        import pgserver  # imported lazily: only the embedded default needs it
+        import pgserver
 
-        settings.embedded_dir.mkdir(parents=True, exist_ok=True)
-        return pgserver.get_server(settings.embedded_dir / "pgdata", cleanup_mode=None)
+    return pgserver
+
+
+def _embedded_server(settings: Settings):
+    settings.embedded_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _pgserver().get_server(settings.embedded_dir / "pgdata", cleanup_mode=None)
 
 
 def _tune_embedded(admin_url: str) -> bool:
@@ -137,8 +144,7 @@ def start_embedded(settings: Settings) -> str:
     The URL is read from the server object: ``pgserver`` moves the socket elsewhere when
     the data folder path is long.  On first start the server is tuned and restarted.
     """
-    import pgserver
-
+    pgserver = _pgserver()
     server = _embedded_server(settings)
     with server._lock:  # the handle is cached per process; the server may have been stopped since
         server.ensure_postgres_running()
@@ -152,8 +158,7 @@ def start_embedded(settings: Settings) -> str:
 
 def stop_embedded(settings: Settings) -> None:
     """Stop the embedded server if it runs (its data stays)."""
-    import pgserver
-
+    pgserver = _pgserver()
     pgdata = settings.embedded_dir / "pgdata"
     if (pgdata / "postmaster.pid").exists():
         user = "pgserver" if os.geteuid() == 0 else None
