@@ -38,7 +38,7 @@ class TrainingConfig:
 
     loss: str = "warp"
     no_components: int = 48
-    epochs: int = 40
+    epochs: int = 80
     learning_rate: float = 0.05
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6

@@ -261,6 +261,26 @@ def order_lines_to_frames(order_lines: pd.DataFrame, fee_product_codes=()) -> Fr
     return Frames(interactions, normalise_entities(items, ITEM), normalise_entities(users, USER))
 
 
+def landing_to_frames(events: pd.DataFrame, products: pd.DataFrame | None = None,
+                      customers: pd.DataFrame | None = None) -> Frames:
+    """Files of the landing contract (``events``, ``products``, ``customers``) as standard frames.
+
+    Anonymous events (no ``customer_id``) are dropped: they belong to no user.  Contact and
+    bookkeeping columns (e-mail, URLs, stock, dates) are left out of the features.
+    """
+    known = events.dropna(subset=["customer_id"])
+    columns = {"customer_id": USER, "product_id": ITEM, "event_ts": TS}
+    interactions = normalise_interactions(known.rename(columns=columns)[[*columns.values(), EVENT_TYPE, RATING]])
+    items = users = None
+    if products is not None:
+        kept = [c for c in ("title", "description", "category", "brand", "price") if c in products]
+        items = normalise_entities(products.rename(columns={"product_id": ITEM})[[ITEM, *kept]], ITEM)
+    if customers is not None:
+        dropped = {"email", "signup_date"}
+        users = normalise_entities(customers.rename(columns={"customer_id": USER}).drop(columns=list(dropped & set(customers))), USER)
+    return Frames(interactions, items, users)
+
+
 def aggregate_pairs(interactions: pd.DataFrame, cutoff: pd.Timestamp, weighting: Weighting) -> pd.DataFrame:
     """One row per user-item pair before ``cutoff``, weighted as the dbt mart weighs it.
 

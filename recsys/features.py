@@ -10,8 +10,13 @@ A feature is a string in the vocabulary kept with the model:
   letters or more, outside a stop list, present in at least two entities and at most half).
 
 Columns that look like identifiers (more distinct values than half the rows) and
-date/time columns are skipped.  Rows are normalised to sum to one, as
-``lightfm.data.Dataset`` does, so an entity with many tokens is not louder than one with few.
+date/time columns are skipped.  Rows sum to one, as with ``lightfm.data.Dataset``'s
+normalisation, so an entity with many tokens is not louder than one with few; but the
+identity feature keeps ``IDENTITY_SHARE`` of the row and the other features share the
+rest equally.  Plain normalisation gives an item with ten tokens an identity weight of
+1/11: its own embedding then learns so slowly that the hybrid trails pure collaborative
+filtering on warm items (seen on the generator's shop and on the Online Retail validation
+window).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 TEXT_COLUMNS = ("title", "description")
+#: Weight of an entity's own identity feature in its row when it has other features.
+IDENTITY_SHARE = 0.5
 NUMERIC_BANDS = 4
 MIN_TOKEN_ENTITIES = 2
 MAX_TOKEN_SHARE = 0.5
@@ -96,13 +103,13 @@ def feature_matrix(ids: np.ndarray, attributes: pd.DataFrame | None) -> tuple[sp
     n = len(ids)
     tokens = attribute_tokens(attributes) if attributes is not None else pd.DataFrame({"row": [], "feature": []})
     vocabulary = np.unique(tokens["feature"].to_numpy(dtype=str))
-    cols = n + np.searchsorted(vocabulary, tokens["feature"].to_numpy(dtype=str))
-    rows = np.concatenate([np.arange(n), tokens["row"].to_numpy(dtype=np.int64)])
-    cols = np.concatenate([np.arange(n), cols]).astype(np.int64)
-    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n + len(vocabulary)))
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    row_sums = np.asarray(matrix.sum(axis=1)).ravel()
-    matrix = sp.diags(1.0 / row_sums).astype(np.float32) @ matrix
+    cols = np.searchsorted(vocabulary, tokens["feature"].to_numpy(dtype=str))
+    metadata = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (tokens["row"].to_numpy(dtype=np.int64), cols)),
+                             shape=(n, len(vocabulary)))
+    metadata.sum_duplicates()
+    metadata.data[:] = 1.0  # a feature counts once per entity
+    counts = np.asarray(metadata.sum(axis=1)).ravel()
+    identity = sp.diags(np.where(counts > 0, IDENTITY_SHARE, 1.0))
+    metadata = sp.diags(np.where(counts > 0, (1 - IDENTITY_SHARE) / np.maximum(counts, 1), 0.0)) @ metadata
     names = tuple(f"id={i}" for i in ids) + tuple(vocabulary.tolist())
-    return matrix.tocsr().astype(np.float32), names
+    return sp.hstack([identity, metadata], format="csr", dtype=np.float32), names

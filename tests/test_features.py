@@ -93,6 +93,9 @@ def test_feature_matrix_has_identity_first_rows_normalised_and_kinds_by_column()
     assert "title:lamp" not in names  # a word of one entity only generalises nothing
     assert "title:rug" not in names  # a word of most entities tells them apart from nothing
     np.testing.assert_allclose(np.asarray(matrix.sum(axis=1)).ravel(), 1.0, rtol=1e-6)
+    # the identity keeps its share; the four other features of row 0 split the rest
+    assert matrix[0, 0] == pytest.approx(features.IDENTITY_SHARE)
+    assert matrix[0, names.index("country=DE")] == pytest.approx((1 - features.IDENTITY_SHARE) / 4)
     assert {names[j] for j in matrix[0].indices} == {"id=e000", "country=DE", "price=q1", "title:garden", "title:red"}
     assert {names[j] for j in matrix[n - 1].indices} == {f"id={ids[-1]}", "country=NL", "price=q4"}
 

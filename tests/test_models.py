@@ -8,9 +8,9 @@ import pytest
 
 from recsys import artifacts
 from recsys.config import EvaluationConfig, TrainingConfig
-from recsys.dataset import Frames, Weighting, build_training_data, normalise_interactions
+from recsys.dataset import Frames, Weighting, build_training_data, landing_to_frames, normalise_interactions
 from recsys.evaluate import top_k_blocks
-from recsys.models import ALS, Fixed, ItemCooccurrence, LightFMRecommender, UNSCORABLE
+from recsys.models import ALS, UNSCORABLE, Fixed, ItemCooccurrence, LightFMRecommender, Popularity
 from recsys.split import temporal_split
 from recsys.train import fit_lightfm, run_parameters, save_run, train_and_evaluate
 from planted import PREFERRED, START, planted_frames
@@ -151,3 +151,36 @@ def test_personalised_models_pass_the_checkerboard(make):
     block_of_user = (np.arange(2 * BLOCK_USERS) >= BLOCK_USERS).astype(int)
     item_block = np.array([int(i[1:]) >= 10 for i in data.item_ids]).astype(int)
     assert (item_block[top] == block_of_user[:, None]).mean() > 0.9
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """The project's shop generator (tiny preset): realistic funnel, hidden planted segments."""
+    from recsys.generator import generate_shop, ground_truth
+    from recsys.generator_spec import PRESETS
+
+    spec = PRESETS["tiny"]
+    out = tmp_path_factory.mktemp("shop")
+    generate_shop(spec, out, with_truth=False)
+    read = {source: pd.read_csv(next((out / source).glob("*.csv.gz"))) for source in ("events", "products", "customers")}
+    return landing_to_frames(read["events"], read["products"], read["customers"]), ground_truth(spec)
+
+
+def test_hybrid_learns_the_generators_hidden_segments(generated):
+    frames, truth = generated
+    end = frames.interactions["timestamp"].max().normalize() + pd.Timedelta(days=1)
+    split = temporal_split(frames.interactions, end - pd.Timedelta(days=28), end)
+    run = train_and_evaluate(frames, split, CONFIG, EvaluationConfig(test_days=28, validation_days=28), Weighting())
+    for metric in ("ndcg@10", "recall@10"):
+        assert run.overall("lightfm_hybrid")[metric] > run.overall("popularity")[metric]
+    data = run.hybrid.model.data
+    segment = truth.customers.set_index("customer_id")["segment"].reindex(data.user_ids).to_numpy()
+    category = frames.items.set_index("item_id")["category"].reindex(data.item_ids).to_numpy()
+    popularity = Popularity().fit(data)
+    for number, preferences in truth.segments.groupby("segment"):
+        liked = set(preferences.nlargest(3, "weight")["category"])
+        rows = np.flatnonzero(segment == number)
+        shares = [np.isin(category[np.vstack([t for _, t, _ in top_k_blocks(model, data, rows, 10)])], list(liked)).mean()
+                  for model in (run.hybrid.model, popularity)]
+        # the segment is not a feature: the hybrid has to find it in behaviour
+        assert shares[0] > 2 * shares[1], f"segment {number}: {shares[0]:.0%} of top-10 in {liked} vs popularity {shares[1]:.0%}"
