@@ -215,11 +215,11 @@ class LightFMRecommender(Recommender):
 
     def user_feature_matrix(self, data: TrainingData | None = None) -> sp.csr_matrix:
         """The user features the model uses: attributes, or identity only (what LightFM assumes for None)."""
-        data = data or self.data
+        data = self.data if data is None else data
         return data.user_features if self.uses_user_features else _identity(data.shape[0])
 
     def item_feature_matrix(self, data: TrainingData | None = None) -> sp.csr_matrix:
-        data = data or self.data
+        data = self.data if data is None else data
         return data.item_features if self.uses_item_features else _identity(data.shape[1])
 
     def representations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

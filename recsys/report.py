@@ -86,11 +86,12 @@ def plot_popularity(evaluations, popularity: np.ndarray) -> str:
 
 def plot_history(history: pd.DataFrame, metric: str = "ndcg@10") -> str:
     """``metric`` of the hybrid and popularity across runs (each run's own test window)."""
+    history = history.assign(logical_date=pd.to_datetime(history["logical_date"])).sort_values("logical_date")
     figure, ax = plt.subplots(figsize=(7, 3.5))
     for model in ("lightfm_hybrid", "popularity", "trending"):
         values = history["metrics"].map(lambda m: (((m or {}).get("models") or {}).get(model) or {})
                                         .get("overall", {}).get(metric))
-        ax.plot(pd.to_datetime(history["logical_date"]), values.astype(float), marker="o", label=model)
+        ax.plot(history["logical_date"], values.astype(float), marker="o", label=model)
     ax.set_xlabel("logical date")
     ax.set_ylabel(metric)
     ax.set_title("Metric history across runs")

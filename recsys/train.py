@@ -278,7 +278,9 @@ def run_training(url: str, logical_date: dt.date, config: TrainingConfig, evalua
         decision = registry.champion_gate(run.overall(HYBRID), run.overall(CHAMPION), run.overall(POPULARITY), evaluation)
         directory = Path(artifacts_dir) / "models" / run_id
         checksum = save_run(directory, run, params, run_id)
-        history = registry.run_history(url)
+        earlier = registry.run_history(url)
+        this_run = pd.DataFrame([{"run_id": run_id, "logical_date": logical_date, "metrics": run.to_json()}])
+        history = pd.concat([earlier[earlier["run_id"] != run_id], this_run], ignore_index=True)
         report_path = report.write_report(directory / artifacts.REPORT, run, title=f"Training run {run_id}",
                                           decision_text=decision.reason, history=history)
     except Exception as exc:
