@@ -101,12 +101,13 @@ def stage_generated(settings: Settings, size: str, days: int) -> list[dt.date]:
     return list(daily)
 
 
-def row_counts(url: str) -> list[tuple[str, int]]:
-    """Rows per warehouse table the demo fills (``recsys/sql/demo_row_counts.sql``)."""
+def row_counts(url: str) -> list[tuple[str, str, int]]:
+    """``(kind, table, rows)`` for the tables the demo fills; kind ``data`` must not change
+    when the same dates are run again, kind ``history`` records every run."""
     from recsys.warehouse import connect, read_sql
 
     with connect(url) as conn:
-        return [(name, int(n)) for name, n in conn.execute(read_sql("demo_row_counts.sql")).fetchall()]
+        return [(kind, name, int(n)) for kind, name, n in conn.execute(read_sql("demo_row_counts.sql")).fetchall()]
 
 
 def run_demo(settings: Settings, url: str, dataset: str, size: str, days: int, shared_dir: Path,

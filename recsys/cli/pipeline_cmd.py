@@ -35,11 +35,12 @@ def register(app: typer.Typer) -> None:
             settings, url, dataset, size, days, settings.home.parent / "shared",
             progress=lambda step: console.print(f"[bold]running[/bold] {step}"),
         )
-        counts = Table(title="rows per table")
+        counts = Table(title="rows per table (data: unchanged by a rerun; history: one entry per run)")
+        counts.add_column("kind")
         counts.add_column("table")
         counts.add_column("rows", justify="right")
-        for name, n in demo.row_counts(url):
-            counts.add_row(name, f"{n:,}")
+        for kind, name, n in demo.row_counts(url):
+            counts.add_row(kind, name, f"{n:,}")
         console.print(counts)
         times = Table(title="time per stage")
         times.add_column("stage")
