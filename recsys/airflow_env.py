@@ -53,4 +53,7 @@ def airflow_environment(settings: Settings, url: str, base: Mapping[str, str] | 
             "PYTHONPATH": os.pathsep.join(p for p in (str(home / "plugins"), env.get("PYTHONPATH", "")) if p),
         }
     )
+    for name, value in (("RECSYS_DATA_ROOT", settings.data_root), ("RECSYS_ARTIFACTS_ROOT", settings.artifacts_root)):
+        if value is not None:
+            env[name] = str(value)
     return env

@@ -110,8 +110,7 @@ def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
     settings = get_settings({**os.environ, "WAREHOUSE_URL": warehouse_db, "RECSYS_DATA_ROOT": str(data_root),
                              "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts")})
     env = airflow_environment(settings, warehouse_db)
-    env.update({"AIRFLOW_HOME": str(tmp_path / "airflow"), "RECSYS_DATA_ROOT": str(data_root),
-                "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts")})
+    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
     subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
     run = subprocess.run(["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env,
                          capture_output=True, text=True)
