@@ -164,3 +164,16 @@ def test_an_event_log_file_is_weighted_like_the_mart_rows():
     assert from_events.iloc[0] == pytest.approx(from_marts.iloc[0])
     with pytest.raises(ValueError, match="unknown event_type"):
         normalise_interactions(log.assign(event_type="click"))
+
+
+def test_online_retail_file_converts_to_standard_frames(online_retail_path):
+    lines = pd.read_csv(online_retail_path, nrows=20_000, dtype={"InvoiceNo": str, "StockCode": str})
+    fees = dataset.dbt_vars().get("fee_product_codes", ["POST", "M", "D"])
+    frames = dataset.order_lines_to_frames(lines, fees)
+    purchases = lines[lines["CustomerID"].notna() & (lines["Quantity"] > 0) & ~lines["InvoiceNo"].str.startswith("C")
+                      & ~lines["StockCode"].str.upper().isin([str(f).upper() for f in fees])]
+    assert len(frames.interactions) == len(purchases)
+    assert not frames.interactions["item_id"].isin([str(f).upper() for f in fees]).any()
+    assert set(frames.interactions["item_id"]) == set(frames.items["item_id"])
+    assert set(frames.interactions["user_id"]) == set(frames.users["user_id"])
+    assert frames.items["title"].str.len().gt(0).mean() > 0.99
