@@ -1,0 +1,1 @@
+copy (select * from {source}) to stdout (format binary)
