@@ -7,7 +7,7 @@ that depend on the item and, say, the customer's country), plus sparse per-user 
 
 How it stays close to the cost of the bare matrix product
     Users are cut into blocks small enough that a block of scores (``rows x items``
-    float32) stays in the core's cache.  Each worker thread multiplies its block with a
+    float32) stays in the cache (L3).  Each worker thread multiplies its block with a
     single-threaded BLAS call (the GIL is released), then runs the numba kernel on the
     block while it is still cached.  The kernel never sorts a row: it takes the maximum
     of 16 interleaved lanes of the row (vectorised), the maximum of 16 lanes of those
@@ -31,10 +31,12 @@ from threadpoolctl import threadpool_limits
 
 #: Lanes of the first and second selection level; columns are padded to a multiple of both.
 LANE, GROUP = 16, 16
-#: Bytes of one worker's score block (32 users x 20k items): about the core's 2 MiB L2
-#: cache, and enough rows that BLAS amortises packing the item matrix (measured best among
-#: 8-64 rows on the 2-core EPYC this was tuned on).
-BLOCK_BYTES = 5 << 19
+#: Bytes of one worker's score block (128 users x 20k items): BLAS re-packs the item
+#: matrix on every call, so taller blocks multiply faster (single thread: 32 GFLOP/s at 16
+#: rows, 40 at 32, 55-65 at 128-256), while the selection pass reads the block from L3
+#: (two workers' blocks fit its 32 MB) at about the same cost.  Measured on the 2-core EPYC
+#: of docs/benchmarks.md; 128-256 rows were best.
+BLOCK_BYTES = 10 << 20
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 16, 256
 _INT32_MAX = np.int64(0x7FFFFFFF)
 
