@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -14,6 +15,10 @@ from recsys import publish, publish_job, warehouse
 from recsys.config import get_settings
 
 console = Console()
+
+
+def _count(value) -> str:
+    return "" if pd.isna(value) else f"{int(value):,}"
 
 
 def register(app: typer.Typer) -> None:
@@ -46,10 +51,11 @@ def register(app: typer.Typer) -> None:
     def runs() -> None:
         """List publishing runs, newest first."""
         frame = publish.list_runs(warehouse.warehouse_url(get_settings()))
-        table = Table("run_id", "status", "context_date", "model_version", "customers", "rows", "published_at")
+        table = Table("run_id", "status", "send date", "model", "customers", "rows", "published at")
         for row in frame.itertuples(index=False):
             table.add_row(row.run_id, row.status, str(row.context_date), str(row.model_version),
-                          str(row.n_customers), str(row.n_rows), str(row.published_at))
+                          _count(row.n_customers), _count(row.n_rows),
+                          "" if pd.isna(row.published_at) else f"{row.published_at:%Y-%m-%d %H:%M}")
         console.print(table)
 
     @group.command("restore")
