@@ -159,8 +159,6 @@ def plan_recommendations(model, users: pd.DataFrame, items: pd.DataFrame | None,
     cand_vectors = catalogue.vectors[catalogue.candidates]
     neighbours = _neighbours(catalogue, num_threads)
     history_rows, history_bought = _history_arrays(history, user_ids, catalogue.item_ids)
-    all_item_category = np.full(len(catalogue.item_ids), "", dtype=object)
-    all_item_category[catalogue.candidates] = catalogue.category.astype(str)
     plan = Plan(
         as_of=as_of, k=k, rules=business_rules, config=context_config, catalogue=catalogue, user_ids=user_ids,
         model_rows=model.user_index(user_ids), user_vectors=u_vectors, groups=groups, group_names=group_names,
