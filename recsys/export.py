@@ -75,10 +75,10 @@ def with_urls(rows: pd.DataFrame, config: RecsConfig, id_column: str = "product_
     """Product and image URLs from the catalogue, or from the configured templates where missing."""
     quoted = rows[id_column].astype(str).map(lambda p: urllib.parse.quote(p, safe=""))
     link, image = url_columns
-    return rows.assign(**{
-        link: rows[link].where(rows[link].notna(), quoted.map(lambda p: config.product_url_template.format(product_id=p))),
-        image: rows[image].where(rows[image].notna(), quoted.map(lambda p: config.image_url_template.format(product_id=p))),
-    })
+    links = quoted.map(lambda p: config.product_url_template.format(product_id=p))
+    images = quoted.map(lambda p: config.image_url_template.format(product_id=p))
+    return rows.assign(**{link: rows[link].where(rows[link].notna(), links),
+                          image: rows[image].where(rows[image].notna(), images)})
 
 
 def wide_layout(long: pd.DataFrame, k: int) -> pd.DataFrame:

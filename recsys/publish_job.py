@@ -83,10 +83,9 @@ def prepare_run(url: str, settings: Settings, logical_date: dt.date, range_size:
     is given) with the current champion; the customer ranges to score."""
     context_date = send_date or send_date_for(logical_date, settings)
     model_version, _ = _champion(url)
-    inputs = scoring_inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
-                                        recent_days=settings.context.recent_days)
+    n_customers = scoring_inputs.count_customers(url, context_date, active_days=settings.recs.active_days)
     run_id = publish.begin_run(url, context_date, model_version, settings.recs.k)
-    return {"run_id": run_id, "ranges": ranges(len(inputs.users), range_size)}
+    return {"run_id": run_id, "ranges": ranges(n_customers, range_size)}
 
 
 def score_range(url: str, settings: Settings, run_id: str, start: int, stop: int,

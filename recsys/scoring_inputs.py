@@ -53,6 +53,13 @@ def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int)
     return inputs
 
 
+def count_customers(url: str, as_of: dt.date, *, active_days: int) -> int:
+    """How many customers :func:`read_inputs` would return (same filter, no rows read)."""
+    with warehouse.connect(url) as conn:
+        params = {"active_since": as_of - dt.timedelta(days=active_days)}
+        return conn.execute(warehouse.read_sql("recs_input_customer_count.sql"), params).fetchone()[0]
+
+
 def model_artifact(url: str, model_run_id: str) -> Path:
     """The artifact folder of a registered model run."""
     with warehouse.connect(url) as conn:

@@ -105,7 +105,8 @@ def test_country_factor_lifts_what_a_country_buys_and_leaves_the_default_group_a
         "user_id": [f"de{i}" for i in range(30)] + [f"uk{i}" for i in range(300)] + ["uk0"],
         "item_id": ["bratwurst"] * 30 + ["tea"] * 300 + ["rare"],
     })
-    country = pd.Series({**{f"de{i}": "Germany" for i in range(30)}, **{f"uk{i}": "United Kingdom" for i in range(300)}})
+    country = pd.Series({**{f"de{i}": "Germany" for i in range(30)},
+                         **{f"uk{i}": "United Kingdom" for i in range(300)}})
     lift = context.country_factor(purchases, country, np.array(["bratwurst", "tea", "rare"]),
                                   ["*", "Germany", "United Kingdom"], CONFIG)
     assert lift[1, 0] > 0 > lift[1, 1], "Germans buy bratwurst, not tea"

@@ -103,3 +103,23 @@ def test_a_run_that_cannot_be_scored_is_marked_failed(warehouse_db, champion, tm
     runs = publish.list_runs(warehouse_db)
     assert runs.iloc[0]["status"] == publish.FAILED and "category_cap" in runs.iloc[0]["message"]
     assert runs.query("status == 'current'")["run_id"].tolist() == current
+
+
+def test_mapped_steps_give_the_same_run_as_one_process(warehouse_db, champion, tmp_path):
+    frames, last_day = champion
+    settings = Settings(home=tmp_path, recs=RecsConfig(k=8, keep_runs=5))
+    prepared = publish_job.prepare_run(warehouse_db, settings, last_day, range_size=64)
+    assert prepared["ranges"] == [(0, 64), (64, 128), (128, 150)]
+    written = [publish_job.score_range(warehouse_db, settings, prepared["run_id"], a, b) for a, b in prepared["ranges"]]
+    retried = publish_job.score_range(warehouse_db, settings, prepared["run_id"], 0, 64)
+    assert retried == 0, "a retried range writes nothing"
+    info = publish_job.finalize_run(warehouse_db, settings, prepared["run_id"])
+    assert sum(written) == info.n_rows == 8 * len(frames.users)
+    with warehouse.connect(warehouse_db) as conn:
+        mapped = conn.execute("select customer_id, rank, product_id from recs.user_recommendations"
+                              " order by 1, 2").fetchall()
+    single = publish_job.publish_for_date(warehouse_db, settings, last_day)
+    with warehouse.connect(warehouse_db) as conn:
+        whole = conn.execute("select customer_id, rank, product_id from recs.user_recommendations"
+                             " order by 1, 2").fetchall()
+    assert single.run_id != info.run_id and mapped == whole

@@ -209,7 +209,8 @@ def test_reason_codes_follow_the_largest_lift_and_the_nearest_history_item():
 def test_a_promotion_lifts_its_product_inside_its_window_and_says_so():
     model, users, items, history = synthetic(seed=6)
     target = "i0007"
-    promo = rules.BusinessRules(promotions=(rules.Promotion(target, 3.0, dt.date(2011, 11, 20), dt.date(2011, 11, 30)),))
+    window = (dt.date(2011, 11, 20), dt.date(2011, 11, 30))
+    promo = rules.BusinessRules(promotions=(rules.Promotion(target, 3.0, *window),))
     inside = run(model, users, items, history, business_rules=promo)
     outside = run(model, users, items, history, business_rules=promo, as_of=dt.date(2011, 12, 5))
     promoted = inside[inside["item_id"] == target]

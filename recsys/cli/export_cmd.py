@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("csv", "--format", help="csv, parquet or jsonl."),
         segment: str = typer.Option(None, help="Only customers of this RFM segment."),
         audience_sql: str = typer.Option(None, help="SQL returning customer_id (text, or a path to a .sql file)."),
-        holdout_share: float = typer.Option(None, help="Share held out for uplift (default RECSYS_RECS__HOLDOUT_SHARE)."),
+        holdout_share: float = typer.Option(None, help="Share held out (default RECSYS_RECS__HOLDOUT_SHARE)."),
         run_id: str = typer.Option(None, help="Export a kept run instead of the current one."),
     ) -> None:
         """Write send files (wide and long), the catalogue feed and a manifest; record the audience."""

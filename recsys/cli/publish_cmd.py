@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
         date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"],
                                          help="Logical (business) date: the last day of data used."),
         send_date: dt.datetime = typer.Option(None, "--send-date", formats=["%Y-%m-%d"],
-                                              help="Date the lists are for (default: --date + RECSYS_RECS__SEND_OFFSET_DAYS)."),
+                                              help="Date the lists are for (default: --date + "
+                                                   "RECSYS_RECS__SEND_OFFSET_DAYS)."),
         validate: bool = typer.Option(True, help="Run the output data-quality suite before the swap."),
         range_size: int = typer.Option(publish_job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
     ) -> None:
