@@ -133,14 +133,10 @@ def publish_for_date(url: str, settings: Settings, logical_date: dt.date, valida
 
 
 def quality_gate(url: str, settings: Settings, logical_date: dt.date,
-                 build_docs: bool = True) -> Callable[[str], None] | None:
-    """The output data-quality suite (``recommendations``) as a ``validate`` hook, or None
-    when the ``expectations`` package is not installed."""
-    try:
-        from expectations.runner import raise_for_errors, run_suite
-    except ImportError:
-        log.warning("expectations package not importable: publishing without the output quality gate")
-        return None
+                 build_docs: bool = True) -> Callable[[str], None]:
+    """The output data-quality suite (``recommendations``) as the ``validate`` hook of
+    :func:`recsys.publish.finish_run`: it raises before the swap when an error fails."""
+    from expectations.runner import raise_for_errors, run_suite
 
     def validate(table: str) -> None:
         run_id = "recs_publish__" + table.rsplit("__", 1)[-1]  # results filed under the publishing run
@@ -148,4 +144,3 @@ def quality_gate(url: str, settings: Settings, logical_date: dt.date,
                                    settings=settings, options={"k": settings.recs.k}, build_docs=build_docs))
 
     return validate
-
