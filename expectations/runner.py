@@ -18,7 +18,7 @@ from expectations.results import DataQualityError, SuiteResult, failure_message,
 from expectations.sqltext import read_sql, table_identifier
 from expectations.store import write_results
 from expectations.suites import STAGES, suite_module
-from recsys.config import Settings
+from recsys.config import Settings, get_settings
 from recsys.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def run_suite(
         ``batch_ids`` (raw suites: only these load batches) and ``k`` (recommendations).
     """
     module = suite_module(suite_name)
-    settings = settings or Settings()
+    settings = settings or get_settings()
     table = table or module.TABLE
     run_id = run_id or f"manual__{logical_date.isoformat()}"
     request = SuiteRequest(table, logical_date, settings, dict(options or {}))
