@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys import context, metrics, recommend, rules
-from recsys.artifacts import LoadedModel
+from recsys.artifacts import in_memory_model
 from recsys.config import ContextConfig, TrainingConfig
 from recsys.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
 from recsys.models import LightFMRecommender
@@ -45,14 +45,6 @@ def held_out_weeks(months: list[str]) -> list[pd.Timestamp]:
         first = pd.Timestamp(f"{month}-01")
         weeks.append(first + pd.Timedelta(days=(7 - first.weekday()) % 7))
     return weeks
-
-
-def loaded_model(model: LightFMRecommender, data) -> LoadedModel:
-    """The fitted model in the artifact's in-memory shape (no files needed)."""
-    user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
-    return LoadedModel(Path("."), user_embeddings, user_biases, item_embeddings, item_biases,
-                       np.zeros(len(data.item_ids), np.float32), data.user_ids, data.item_ids,
-                       data.user_feature_names, data.item_feature_names, {}, "bench")
 
 
 def truth_matrix(frames, start: pd.Timestamp, users: np.ndarray, items: np.ndarray) -> sp.csr_matrix:
@@ -82,7 +74,7 @@ def ndcg(recs: pd.DataFrame, truth: sp.csr_matrix, users: np.ndarray, items: np.
 def evaluate_week(frames, start: pd.Timestamp, arms: dict[str, ContextConfig], config: TrainingConfig,
                   business_rules, calendar) -> dict:
     data = build_training_data(frames, start, load_weighting())
-    model = loaded_model(LightFMRecommender(config).fit(data), data)
+    model = in_memory_model(LightFMRecommender(config).fit(data))
     truth = truth_matrix(frames, start, data.user_ids, data.item_ids)
     evaluated = np.flatnonzero(metrics.n_relevant(truth) > 0)
     users = frames.users[frames.users["user_id"].isin(data.user_ids[evaluated])]

@@ -50,6 +50,8 @@ MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
 #: The files that define the model: their hashes make the checksum (metrics hold timings).
 MODEL_FILES = (MODEL, LIGHTFM, MAPPINGS, CONFIG)
 LIGHTFM_PARAMETERS = ("user_embeddings", "user_biases", "item_embeddings", "item_biases")
+#: Path and checksum of a model that was never saved (:func:`in_memory_model`).
+IN_MEMORY = "<in-memory>"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,43 @@ def _csr_from(arrays, prefix: str) -> sp.csr_matrix:
                          shape=tuple(arrays[f"{prefix}_shape"]))
 
 
+def _scoring_arrays(model: LightFMRecommender) -> dict[str, np.ndarray]:
+    """The float32 arrays of ``model.npz``, the popularity prior of the fit's blend included."""
+    user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
+    arrays = {"user_embeddings": user_embeddings, "user_biases": user_biases, "item_embeddings": item_embeddings,
+              "item_biases": item_biases, "item_prior": model.item_prior}
+    return {name: np.asarray(array, dtype=np.float32) for name, array in arrays.items()}
+
+
+def _feature_vocabularies(model: LightFMRecommender) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """User and item feature names the model uses (column order of its feature matrices).
+
+    Identity features come first, so the used vocabulary is a prefix of the full one.
+    """
+    data = model.data
+    return (tuple(data.user_feature_names[: model.user_feature_matrix().shape[1]]),
+            tuple(data.item_feature_names[: model.item_feature_matrix().shape[1]]))
+
+
+def in_memory_model(model: LightFMRecommender) -> LoadedModel:
+    """A freshly fitted model in the shape :func:`load_model` gives its saved artifact.
+
+    The arrays, the popularity prior (the blend chosen on validation) and the mappings
+    are exactly what :func:`save_model` would write, so ranking it offline (``recsys
+    recommend``, benchmarks) gives what the nightly job gives for the saved model,
+    without writing files.  It has no artifact folder: :func:`restore_lightfm` (and so
+    scoring new products from features) needs a saved model.
+    """
+    if getattr(model, "data", None) is None:
+        raise ValueError("the model is not fitted: fit it before ranking with it")
+    user_vocabulary, item_vocabulary = _feature_vocabularies(model)
+    return LoadedModel(
+        path=Path(IN_MEMORY), **_scoring_arrays(model),
+        user_ids=np.asarray(model.data.user_ids, dtype=str), item_ids=np.asarray(model.data.item_ids, dtype=str),
+        user_feature_names=user_vocabulary, item_feature_names=item_vocabulary, config={}, checksum=IN_MEMORY,
+    )
+
+
 def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics: dict) -> str:
     """Write ``model`` as an artifact in ``directory`` and return its checksum.
 
@@ -122,19 +161,14 @@ def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
-    data = model.data
-    scoring = {"user_embeddings": user_embeddings, "user_biases": user_biases, "item_embeddings": item_embeddings,
-               "item_biases": item_biases, "item_prior": model.item_prior}
-    _write_npz(directory / MODEL, {name: array.astype(np.float32) for name, array in scoring.items()})
+    _write_npz(directory / MODEL, _scoring_arrays(model))
     user_features, item_features = model.user_feature_matrix(), model.item_feature_matrix()
     _write_npz(directory / LIGHTFM, {name: getattr(model.model, name) for name in LIGHTFM_PARAMETERS}
                | _csr_parts("user_features", user_features) | _csr_parts("item_features", item_features))
+    user_vocabulary, item_vocabulary = _feature_vocabularies(model)
     _write_json(directory / MAPPINGS, {
-        "user_ids": data.user_ids.tolist(), "item_ids": data.item_ids.tolist(),
-        # identity features come first, so the used vocabulary is a prefix of the full one
-        "user_features": list(data.user_feature_names[: user_features.shape[1]]),
-        "item_features": list(data.item_feature_names[: item_features.shape[1]]),
+        "user_ids": model.data.user_ids.tolist(), "item_ids": model.data.item_ids.tolist(),
+        "user_features": list(user_vocabulary), "item_features": list(item_vocabulary),
     })
     _write_json(directory / CONFIG, config)
     _write_json(directory / METRICS, metrics)

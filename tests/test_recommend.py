@@ -153,7 +153,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     from recsys.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
     from recsys.config import TrainingConfig
     from recsys.models import LightFMRecommender
-    from bench.context_uplift import loaded_model
+    from recsys.artifacts import in_memory_model
 
     fee_codes = dbt_vars(REPO / "dbt" / "dbt_project.yml").get("fee_product_codes") or []
     frames = order_lines_to_frames(read_table(online_retail_path), fee_codes)
@@ -162,7 +162,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     frames = dataclasses.replace(frames, interactions=frames.interactions[frames.interactions["user_id"].isin(sample)])
     data = build_training_data(frames, cutoff, load_weighting())
     fitted = LightFMRecommender(TrainingConfig(epochs=5, no_components=16), use_features=False).fit(data)
-    model = loaded_model(fitted, data)
+    model = in_memory_model(fitted)
     users = frames.users[frames.users["user_id"].isin(data.user_ids)]
     history = frames.interactions[frames.interactions["timestamp"] < cutoff]
     christmas = set(frames.items.loc[frames.items["title"].str.contains("CHRISTMAS|XMAS|ADVENT"), "item_id"])
