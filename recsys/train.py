@@ -33,7 +33,7 @@ from recsys.dataset import (
     Frames, TrainingData, Weighting, build_training_data, load_weighting, query_frame, read_warehouse,
 )
 from recsys.evaluate import (
-    EvalContext, ModelEvaluation, build_context, evaluate, evaluate_models, rating_metrics, top_k_blocks,
+    EvalContext, ModelEvaluation, build_context, evaluate, evaluate_models, rating_metrics,
 )
 from recsys.models import (
     ALS, Fixed, ItemCooccurrence, LightFMRecommender, Popularity, Recommender, SegmentPopularity, Trending,
@@ -345,25 +345,13 @@ def check_training_inputs(url: str, logical_date: dt.date, evaluation: Evaluatio
     return assess_inputs(counts, evaluation)
 
 
-def train_and_recommend(frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig, weighting: Weighting,
-                        k: int) -> tuple[pd.DataFrame, LightFMFit]:
-    """Top-``k`` unseen items for every user, from a hybrid trained on all the data.
+def fit_full_history(frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig,
+                     weighting: Weighting) -> LightFMFit:
+    """The hybrid fitted on every interaction of ``frames``: the model ``recsys recommend`` ranks with.
 
     Epochs and the popularity blend are chosen on the last ``validation_days`` of the data,
-    as in evaluation; the returned frame has ``user_id, rank, item_id, score``.
+    as in evaluation; rank it with :func:`recsys.recommend.recommend_for_users` (through
+    :func:`recsys.artifacts.in_memory_model`), the path of the nightly publish.
     """
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
     split = full_history(frames.interactions)
-    fit = fit_lightfm(split, frames, config, evaluation, weighting, use_features=True, blend=True)
-    data, parts = fit.model.data, []
-    for positions, top, scores in top_k_blocks(fit.model, data, np.arange(data.shape[0]), k):
-        valid = top >= 0
-        rows = np.broadcast_to(positions[:, None], top.shape)[valid]
-        parts.append(pd.DataFrame({
-            "user_id": data.user_ids[rows],
-            "rank": np.broadcast_to(np.arange(1, top.shape[1] + 1), top.shape)[valid],
-            "item_id": data.item_ids[top[valid]],
-            "score": np.take_along_axis(scores, np.maximum(top, 0), axis=1)[valid],
-        }))
-    return pd.concat(parts, ignore_index=True), fit
+    return fit_lightfm(split, frames, config, evaluation, weighting, use_features=True, blend=True)

@@ -3,7 +3,9 @@
 ``evaluate`` and ``recommend`` work on any data set given as files with the standard
 columns (``user_id,item_id,timestamp[,weight][,rating]``; items: ``item_id`` + feature
 columns; users: ``user_id`` + feature columns) or, for ``evaluate``, on order lines in the
-Online Retail layout or on the warehouse marts.  Long steps log their progress.
+Online Retail layout or on the warehouse marts.  ``recommend`` ranks with the nightly
+publish's path (:mod:`recsys.offline` turns the files into its inputs).  Long steps log
+their progress.
 """
 
 from __future__ import annotations
@@ -137,20 +139,37 @@ def register(app: typer.Typer) -> None:
     @app.command("recommend")
     def recommend(
         interactions: Path = typer.Option(..., help="Interactions file (user_id,item_id,timestamp[,weight][,rating])."),
-        items: Path = typer.Option(None, help="Items file: item_id + feature columns."),
-        users: Path = typer.Option(None, help="Users file: user_id + feature columns."),
-        k: int = typer.Option(10, help="Recommendations per user."),
+        items: Path = typer.Option(None, help="Items file: item_id + feature columns (in_stock, is_active, category "
+                                              "drive the rules)."),
+        users: Path = typer.Option(None, help="Users file: user_id + feature columns (country, segment)."),
+        k: int = typer.Option(10, min=1, help="Recommendations per user."),
+        as_of: dt.datetime = typer.Option(None, "--as-of", formats=["%Y-%m-%d"],
+                                          help="Send date: season, calendar and history as of this day "
+                                               "(default: the day after the last interaction)."),
         output: Path = typer.Option(..., help="CSV file: user_id,rank,item_id,score."),
     ) -> None:
-        """Train the hybrid on all interactions and write the top k unseen items of every user."""
+        """Train the hybrid on the interactions before the send date and write every user's top k,
+        ranked as the nightly publish ranks (context adjustment, cold start, business rules)."""
+        from recsys import offline
+        from recsys.artifacts import in_memory_model
+        from recsys.context import load_calendar
         from recsys.dataset import read_files
-        from recsys.train import train_and_recommend
+        from recsys.publish_job import business_rules
+        from recsys.recommend import recommend_for_users
+        from recsys.train import fit_full_history
 
         _logging()
         settings = get_settings()
         frames = read_files(interactions, items, users)
-        recommendations, fit = train_and_recommend(frames, settings.training, settings.evaluation,
-                                                   _weighting(settings), k)
-        recommendations.to_csv(output, index=False, float_format="%.6f")
-        console.print(f"{len(recommendations)} recommendations for {recommendations['user_id'].nunique()} users "
+        send_date = as_of.date() if as_of else offline.default_as_of(frames.interactions)
+        fit = fit_full_history(offline.before(frames, send_date), settings.training, settings.evaluation,
+                               _weighting(settings))
+        calendar = load_calendar(settings.dbt_project_dir / offline.CALENDAR_SEED)
+        inputs = offline.scoring_inputs(frames, send_date, calendar, recent_days=settings.context.recent_days)
+        rows = recommend_for_users(in_memory_model(fit.model), inputs.users, inputs.items, inputs.history,
+                                   settings.context, business_rules(settings), send_date, k, demand=inputs.demand,
+                                   calendar=inputs.calendar, block_size=settings.recs.block_size,
+                                   num_threads=settings.recs.num_threads)
+        rows[list(offline.OUTPUT_COLUMNS)].to_csv(output, index=False, float_format="%.6f")
+        console.print(f"{len(rows)} recommendations for {rows['user_id'].nunique()} users as of {send_date} "
                       f"written to {output} ({fit.epochs} epochs, blend {fit.blend_weight})")
