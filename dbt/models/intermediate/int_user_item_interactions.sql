@@ -3,7 +3,13 @@
 --   weight = sum over event types of event_weight * log_base(1 + count)   (rating: * stars / max)
 --            * 0.5 ^ (days since the last interaction / half-life)
 -- so repetition has diminishing returns and old interest fades.
-{{ config(materialized='table', contract={'enforced': true}) }}
+-- The primary key is added after the insert (macro add_primary_key), not declared in the
+-- contract, which would create it before millions of row-by-row inserts.
+{{ config(
+    materialized='table',
+    contract={'enforced': true},
+    post_hook=["{{ add_primary_key(['customer_id', 'product_id']) }}"],
+) }}
 
 with
 
@@ -32,11 +38,12 @@ aggregated as (
         min(daily.first_event_at) as first_interaction_at,
         max(daily.last_event_at) as last_interaction_at,
         max(daily.event_date) as last_interaction_date,
-        max(as_of.as_of_date) as as_of_date
+        (select as_of_date from as_of) as as_of_date
 
     from daily
-    cross join as_of
-    where daily.event_date <= as_of.as_of_date
+    -- a scalar subquery, not a cross join: the planner then estimates the rows of daily
+    -- instead of multiplying them by a guess at the (unanalysed) one-row as_of table
+    where daily.event_date <= (select as_of_date from as_of)
     group by daily.customer_id, daily.product_id
 
 ),
