@@ -90,7 +90,7 @@ def size_section(result: dict) -> str:
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB RAM; PostgreSQL {m['postgresql']} "
         f"(shared_buffers {m['shared_buffers']}); Python {m['python']}; BLAS {m['blas']}; {libs}.",
-        f"Training settings: {', '.join(f'{k.lower()}={v}' for k, v in result['training_settings'].items())}.",
+        f"Settings: {', '.join(f'RECSYS_{k}={v}' for k, v in result['settings'].items())}.",
         "",
         "| stage | rows | seconds | process seconds | rows/s | peak RSS MB | PostgreSQL PSS MB |",
         "|---|---:|---:|---:|---:|---:|---:|",
