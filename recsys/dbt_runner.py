@@ -298,4 +298,6 @@ def project_vars(settings: Settings) -> dict[str, Any]:
     path = settings.dbt_project_dir / "dbt_project.yml"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: settings.home must be the repository root")
-    return dict(yaml.safe_load(path.read_text()).get("vars") or {})
+    from recsys.dataset import dbt_vars  # one reader of dbt_project.yml's vars
+
+    return dict(dbt_vars(path))
