@@ -181,8 +181,13 @@ def run_stage(processes, name: str, context: dict, env: dict, work_dir: Path, db
     return figures
 
 
-def run_bench(size: str, work_dir: Path, results_dir: Path, docs: Path | None, keep: bool = False) -> Path:
-    """The whole benchmark of ``size``; returns the results file."""
+def run_bench(size: str, work_dir: Path, results_dir: Path, docs: Path | None, keep: bool = False,
+              until: str | None = None) -> Path | None:
+    """The whole benchmark of ``size``; returns the results file.
+
+    ``until`` stops after that stage and keeps the database and files, writing no results:
+    a prepared warehouse to profile one stage against (``--until backfill_dbt``).
+    """
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: choose one of {', '.join(SIZES)}")
     bench_size, spec = SIZES[size], shop_spec(SIZES[size].preset)
@@ -204,6 +209,9 @@ def run_bench(size: str, work_dir: Path, results_dir: Path, docs: Path | None, k
         if name in REFERENCES:
             reference = run_stage(processes, REFERENCES[name], context | {"state": state}, env, work_dir, dbname)
             results["references"][REFERENCES[name]] = reference
+        if name == until:
+            log.info("stopped after %s: database %s and %s kept", name, dbname, work_dir)
+            return None
     summary = report.summarise(results, NIGHTLY) | {
         "size": size, "date": started.date().isoformat(), "started_at": started.isoformat(),
         "spec": {"preset": bench_size.preset, "customers": spec.n_customers, "products": spec.n_products,
@@ -228,11 +236,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--docs", type=Path, default=DOCS, help="markdown file whose bench table is regenerated")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
+    parser.add_argument("--until", choices=STAGES, help="stop after this stage, keep the database, write no results")
     parser.add_argument("--work-dir", type=Path, help="data and artifacts of the run (default .data/bench/<size>)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     work_dir = args.work_dir or get_settings().data_dir / "bench" / args.size
-    out = run_bench(args.size, work_dir, args.results_dir, None if args.no_docs else args.docs, args.keep)
+    out = run_bench(args.size, work_dir, args.results_dir, None if args.no_docs else args.docs, args.keep, args.until)
+    if out is None:
+        return
     print(report.console_table(json.loads(out.read_text())))
     print(f"results: {out}")
 
