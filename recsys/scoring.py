@@ -243,15 +243,80 @@ def _lane_maxima(x, n, lanes):
 
 
 @nb.njit(nogil=True, cache=True)
+def _kth_largest(values, k):
+    """The ``k``-th largest of ``values`` (``-inf`` when there are fewer than ``k``).
+
+    A hand-written quickselect on a copy: numba's ``np.partition`` and ``np.sort`` cost
+    tens of microseconds on the few hundred values of a row, as much as the row's product.
+    """
+    n = values.shape[0]
+    if n < k:
+        return -np.inf
+    a = values.copy()
+    target, lo, hi = n - k, 0, n - 1
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            break
+    return a[target]
+
+
+@nb.njit(nogil=True, cache=True)
+def _sort_small(keys):
+    """Ascending in place: insertion sort for the usual ~k keys, numba's sort beyond."""
+    if keys.shape[0] > 128:
+        keys[:] = np.sort(keys)
+        return
+    for i in range(1, keys.shape[0]):
+        key = keys[i]
+        j = i - 1
+        while j >= 0 and keys[j] > key:
+            keys[j + 1] = keys[j]
+            j -= 1
+        keys[j + 1] = key
+
+
+@nb.njit(nogil=True, cache=True)
 def _row_top_k(x, k, keys, out_idx, out_val):
-    """Top ``k`` of one padded score row (length a multiple of LANE * GROUP)."""
+    """Top ``k`` of one padded score row (length a multiple of LANE * GROUP).
+
+    Lower bounds on the row's ``k``-th largest score, each tighter than the last: the
+    ``k``-th largest maximum of GROUP * LANE interleaved cells (cheap: few values), then
+    the ``k``-th largest of the LANE-cell maxima that reach it (each such maximum is a
+    distinct cell, so at least ``k`` cells reach the bound).  Only cells in lanes whose
+    maximum reaches the final bound are read again.
+    """
     n1 = x.shape[0] // LANE
     first = _lane_maxima(x, n1, LANE)
-    n2 = n1 // GROUP
-    bound = -np.inf
-    if n2 >= k:
-        second = np.sort(_lane_maxima(first, n2, GROUP))
-        bound = second[n2 - k]
+    group = GROUP
+    while group > 1 and n1 // group < 2 * k:  # enough group maxima for a useful bound
+        group //= 2
+    coarse = _kth_largest(_lane_maxima(first, n1 // group, group), k)
+    m = 0
+    for c in range(n1):
+        if first[c] >= coarse:
+            m += 1
+    reaching = np.empty(m, np.float32)
+    m = 0
+    for c in range(n1):
+        if first[c] >= coarse:
+            reaching[m] = first[c]
+            m += 1
+    bound = _kth_largest(reaching, k)
     bits = x.view(np.int32)
     q = 0
     for c in range(n1):
@@ -267,7 +332,8 @@ def _row_top_k(x, k, keys, out_idx, out_val):
                     # ascending key = descending score, then ascending item index
                     keys[q] = (np.uint64(_INT32_MAX - b) << np.uint64(32)) | np.uint64(j)
                     q += 1
-    chosen = np.sort(keys[:q])
+    chosen = keys[:q]
+    _sort_small(chosen)
     for t in range(min(k, q)):
         j = np.int32(chosen[t] & np.uint64(0xFFFFFFFF))
         out_idx[t] = j
