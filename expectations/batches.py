@@ -1,10 +1,11 @@
-"""Query batches as short-lived views, so GX sees them as tables.
+"""Query batches as short-lived tables, so GX sees them as tables and every metric reads
+the batch's rows, not the query's sources.
 
 GX 1.24 learns the columns of a query asset by running the whole query and reading the
-cursor description; with a client-side cursor that pulls every row of a million-row
-batch into Python.  A view of the same query is reflected from the catalogue instead,
-so only the metrics' own aggregate queries run.  Each run gets views of its own (unique
-names in the ``dq`` schema), dropped when the run ends.
+cursor description, and runs one query per metric on top of it: a view of a load batch
+would scan the whole raw table once per metric.  Each query batch is therefore run once
+into an unlogged table of its own in the ``dq`` schema (unique names per run), which the
+metrics then read; the tables are dropped when the run ends.
 """
 
 from __future__ import annotations
@@ -19,25 +20,26 @@ from psycopg import sql
 from expectations.checks import BatchChecks, QueryBatch, TableBatch
 from recsys.warehouse import transaction
 
-VIEW_SCHEMA = "dq"
+SNAPSHOT_SCHEMA = "dq"
 
 
 @contextlib.contextmanager
 def as_tables(url: str, suite_name: str, groups: Sequence[BatchChecks]) -> Iterator[list[BatchChecks]]:
-    """``groups`` with every query batch replaced by a view over it, for the block's life."""
+    """``groups`` with every query batch replaced by a table of its rows, for the block's life."""
     token = uuid.uuid4().hex[:8]
     queries = list(dict.fromkeys(g.batch.query for g in groups if isinstance(g.batch, QueryBatch)))
-    views = {q: f"gx_{suite_name}_{i}_{token}" for i, q in enumerate(queries)}
-    with transaction(url) as conn:
-        for query, view in views.items():
-            conn.execute(sql.SQL("create view {} as {}").format(sql.Identifier(VIEW_SCHEMA, view), sql.SQL(query)))
+    tables = {q: f"gx_{suite_name}_{i}_{token}" for i, q in enumerate(queries)}
     try:
+        with transaction(url) as conn:
+            for query, table in tables.items():
+                conn.execute(sql.SQL("create unlogged table {} as {}").format(
+                    sql.Identifier(SNAPSHOT_SCHEMA, table), sql.SQL(query)))
         yield [
-            dataclasses.replace(g, batch=TableBatch(f"{VIEW_SCHEMA}.{views[g.batch.query]}"))
+            dataclasses.replace(g, batch=TableBatch(f"{SNAPSHOT_SCHEMA}.{tables[g.batch.query]}"))
             if isinstance(g.batch, QueryBatch) else g
             for g in groups
         ]
     finally:
         with transaction(url) as conn:
-            for view in views.values():
-                conn.execute(sql.SQL("drop view if exists {}").format(sql.Identifier(VIEW_SCHEMA, view)))
+            for table in tables.values():
+                conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(SNAPSHOT_SCHEMA, table)))

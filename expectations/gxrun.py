@@ -77,7 +77,7 @@ def _datasource(context, url: str):
 
 def _batch_definition(datasource, asset_name: str, batch: TableBatch):
     if not isinstance(batch, TableBatch):
-        raise TypeError("query batches must become views first (expectations.batches.as_tables)")
+        raise TypeError("query batches must become tables first (expectations.batches.as_tables)")
     if asset_name in datasource.get_asset_names():
         datasource.delete_asset(asset_name)
     schema, table = batch.table.split(".")
@@ -117,7 +117,7 @@ def validate(
     """Run every group of a suite (one GX checkpoint each: the result format is a
     checkpoint setting); results in check order, and the Data Docs index URL when built.
 
-    Every group's batch must be a table or view (:func:`expectations.batches.as_tables`).
+    Every group's batch must be a table (:func:`expectations.batches.as_tables`).
     """
     context = gx_context(dq_dir)
     datasource = _datasource(context, url)

@@ -209,3 +209,12 @@ def test_a_schema_drift_is_reported_per_column(warehouse_db, settings):
     observed = {o.expectation: o.observed_value for o in result.errors if o.batch_name == "schema"}
     assert "session_id" in observed["expect_column_distinct_values_to_contain_set(column_name)"]
     assert "price" in observed["expect_column_pair_values_to_be_in_set(column_name, data_type)"]
+
+
+def test_the_batch_tables_of_a_run_are_dropped_when_it_ends(warehouse_db, settings):
+    batch_id = load(warehouse_db, "events", events(seed=5))
+    result = validate(warehouse_db, settings, "raw_events", batch_id, build_docs=False)
+    assert result.success, failed(result)
+    with warehouse.connect(warehouse_db) as conn:
+        left = conn.execute("select tablename from pg_tables where schemaname = 'dq' and tablename like 'gx%'")
+        assert left.fetchall() == []
