@@ -10,6 +10,7 @@ import math
 
 import great_expectations.expectations as gxe
 
+from expectations.catalog import unique_key_index
 from expectations.checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, not_null, rows_absent, unique_key
 from expectations.history import scalar
 from expectations.sqltext import render
@@ -17,6 +18,8 @@ from expectations.sqltext import render
 TABLE = "recs.user_recommendations"
 PRODUCTS = "marts.dim_products"
 INTERACTIONS = "marts.fct_interactions_daily"
+#: One rank per position and one item per user (the publisher indexes the first).
+KEYS = (("customer_id", "rank"), ("customer_id", "product_id"))
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
@@ -37,8 +40,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
               note=f"coverage >= {cfg.min_catalog_coverage:.1%} of {recommendable:,.0f} recommendable products"),
     )
     rules = (
-        unique_key("customer_id", "rank"),
-        unique_key("customer_id", "product_id"),
+        *[unique_key(*key, index=unique_key_index(conn, request.table, key)) for key in KEYS],
         rows_absent(render("users_without_k_rows.sql", k=k), f"every user has exactly {k} rows"),
         rows_absent(render("unrecommendable_items.sql", {"products": PRODUCTS}),
                     f"every item is a known, active, in-stock product of {PRODUCTS}"),
