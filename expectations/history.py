@@ -11,12 +11,13 @@ from expectations.sqltext import compose
 
 
 def daily_event_history(
-    conn: psycopg.Connection, events_table: str, logical_date: dt.date, days: int
+    conn: psycopg.Connection, events_table: str, products_table: str, logical_date: dt.date, days: int
 ) -> dict[str, list[DayValue]]:
     """Per day with events from ``days`` before ``logical_date`` up to it (included): the
-    event count, the share of purchases and the share of first-seen products."""
+    event count, the share of purchases and the share of products first seen that day
+    (``first_seen_at`` of ``products_table``, so only the window's events are read)."""
     rows = conn.execute(
-        compose("events_daily_history.sql", events=events_table),
+        compose("events_daily_history.sql", events=events_table, products=products_table),
         {"logical_date": logical_date, "days": days},
     ).fetchall()
     return {

@@ -9,7 +9,8 @@ import pytest
 from expectations.bands import DayValue, share_band, volume_band
 from expectations.results import Outcome, SuiteResult, expectation_label, failure_message, observed_text, threshold_text
 from expectations.sqltext import render, table_identifier
-from recsys.config import QualityConfig
+from expectations.window import DEFAULT_LOOKBACK_DAYS, lookback_days, recent_from
+from recsys.config import QualityConfig, Settings
 
 CONFIG = QualityConfig(min_history_days=7, volume_low_ratio=0.2, volume_high_ratio=5.0,
                        share_mad_k=3.0, share_min_half_width=0.01)
@@ -106,3 +107,16 @@ def test_render_quotes_tables_types_values_and_keeps_the_batch_placeholder():
     assert '"raw"."events"' in text and "'{1,2}'" in text
     rule = render("users_without_k_rows.sql", k=10)
     assert "{batch}" in rule and "<> 10" in rule
+
+
+def test_the_recent_window_follows_the_dbt_lookback(tmp_path):
+    settings = Settings(home=tmp_path)
+    assert lookback_days(settings) == DEFAULT_LOOKBACK_DAYS
+    (tmp_path / "dbt").mkdir()
+    (tmp_path / "dbt" / "dbt_project.yml").write_text("vars:\n  incremental_lookback_days: 7\n")
+    assert lookback_days(settings) == 7
+    # a night rebuilds the lookback days before the previous night's date
+    assert recent_from(DAY, 7) == DAY - dt.timedelta(days=8)
+    (tmp_path / "dbt" / "dbt_project.yml").write_text("vars:\n  incremental_lookback_days: -1\n")
+    with pytest.raises(ValueError, match="incremental_lookback_days"):
+        lookback_days(settings)
