@@ -87,12 +87,35 @@ def test_enough_interactions_pass(warehouse_db, settings):
 def test_too_few_users_and_a_dense_matrix_stop_training(warehouse_db, settings):
     table = interactions(warehouse_db, "intermediate.int_user_item_interactions_small", users=20, items=30, per_user=30)
     result = validate(warehouse_db, settings, "model_inputs", table)
-    assert set(failed(result)) == {
-        "expect_column_unique_value_count_to_be_between(customer_id)",
-        "expect_column_max_to_be_between(density)",
-    }
-    assert failed(result)["expect_column_unique_value_count_to_be_between(customer_id)"] == "20"
+    assert set(failed(result)) == {"expect_column_max_to_be_between(n_users)", "expect_column_max_to_be_between(density)"}
+    assert failed(result)["expect_column_max_to_be_between(n_users)"] == "20"
     assert float(failed(result)["expect_column_max_to_be_between(density)"]) == pytest.approx(1.0)
+
+
+def test_missing_ids_and_unusable_weights_are_counted(warehouse_db, settings):
+    table = interactions(warehouse_db, "intermediate.int_user_item_interactions_broken", users=200, items=100, per_user=10)
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"update {table} set weight = 'NaN' where customer_id = 'c1'")
+        conn.execute(f"update {table} set weight = 0 where customer_id = 'c2'")
+        conn.execute(f"update {table} set customer_id = null where customer_id = 'c3' and product_id = 'p21'")
+    result = validate(warehouse_db, settings, "model_inputs", table)
+    assert failed(result) == {"expect_column_max_to_be_between(invalid_weights)": "20",
+                              "expect_column_max_to_be_between(missing_customer_ids)": "1"}
+
+
+def test_a_duplicated_pair_fails_unless_a_primary_key_guards_it(warehouse_db, settings):
+    table = interactions(warehouse_db, "intermediate.int_user_item_interactions_dup", users=200, items=100, per_user=10)
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"insert into {table} select * from {table} where customer_id = 'c7' and product_id = 'p49'")
+    label = "unexpected_rows_expectation(no duplicate (customer_id, product_id))"
+    assert failed(validate(warehouse_db, settings, "model_inputs", table))[label].startswith(
+        "1 unexpected row(s), e.g. [{customer_id: c7, product_id: p49, n_rows: 2}]")
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"delete from {table} where ctid = (select max(ctid) from {table}"
+                     " where customer_id = 'c7' and product_id = 'p49')")
+        conn.execute(f"alter table {table} add primary key (customer_id, product_id)")
+    key = next(o for o in validate(warehouse_db, settings, "model_inputs", table).outcomes if o.expectation == label)
+    assert key.success and "enforced by unique index" in key.threshold
 
 
 def test_valid_recommendations_pass(catalogue, settings):

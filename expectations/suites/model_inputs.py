@@ -1,35 +1,47 @@
-"""``intermediate.int_user_item_interactions``: is there enough signal to train on?"""
+"""``intermediate.int_user_item_interactions``: is there enough signal to train on?
+
+The table is rebuilt whole every night (weights decay with the date), so every row is
+the night's: its size and shape come from one aggregate pass (a one-row batch) rather
+than one scan per expectation, and its key from the primary key when there is one.
+"""
 
 from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, not_null, unique_key
+from expectations.catalog import unique_key_index
+from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, unique_key
 from expectations.sqltext import render
 
 TABLE = "intermediate.int_user_item_interactions"
+KEY = ("customer_id", "product_id")
+#: Above this a weight is as good as infinite.
+MAX_WEIGHT = 1e300
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
-    """Enough users, items and interactions, positive weights, and a plausible density
-    (too sparse: nothing to learn; too dense: a broken join or a collapsed id)."""
+    """Enough users, items and interactions, ids present, positive finite weights, and a
+    plausible density (too sparse: nothing to learn; too dense: a broken join or a
+    collapsed id)."""
     cfg = request.config
-    table = (
-        *not_null("customer_id", "product_id"),
-        error(gxe.ExpectTableRowCountToBeBetween(min_value=cfg.min_interactions)),
-        error(gxe.ExpectColumnUniqueValueCountToBeBetween(column="customer_id", min_value=cfg.min_users)),
-        error(gxe.ExpectColumnUniqueValueCountToBeBetween(column="product_id", min_value=cfg.min_items)),
-        error(gxe.ExpectColumnValuesToBeBetween(column="weight", min_value=0, max_value=1e300, strict_min=True),
-              note="positive and finite"),
-    )
-    density = (
+    profile = (
+        _at_least("n_interactions", cfg.min_interactions),
+        _at_least("n_users", cfg.min_users),
+        _at_least("n_items", cfg.min_items),
+        _none("missing_customer_ids", "interactions without a customer_id"),
+        _none("missing_product_ids", "interactions without a product_id"),
+        _none("invalid_weights", f"weights missing, not positive, NaN or above {MAX_WEIGHT:g}"),
         error(gxe.ExpectColumnMaxToBeBetween(column="density", min_value=cfg.density_min, max_value=cfg.density_max),
               note="interactions / (users x items)"),
     )
-    query = render("interaction_density.sql", {"interactions": request.table})
-    batch = TableBatch(request.table)
-    return (
-        BatchChecks("table", batch, table),
-        BatchChecks("keys", batch, (unique_key("customer_id", "product_id"),)),
-        BatchChecks("density", QueryBatch(query), density),
-    )
+    query = render("model_input_profile.sql", {"interactions": request.table}, max_weight=MAX_WEIGHT)
+    key = unique_key(*KEY, index=unique_key_index(conn, request.table, KEY))
+    return (BatchChecks("profile", QueryBatch(query), profile), BatchChecks("keys", TableBatch(request.table), (key,)))
+
+
+def _at_least(column: str, minimum: int):
+    return error(gxe.ExpectColumnMaxToBeBetween(column=column, min_value=minimum))
+
+
+def _none(column: str, note: str):
+    return error(gxe.ExpectColumnMaxToBeBetween(column=column, min_value=0, max_value=0), note=note)
