@@ -23,6 +23,7 @@ from recsys import metrics
 from recsys.config import EvaluationConfig
 from recsys.dataset import ITEM, RATING, USER, TrainingData
 from recsys.models import Recommender, user_counts, user_segments
+from recsys.scoring import select_top_k
 from recsys.split import Split
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,9 @@ def _slices(data: TrainingData, user_rows: np.ndarray, config: EvaluationConfig)
 def top_k_blocks(model: Recommender, data: TrainingData, user_rows: np.ndarray, k: int):
     """Yield ``(positions, top, scores)`` blocks: best ``k`` unseen items per user.
 
-    ``scores`` has seen items at ``-inf``; ``top`` is ``(block, k)`` item columns, best first,
-    ``-1`` where a user has fewer than ``k`` candidates.
+    ``scores`` has seen items at ``-inf``; ``top`` is ``(block, k)`` item columns, best first
+    (ties: lower column first), ``-1`` where a user has fewer than ``k`` candidates.  The
+    selection is :func:`recsys.scoring.select_top_k`, the nightly scorer's kernel.
     """
     seen = data.interactions.tocsr()
     block = max(1, BLOCK_CELLS // max(data.shape[1], 1))
@@ -117,14 +119,7 @@ def top_k_blocks(model: Recommender, data: TrainingData, user_rows: np.ndarray, 
         scores = model.score(rows).astype(np.float32, copy=True)
         mask = seen[rows]
         scores[np.repeat(np.arange(len(rows)), np.diff(mask.indptr)), mask.indices] = -np.inf
-        if k < scores.shape[1]:
-            part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        else:
-            part = np.tile(np.arange(scores.shape[1]), (len(rows), 1))
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        top = np.take_along_axis(part, order, axis=1)
-        top[~np.isfinite(np.take_along_axis(scores, top, axis=1))] = -1
-        yield np.arange(start, start + len(rows)), top, scores
+        yield np.arange(start, start + len(rows)), select_top_k(scores, k).indices.astype(np.int64), scores
 
 
 def evaluate(model: Recommender, context: EvalContext) -> ModelEvaluation:

@@ -177,6 +177,40 @@ def top_k(
     return TopK(indices, scores, start)
 
 
+def select_top_k(scores: np.ndarray, k: int, *, num_threads: int = 0) -> TopK:
+    """The ``k`` best columns of each row of a dense score matrix (``-inf``: never chosen).
+
+    For models whose scores are not one matrix product (co-occurrence, popularity by
+    segment) and for evaluation, where the scores are needed whole anyway: the same
+    selection kernel and tie order as :func:`top_k`, on rows copied into a padded buffer.
+    """
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.ndim != 2:
+        raise ValueError(f"scores must be 2-d (users, items), got shape {scores.shape}")
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    n_users, n_items = scores.shape
+    excl = _sparse_parts(None, n_users, n_items, "exclude")
+    groups, offsets = _group_parts(None, n_users, n_items)
+    rows = block_rows(n_items)
+    threads = num_threads or os.cpu_count() or 1
+    indices = np.full((n_users, k), -1, np.int32)
+    values = np.full((n_users, k), -np.inf, np.float32)
+    blocks = [(b, min(b + rows, n_users)) for b in range(0, n_users, rows)]
+
+    def work(worker: int) -> None:
+        buffer = np.empty((rows, _padded(n_items)), np.float32)
+        keys = np.empty(buffer.shape[1], np.uint64)
+        for lo, hi in blocks[worker::threads]:
+            block = buffer[: hi - lo]
+            block[:, :n_items] = scores[lo:hi]
+            _select_block(block, k, lo, n_items, *excl, *excl, groups, offsets, keys, indices[lo:hi], values[lo:hi])
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(work, range(min(threads, max(len(blocks), 1)))))
+    return TopK(indices, values)
+
+
 def _check_vectors(user_vectors, item_vectors) -> tuple[np.ndarray, np.ndarray]:
     u = np.ascontiguousarray(user_vectors, dtype=np.float32)
     v = np.ascontiguousarray(item_vectors, dtype=np.float32)

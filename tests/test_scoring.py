@@ -40,15 +40,25 @@ def assert_same(result, expected_idx, expected_val):
     np.testing.assert_allclose(result.scores, expected_val, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("n_items", [1, 50, 257, 3000])
-def test_matches_stable_argsort(n_items):
+@pytest.mark.parametrize(("n_items", "k"), [(1, 20), (50, 20), (257, 20), (3000, 20), (3000, 50), (12_000, 50)])
+def test_matches_stable_argsort(n_items, k):
     u, v = random_problem(120, n_items, 8, seed=n_items, integer=True)
-    k = 20
     result = scoring.top_k(u, v, k, block_size=16)
     idx, val = reference(u, v, k)
     assert result.indices.shape == (120, k)
     np.testing.assert_array_equal(result.indices, idx)
     np.testing.assert_array_equal(result.scores, val)
+
+
+@pytest.mark.parametrize("n_items", [5, 700, 10_000])
+def test_select_top_k_of_dense_scores_matches_stable_argsort(n_items):
+    u, v = random_problem(90, n_items, 8, seed=n_items, integer=True)
+    scores = (u @ v.T).astype(np.float32)
+    excluded = np.random.default_rng(0).random(scores.shape) < 0.3
+    scores[excluded] = -np.inf
+    exclude = sp.csr_matrix(excluded.astype(np.float32))
+    result = scoring.select_top_k(scores, 10)
+    assert_same(result, *reference(u, v, 10, exclude=exclude))
 
 
 def test_exclusions_boosts_and_group_offsets():
