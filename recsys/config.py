@@ -64,7 +64,10 @@ class EvaluationConfig:
 
     The test window is the last ``test_days`` before the logical date; the validation
     window is the ``validation_days`` before the test window, and is the only data any
-    setting is chosen on.
+    setting is chosen on.  When more than ``max_users`` customers are active in a window,
+    a seeded random sample of that many is evaluated (every model on the same sample):
+    each model is scored against the whole catalogue, and at 20,000 users the standard
+    error of a mean NDCG is already near 0.002, below the champion tolerance.  0 means all.
     """
 
     test_days: int = 28
@@ -73,6 +76,7 @@ class EvaluationConfig:
     ks: tuple[int, ...] = (5, 10, 20)
     cold_user_max_interactions: int = 2
     max_segments: int = 8
+    max_users: int = 20_000
     champion_tolerance: float = 0.005
     min_lift_over_popularity: float = 0.05
     min_train_interactions: int = 1000

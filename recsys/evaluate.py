@@ -78,9 +78,10 @@ def build_context(split: Split, data: TrainingData, config: EvaluationConfig) ->
     known = (users >= 0) & (items >= 0)
     if not known.any():
         raise ValueError(f"no test interaction of a known user and catalogue item in {split.describe()}")
-    user_rows = np.unique(users[known])
-    position = np.searchsorted(user_rows, users[known])
-    truth = sp.csr_matrix((np.ones(known.sum(), dtype=np.float32), (position, items[known])),
+    user_rows = sample_users(np.unique(users[known]), config.max_users)
+    evaluated = np.isin(users, user_rows) & known
+    position = np.searchsorted(user_rows, users[evaluated])
+    truth = sp.csr_matrix((np.ones(evaluated.sum(), dtype=np.float32), (position, items[evaluated])),
                           shape=(len(user_rows), data.shape[1]))
     truth.sum_duplicates()
     truth.data[:] = 1.0  # an item bought twice in the test window is one relevant item
@@ -89,6 +90,13 @@ def build_context(split: Split, data: TrainingData, config: EvaluationConfig) ->
         data=data, user_rows=user_rows, truth=truth, slices=_slices(data, user_rows, config), ks=tuple(config.ks),
         popularity=user_counts(data.interactions), category=pd.factorize(category.to_numpy(dtype=object))[0],
     )
+
+
+def sample_users(user_rows: np.ndarray, max_users: int, seed: int = 0) -> np.ndarray:
+    """At most ``max_users`` of the sorted ``user_rows``, drawn with a fixed seed (0: all)."""
+    if not max_users or len(user_rows) <= max_users:
+        return user_rows
+    return np.sort(np.random.default_rng(seed).choice(user_rows, size=max_users, replace=False))
 
 
 def _slices(data: TrainingData, user_rows: np.ndarray, config: EvaluationConfig) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ import pytest
 from recsys import artifacts
 from recsys.config import EvaluationConfig, TrainingConfig
 from recsys.dataset import Frames, Weighting, build_training_data, landing_to_frames, normalise_interactions
-from recsys.evaluate import top_k_blocks
+from recsys.evaluate import build_context, top_k_blocks
 from recsys.models import ALS, UNSCORABLE, Fixed, ItemCooccurrence, LightFMRecommender, Popularity
 from recsys.split import temporal_split
 from recsys.train import fit_lightfm, run_parameters, save_run, train_and_evaluate
@@ -49,6 +49,16 @@ def test_every_model_and_slice_is_evaluated_on_the_same_users(run):
     assert {"cold_users", "warm_users"} <= set(slices)
     assert any(name.startswith("country=") for name in slices)
     assert slices["cold_users"]["users"] + slices["warm_users"]["users"] == users.pop()
+
+
+def test_evaluation_caps_users_with_a_fixed_sample(run, split):
+    capped = EvaluationConfig(test_days=14, validation_days=14, max_users=25)
+    first, again = build_context(split, run.data, capped), build_context(split, run.data, capped)
+    whole = build_context(split, run.data, EVALUATION)
+    assert len(first.user_rows) == 25 < len(whole.user_rows)
+    np.testing.assert_array_equal(first.user_rows, again.user_rows)
+    chosen = np.searchsorted(whole.user_rows, first.user_rows)
+    assert (first.truth != whole.truth[chosen]).nnz == 0  # each sampled user keeps all of their truth
 
 
 def test_hybrid_recovers_the_planted_segment_preferences(run, frames):
