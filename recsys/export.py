@@ -157,9 +157,7 @@ def record_audience(url: str, campaign: str, send_date: dt.date, run_id: str, au
     columns = ("campaign", "send_date", "customer_id", "run_id", "in_holdout", "holdout_bucket", "holdout_share")
     with warehouse.transaction(url) as conn:
         conn.execute(warehouse.read_sql("export_audience_clear.sql"), {"campaign": campaign, "send_date": send_date})
-        with conn.cursor() as cur, cur.copy(warehouse.read_sql("export_audience_copy.sql")) as copy:
-            for chunk in publish.csv_chunks(frame, columns):
-                copy.write(chunk)
+        publish.copy_rows(conn, sql.Identifier("recs", "campaign_audiences"), columns, frame)
 
 
 def export_campaign(url: str, config: RecsConfig, campaign: str, out_dir: Path, *, k: int = 5, fmt: str = "csv",

@@ -1,2 +1,2 @@
--- Bulk load of one block of a run's rows.
-copy {table} ({columns}) from stdin (format csv)
+-- Bulk load of one block of a run's rows (recsys.copy_binary encodes them).
+copy {table} ({columns}) from stdin (format binary)
