@@ -16,6 +16,10 @@ The path of a row is chosen for speed without giving up Postgres as the judge:
    table and judged in one SQL statement (``pg_input_is_valid``): valid rows are cast
    into the raw table, the rest go to ``raw.rejected_rows`` with every problem found.
 
+The raw tables are partitioned by batch (``ddl_raw.sql``): the batch's rows go to a
+partition created in the same transaction and attached at its end, so PostgreSQL with
+``wal_level=minimal`` skips the WAL of the whole load (measured: half the load's time).
+
 Memory stays bounded by the block size whatever the file size (about 270 MB of RSS
 for a 10-million-row file).  ``_line_number`` is the
 physical line in the file (header = line 1), or the 1-based row for Parquet.
@@ -470,6 +474,11 @@ def _raw_table(spec: SourceSpec) -> sql.Identifier:
     return sql.Identifier("raw", spec.table)
 
 
+def _partition_parts(spec: SourceSpec, batch_id: int) -> dict[str, sql.Composable]:
+    return {"parent": _raw_table(spec), "partition": sql.Identifier("raw", f"{spec.table}__batch_{batch_id}"),
+            "batch_id": sql.Literal(int(batch_id))}
+
+
 def _target_columns(layout: Layout) -> list[str]:
     names = [c.name for c, _ in layout.positions]
     if layout.extras:
@@ -503,8 +512,11 @@ def _checks(column: Column, fld: sql.Identifier) -> list[sql.Composable]:
     return checks
 
 
-def stage_apply_sql(layout: Layout) -> sql.Composed:
-    """The statement that judges staged rows for this layout (see ``load_stage_apply.sql``)."""
+def stage_apply_sql(layout: Layout, table: sql.Composable | None = None) -> sql.Composed:
+    """The statement that judges staged rows for this layout (see ``load_stage_apply.sql``).
+
+    Valid rows go to ``table`` (default: the source's raw table).
+    """
     all_fields = sql.SQL(", ").join(sql.Identifier(field_name(i)) for i in range(layout.width))
     checks = [c for column, i in layout.positions for c in _checks(column, sql.Identifier(field_name(i)))]
     reason = sql_fragment(
@@ -525,7 +537,7 @@ def stage_apply_sql(layout: Layout) -> sql.Composed:
         ))
     return sql.SQL(warehouse.read_sql("load_stage_apply.sql")).format(
         reason=reason,
-        table=_raw_table(layout.spec),
+        table=table or _raw_table(layout.spec),
         columns=sql.SQL(", ").join(map(sql.Identifier, _target_columns(layout))),
         values=sql.SQL(", ").join(values),
         raw_text=sql_fragment("raw_text", fields=all_fields),
@@ -578,9 +590,23 @@ class _ShortQueueWriter(QueuedLibpqWriter):
         self._queue = queue.Queue(maxsize=64)
 
 
+def _batch_table(cur: psycopg.Cursor, spec: SourceSpec, batch_id: int) -> sql.Composable:
+    """The table this batch's rows go to: its own new partition, or a plain raw table as is."""
+    if not cur.execute(warehouse.read_sql("load_partition_kind.sql"), {"table": spec.table}).fetchone()[0]:
+        return _raw_table(spec)
+    parts = _partition_parts(spec, batch_id)
+    cur.execute(sql.SQL(warehouse.read_sql("load_partition_create.sql")).format(**parts))
+    return parts["partition"]
+
+
+def _attach_batch(cur: psycopg.Cursor, spec: SourceSpec, batch_id: int, table: sql.Composable) -> None:
+    if table != _raw_table(spec):
+        cur.execute(sql.SQL(warehouse.read_sql("load_partition_attach.sql")).format(**_partition_parts(spec, batch_id)))
+
+
 def _copy_direct(
-    cur: psycopg.Cursor, layout: Layout, chunks: Iterable[Chunk], spills: _Spills, batch_id: int,
-    progress: Progress | None,
+    cur: psycopg.Cursor, layout: Layout, table: sql.Composable, chunks: Iterable[Chunk], spills: _Spills,
+    batch_id: int, progress: Progress | None,
 ) -> tuple[int, int]:
     """One COPY of the certain rows into the raw table, spilling the rest; returns (read, COPYed).
 
@@ -588,7 +614,7 @@ def _copy_direct(
     Postgres loading the previous one.
     """
     statement = sql.SQL(warehouse.read_sql("load_copy_raw.sql")).format(
-        table=_raw_table(layout.spec), columns=sql.SQL(", ").join(map(sql.Identifier, _target_columns(layout)))
+        table=table, columns=sql.SQL(", ").join(map(sql.Identifier, _target_columns(layout)))
     )
     rows_read = 0
     with cur.copy(statement, writer=_ShortQueueWriter(cur)) as copy:
@@ -603,7 +629,8 @@ def _copy_direct(
     return rows_read, cur.rowcount
 
 
-def _judge_staged(cur: psycopg.Cursor, layout: Layout, spills: _Spills, batch_id: int) -> tuple[int, int]:
+def _judge_staged(cur: psycopg.Cursor, layout: Layout, table: sql.Composable, spills: _Spills,
+                  batch_id: int) -> tuple[int, int]:
     """Load or reject the spilled rows in SQL; returns (loaded, rejected)."""
     if not spills.staged:
         return 0, 0
@@ -614,7 +641,7 @@ def _judge_staged(cur: psycopg.Cursor, layout: Layout, spills: _Spills, batch_id
     cur.execute(sql.SQL(warehouse.read_sql("load_stage_create.sql")).format(columns=columns))
     _copy_file(cur, sql.SQL(warehouse.read_sql("load_copy_stage.sql")), spills.stage)
     params = {"batch_id": batch_id, "source": layout.spec.name}
-    loaded, rejected = cur.execute(stage_apply_sql(layout), params).fetchone()
+    loaded, rejected = cur.execute(stage_apply_sql(layout, table), params).fetchone()
     return loaded, rejected
 
 
@@ -679,13 +706,15 @@ def load_path(
             return BatchResult(spec.name, file_name, sha256, earlier[0], skipped=True)
         layout = resolve_layout(spec, read_header(path))
         batch_id, started_at = cur.execute(warehouse.read_sql("load_batch_start.sql")).fetchone()
+        table = _batch_table(cur, spec, batch_id)
         with contextlib.ExitStack() as stack:
             spills = _Spills(stack, batch_id, spec.name)
             chunks = read_chunks(path, layout.width)
-            rows_read, direct = _copy_direct(cur, layout, chunks, spills, batch_id, progress)
-            staged, rejected = _judge_staged(cur, layout, spills, batch_id)
+            rows_read, direct = _copy_direct(cur, layout, table, chunks, spills, batch_id, progress)
+            staged, rejected = _judge_staged(cur, layout, table, spills, batch_id)
             if spills.broken_rows:
                 rejected += _copy_file(cur, sql.SQL(warehouse.read_sql("load_copy_rejected.sql")), spills.broken)
+        _attach_batch(cur, spec, batch_id, table)
         result = BatchResult(spec.name, file_name, sha256, batch_id, rows_read, direct + staged, rejected)
         check_counts(result)
         cur.execute(warehouse.read_sql("load_batch_record.sql"), _batch_row(result, logical_date, started_at))

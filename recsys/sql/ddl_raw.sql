@@ -1,6 +1,11 @@
 -- Raw layer: landing files and OLTP extracts as loaded, plus load bookkeeping.
 -- Written only by recsys.loading / recsys.oltp; column types mirror recsys/sources.py.
 -- No indexes on the data tables: they are bulk-loaded and read whole by dbt.
+-- The data tables are partitioned by load batch: recsys.loading creates each batch's
+-- partition in the transaction that COPYs into it, then attaches it.  With wal_level
+-- minimal (the embedded server) PostgreSQL then writes the new rows without WAL (the
+-- file is synced at commit instead), which halves the cost of a bulk load; and a batch's
+-- gate reads one partition.  Rows inserted by hand land in the DEFAULT partition.
 
 create table if not exists raw.load_batches (
     batch_id bigserial primary key,
@@ -42,7 +47,9 @@ create table if not exists raw.events (
     rating smallint,
     _batch_id bigint not null,
     _line_number bigint not null
-);
+) partition by list (_batch_id);
+
+create table if not exists raw.events__default partition of raw.events default;
 
 create table if not exists raw.order_lines (
     invoice_no text,
@@ -55,7 +62,9 @@ create table if not exists raw.order_lines (
     country text,
     _batch_id bigint not null,
     _line_number bigint not null
-);
+) partition by list (_batch_id);
+
+create table if not exists raw.order_lines__default partition of raw.order_lines default;
 
 create table if not exists raw.products (
     product_id text,
@@ -71,7 +80,9 @@ create table if not exists raw.products (
     is_active boolean,
     _batch_id bigint not null,
     _line_number bigint not null
-);
+) partition by list (_batch_id);
+
+create table if not exists raw.products__default partition of raw.products default;
 
 create table if not exists raw.customers (
     customer_id text,
@@ -81,7 +92,9 @@ create table if not exists raw.customers (
     attributes jsonb,
     _batch_id bigint not null,
     _line_number bigint not null
-);
+) partition by list (_batch_id);
+
+create table if not exists raw.customers__default partition of raw.customers default;
 
 create table if not exists raw.watermarks (
     source text primary key,
