@@ -120,22 +120,29 @@ def fit_lightfm(split: Split, frames: Frames, config: TrainingConfig, evaluation
                 validation: tuple[TrainingData, EvalContext] | None = None) -> LightFMFit:
     """LightFM with epochs (and, if ``blend``, the popularity prior) chosen on validation.
 
+    With a single early-stopping check (``epochs <= eval_every``) and no blend to choose,
+    there is no choice to make and no validation fit.
+
     ``data`` (the training part) and ``validation`` (:func:`validation_context`) may be
     passed in when the caller has built them already.
     """
     started = time.perf_counter()
-    validation_data, context = validation or validation_context(split, frames, evaluation, weighting)
-    best, history = _early_stopping(LightFMRecommender(config, use_features=use_features), validation_data, context, config)
-    weight, blend_scores = 0.0, {}
-    if blend and config.popularity_blend:
-        weight, blend_scores = _choose_blend(best, validation_data, context, config, evaluation.trending_days)
+    blend = blend and bool(config.popularity_blend)
+    epochs, history, weight, blend_scores = config.epochs, [], 0.0, {}
+    if blend or config.epochs > config.eval_every:  # else validation has nothing to choose
+        validation_data, context = validation or validation_context(split, frames, evaluation, weighting)
+        best, history = _early_stopping(LightFMRecommender(config, use_features=use_features), validation_data,
+                                        context, config)
+        epochs = best.epochs_trained
+        if blend:
+            weight, blend_scores = _choose_blend(best, validation_data, context, config, evaluation.trending_days)
     if data is None:
         data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
-    model = _refit(config, use_features, data, best.epochs_trained)
+    model = _refit(config, use_features, data, epochs)
     scale = prior_scale(model, np.arange(data.shape[0])) if weight else 0.0
     if weight:
         model = model.with_prior(weight * scale * popularity_prior(data, evaluation.trending_days))
-    return LightFMFit(model, history, best.epochs_trained, weight, scale, blend_scores, time.perf_counter() - started)
+    return LightFMFit(model, history, epochs, weight, scale, blend_scores, time.perf_counter() - started)
 
 
 def _refit(config: TrainingConfig, use_features: bool, data: TrainingData, epochs: int) -> LightFMRecommender:
