@@ -1,17 +1,24 @@
 -- The incremental daily aggregate must agree with the events it summarises, day by day:
--- a drift means an incremental run missed or double-counted a day.
+-- a drift means an incremental run missed or double-counted a day.  Checked over the days
+-- a night refreshes (the lookback window up to the run date), through the event_date
+-- indexes; older days were checked by the nights that refreshed them.
+{%- set as_of = as_of_date_value() %}
+{%- set window_start = as_of ~ ' - ' ~ (var('incremental_lookback_days') | int) %}
+
 with
 
 events as (
 
     select * from {{ ref('fct_events') }}
     where customer_id is not null
+        and event_date between {{ window_start }} and {{ as_of }}
 
 ),
 
 daily as (
 
     select * from {{ ref('fct_interactions_daily') }}
+    where event_date between {{ window_start }} and {{ as_of }}
 
 ),
 

@@ -1,11 +1,6 @@
 -- fct_events is bounded by the run date: a backfill must not keep later events.
+-- (The date is a constant, so the check is one probe of the event_date index.)
 with
-
-as_of as (
-
-    select as_of_date from {{ ref('int_as_of_date') }}
-
-),
 
 events as (
 
@@ -15,11 +10,10 @@ events as (
 
 final as (
 
-    select events.event_id, events.event_date, as_of.as_of_date
+    select event_id, event_date
 
     from events
-    cross join as_of
-    where events.event_date > as_of.as_of_date
+    where event_date > {{ as_of_date_value() }}
 
 )
 

@@ -1,10 +1,16 @@
 -- Only lines of real products, with a customer, a positive quantity and no cancellation
--- become purchase events, and every such line does.
+-- become purchase events, and every such line does.  Checked over the days a night
+-- refreshes (the lookback window up to the run date; an order line's event has its day);
+-- older days were checked by the nights that refreshed them.
+{%- set as_of = as_of_date_value() %}
+{%- set window_start = as_of ~ ' - ' ~ (var('incremental_lookback_days') | int) %}
+
 with
 
 order_lines as (
 
     select * from {{ ref('fct_order_lines') }}
+    where invoice_date between {{ window_start }} and {{ as_of }}
 
 ),
 
@@ -12,6 +18,7 @@ events as (
 
     select * from {{ ref('fct_events') }}
     where source = 'order_lines'
+        and event_date between {{ window_start }} and {{ as_of }}
 
 ),
 

@@ -1,47 +1,126 @@
-{#- Pre-hooks of the date-partitioned incremental models (delete+insert by day).  A run
-    replaces whole days; these remove what replacing days cannot reach, so an incremental
-    run converges to the state a full refresh as of the same date would build. -#}
+{#- Incremental refresh by key.  A night recomputes only the keys (days, customers, products,
+    customer x product pairs) its data touched, so its cost follows the night, not the history:
 
-{#- A rerun for an earlier logical date (a backfill) must not keep rows after that date. -#}
-{% macro delete_rows_after_as_of(date_column) -%}
-    {%- set as_of = as_of_date_literal() -%}
-    {%- if as_of is not none and is_incremental() -%}
-        delete from {{ this }} where {{ date_column }} > {{ as_of }}
-    {%- endif -%}
+    - int_event_versions keeps every version of every event; superseded_by_batch_id marks the
+      versions a later batch replaced.  The versions loaded after a batch and the versions
+      those replaced are the change set since that batch ("changed_events").
+    - Each incremental model remembers the newest batch it has seen (its watermark column).
+      Its pre-hook "replace_refreshed_keys" writes the keys to recompute into a temporary
+      table and deletes them: keys of the change set since the watermark, keys active in the
+      lookback window up to as_of_date (days a moving as-of date adds), and stored keys whose
+      last date is after as_of_date (a backfill).  The model then inserts the recomputed rows
+      of exactly those keys ("in_refreshed_keys"), so a key that lost all its rows is gone.
+
+    The bounds are read before the statements run and written as constants, so the planner
+    sees how few rows they select and uses the indexes.  Batch ids must grow with every load
+    (the raw.load_batches sequence).  A full refresh (or the first run) builds everything. -#}
+
+
+{#- The largest value of an expression in the model's own table (none when empty). -#}
+{% macro stored_max(expression) -%}
+    {%- set result = run_query('select max(' ~ expression ~ ') from ' ~ this) -%}
+    {{ return(result.columns[0].values()[0]) }}
 {%- endmacro %}
 
 
-{#- Old versions of events a newer batch re-sent: the new version may sit on another day
-    (or after the as-of date), so the old row is removed by id, not by day. -#}
-{% macro delete_superseded_events(events_relation) -%}
+{#- The newest load batch the model's table has seen; -1 when it is empty. -#}
+{% macro stored_watermark(column) -%}
+    {%- set value = stored_max(column) -%}
+    {{ return(-1 if value is none else value | int) }}
+{%- endmacro %}
+
+
+{#- The run's as-of date as a SQL date literal: the var, else the date int_as_of_date chose. -#}
+{% macro as_of_date_value() -%}
+    {%- set literal = as_of_date_literal() -%}
+    {%- set chosen_by = ref('int_as_of_date') -%}
+    {%- if literal is none and execute -%}
+        {%- set chosen = run_query('select as_of_date from ' ~ chosen_by).columns[0].values()[0] -%}
+        {%- set literal = "date '" ~ chosen ~ "'" -%}
+    {%- endif -%}
+    {{ return(literal or 'null::date') }}
+{%- endmacro %}
+
+
+{#- Event versions that changed what is current after batch `watermark`: the versions loaded
+    since and the versions they replaced (whose day, customer or product may differ). -#}
+{% macro changed_events(watermark) -%}
+    select event_date, customer_id, product_id
+    from {{ ref('int_event_versions') }}
+    where batch_id > {{ watermark }}
+    union all
+    select event_date, customer_id, product_id
+    from {{ ref('int_event_versions') }}
+    where superseded_by_batch_id > {{ watermark }}
+{%- endmacro %}
+
+
+{#- The keys an incremental run recomputes (see the top of this file).
+    key_columns: the model's key; source: the relation the model aggregates (has event_date
+    and the key columns); last_date: the stored row's latest date (a SQL expression);
+    watermark_column: the column holding the newest batch a stored row has seen. -#}
+{% macro refresh_keys_sql(key_columns, source, last_date, watermark_column) -%}
+    {%- set keys = key_columns | join(', ') -%}
+    {%- set as_of = as_of_date_value() -%}
+    {%- set watermark = stored_watermark(watermark_column) -%}
+    {%- set last_stored = stored_max(last_date) -%}
+    select distinct {{ keys }}
+    from (
+        select {{ keys }}
+        from ({{ changed_events(watermark) }}) as changed
+        where event_date <= {{ as_of }}
+        {%- if last_stored is not none %}
+        union all
+        select {{ keys }}
+        from {{ source }}
+        where event_date between date '{{ last_stored }}' - {{ var('incremental_lookback_days') | int }} and {{ as_of }}
+        union all
+        select {{ keys }}
+        from {{ this }}
+        where {{ last_date }} > {{ as_of }}
+        {%- endif %}
+    ) as refreshed
+    where {% for column in key_columns %}{{ column }} is not null{{ ' and ' if not loop.last }}{% endfor %}
+{%- endmacro %}
+
+
+{#- The temporary table holding this run's refreshed keys (dropped at commit). -#}
+{% macro refreshed_keys_relation() -%}
+    {{ adapter.quote(this.identifier ~ '__refreshed_keys') }}
+{%- endmacro %}
+
+
+{#- Pre-hook of a model refreshed by key: note the keys to recompute, delete their rows. -#}
+{% macro replace_refreshed_keys(key_columns, source, last_date, watermark_column) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} as existing
-        using {{ events_relation }} as incoming
-        where existing.event_id = incoming.event_id
-            and incoming.batch_id > existing.batch_id
-            and incoming.batch_id > (select max(batch_id) from {{ this }})
+    {%- set keys = key_columns | join(', ') -%}
+    create temporary table {{ refreshed_keys_relation() }} on commit drop as
+    {{ refresh_keys_sql(key_columns, source, last_date, watermark_column) }};
+    analyze {{ refreshed_keys_relation() }};
+    delete from {{ this }}
+    where ({{ keys }}) in (select {{ keys }} from {{ refreshed_keys_relation() }})
     {%- endif -%}
 {%- endmacro %}
 
 
-{#- Days that no longer have a source row (every event of the day moved elsewhere): no new
-    row names them, so delete+insert alone would keep them. -#}
-{% macro delete_days_missing_from(source_relation, date_column, source_filter='true') -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} as existing
-        where not exists (
-            select 1
-            from {{ source_relation }} as source_rows
-            where source_rows.{{ date_column }} = existing.{{ date_column }}
-                and {{ source_filter }}
-        )
-    {%- endif -%}
+{#- Filter of the model's rows to the keys its pre-hook deleted (incremental runs only). -#}
+{% macro in_refreshed_keys(key_columns) -%}
+    {%- set keys = key_columns | join(', ') -%}
+    ({{ keys }}) in (select {{ keys }} from {{ refreshed_keys_relation() }})
 {%- endmacro %}
 
 
-{#- A primary key built after the rows are in: one sorted index build instead of a btree
-    insert per row (about 10x cheaper for the millions of rows of a nightly rebuilt table,
-    measured by bench/run.py).  Same guarantee: duplicates fail the build. -#}
-{% macro add_primary_key(columns) -%}
-    alter table {{ this }} add primary key ({{ columns | join(', ') }})
+{#- dbt-postgres index DDL plus an optional `where` (a partial index): dbt creates a model's
+    indexes once, when it builds the table, after the rows are in. -#}
+{% macro postgres__get_create_index_sql(relation, index_dict) -%}
+    {%- set plain = {} -%}
+    {%- for key, value in index_dict.items() if key != 'where' -%}
+        {%- do plain.update({key: value}) -%}
+    {%- endfor -%}
+    {%- set index_config = adapter.parse_index(plain) -%}
+    create {% if index_config.unique -%} unique {%- endif %} index if not exists
+    "{{ index_config.render(relation) }}"
+    on {{ relation }} {% if index_config.type -%} using {{ index_config.type }} {%- endif %}
+    ({{ index_config.columns | join(', ') }})
+    {%- if index_dict.get('where') %} where {{ index_dict['where'] }}{% endif %}
 {%- endmacro %}

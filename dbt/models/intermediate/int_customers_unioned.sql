@@ -1,5 +1,6 @@
 -- Registered customers plus customers only seen in order lines or events (Online Retail has
--- no customer file): those take the most frequent country of their order lines.
+-- no customer file): those take the most frequent country of their order lines.  Customers
+-- with events come from int_customer_activity (one row each), not from the events.
 with
 
 as_of as (
@@ -20,10 +21,10 @@ order_lines as (
 
 ),
 
-site_events as (
+-- customers with an event up to the run date (fct_events), summarised per customer
+active_customers as (
 
-    select * from {{ ref('int_events_unioned') }}
-    where source = 'events'
+    select customer_id from {{ ref('int_customer_activity') }}
 
 ),
 
@@ -52,24 +53,13 @@ order_line_customers as (
 
 ),
 
-site_customers as (
-
-    select distinct site_events.customer_id
-
-    from site_events
-    cross join as_of
-    where site_events.customer_id is not null
-        and site_events.event_date <= as_of.as_of_date
-
-),
-
 customer_ids as (
 
     select customer_id from registered_as_of
     union
     select customer_id from order_line_customers
     union
-    select customer_id from site_customers
+    select customer_id from active_customers
 
 ),
 

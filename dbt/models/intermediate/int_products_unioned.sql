@@ -1,7 +1,9 @@
 -- Catalogue products plus products only seen in order lines or events (Online Retail has no
 -- catalogue).  An uncatalogued product takes its most frequent invoice description as
--- title and its latest positive price; its category is 'unknown' and, with no stock data,
--- it counts as in stock.  in_catalogue tells the two apart.
+-- title and its latest positive price (ties: the higher price); its category is 'unknown'
+-- and, with no stock data, it counts as in stock.  in_catalogue tells the two apart.
+-- Site events come summarised per product (int_product_activity), order lines are read
+-- whole.
 with
 
 as_of as (
@@ -22,10 +24,9 @@ order_lines as (
 
 ),
 
-site_events as (
+site_activity as (
 
-    select * from {{ ref('int_events_unioned') }}
-    where source = 'events'
+    select * from {{ ref('int_product_activity') }}
 
 ),
 
@@ -40,42 +41,61 @@ catalogue_as_of as (
 
 ),
 
-observations as (
+order_lines_as_of as (
 
-    select
-        order_lines.product_id,
-        order_lines.description,
-        order_lines.unit_price as price,
-        order_lines.invoice_ts as seen_at
+    select order_lines.*
 
     from order_lines
     cross join as_of
     where order_lines.invoice_date <= as_of.as_of_date
 
-    union all
+),
+
+order_line_activity as (
 
     select
-        site_events.product_id,
-        null as description,
-        site_events.price,
-        site_events.event_ts as seen_at
+        product_id,
+        mode() within group (order by description) as most_frequent_description,
+        min(invoice_ts) as first_seen_at
 
-    from site_events
-    cross join as_of
-    where site_events.event_date <= as_of.as_of_date
+    from order_lines_as_of
+    group by product_id
+
+),
+
+latest_order_line_prices as (
+
+    select distinct on (product_id)
+        product_id,
+        unit_price as latest_price,
+        invoice_ts as latest_price_at
+
+    from order_lines_as_of
+    where unit_price > 0
+    order by product_id, invoice_ts desc, unit_price desc
 
 ),
 
 seen as (
 
     select
-        product_id,
-        mode() within group (order by description) as most_frequent_description,
-        (array_agg(price order by seen_at desc) filter (where price > 0))[1] as latest_price,
-        min(seen_at) as first_seen_at
+        coalesce(order_line_activity.product_id, site_activity.product_id) as product_id,
+        order_line_activity.most_frequent_description,
+        case
+            when site_activity.latest_price_at is null then latest_order_line_prices.latest_price
+            when latest_order_line_prices.latest_price_at is null then site_activity.latest_price
+            when (site_activity.latest_price_at, site_activity.latest_price)
+                > (latest_order_line_prices.latest_price_at, latest_order_line_prices.latest_price)
+                then site_activity.latest_price
+            else latest_order_line_prices.latest_price
+        end as latest_price,
+        least(order_line_activity.first_seen_at, site_activity.first_seen_at) as first_seen_at
 
-    from observations
-    group by product_id
+    from order_line_activity
+    full outer join site_activity
+        on order_line_activity.product_id = site_activity.product_id
+    left join latest_order_line_prices
+        on coalesce(order_line_activity.product_id, site_activity.product_id) = latest_order_line_prices.product_id
 
 ),
 

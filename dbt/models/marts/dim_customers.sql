@@ -1,7 +1,9 @@
 -- One row per customer known as of the run date, with RFM scores over the customers who
 -- bought: recency in days since the last purchase, frequency in orders, monetary in
 -- revenue.  Scores are 1..n (var rfm.n_tiles, 5 best); customers who never bought have
--- no scores and the segment 'prospect'.
+-- no scores and the segment 'prospect'.  Rebuilt every night (recency and tenure move with
+-- the run date, scores are ranks over all buyers) from one row per customer
+-- (int_customer_activity), not from the events.
 {%- set rfm = var('rfm') %}
 
 with
@@ -18,37 +20,23 @@ customers as (
 
 ),
 
-events as (
-
-    select * from {{ ref('fct_events') }}
-    where customer_id is not null
-
-),
-
 activity as (
 
-    select
-        customer_id,
-        min(event_ts) as first_event_at,
-        max(event_ts) as last_event_at
-
-    from events
-    group by customer_id
+    select * from {{ ref('int_customer_activity') }}
 
 ),
 
 purchases as (
 
     select
-        events.customer_id,
-        (max(as_of.as_of_date) - max(events.event_date))::integer as recency_days,
-        count(distinct coalesce(events.session_id, events.event_id))::integer as frequency,
-        coalesce(sum(events.revenue), 0) as monetary
+        activity.customer_id,
+        (as_of.as_of_date - activity.last_purchase_date)::integer as recency_days,
+        activity.frequency,
+        activity.monetary
 
-    from events
+    from activity
     cross join as_of
-    where events.event_type = 'purchase'
-    group by events.customer_id
+    where activity.last_purchase_date is not null
 
 ),
 

@@ -1,6 +1,8 @@
 -- One row per product known as of the run date: catalogue attributes, price band, stock
 -- status, purchase counts, popularity (sum of the recency-decayed interaction weights) and
 -- the product's seasonality as 12 monthly shares of its purchases (zeros when never bought).
+-- Rebuilt every night (popularity decays with the run date) from per-product and per-pair
+-- inputs kept incrementally, not from the events.
 with
 
 products as (
@@ -9,10 +11,9 @@ products as (
 
 ),
 
-purchases as (
+daily_purchases as (
 
-    select * from {{ ref('fct_events') }}
-    where event_type = 'purchase'
+    select * from {{ ref('int_product_daily_purchases') }}
 
 ),
 
@@ -26,10 +27,9 @@ purchase_totals as (
 
     select
         product_id,
-        count(*) as n_purchases,
-        count(distinct customer_id) as n_customers
+        sum(n_purchases)::bigint as n_purchases
 
-    from purchases
+    from daily_purchases
     group by product_id
 
 ),
@@ -39,9 +39,9 @@ monthly_purchases as (
     select
         product_id,
         extract(month from event_date)::integer as month_of_year,
-        count(*) as n_purchases
+        sum(n_purchases) as n_purchases
 
-    from purchases
+    from daily_purchases
     group by product_id, extract(month from event_date)::integer
 
 ),
@@ -72,11 +72,14 @@ monthly_demand as (
 
 ),
 
+-- one pass over the customer x product pairs: popularity, and the customers who bought
+-- (a pair with purchases is one distinct buyer)
 popularity as (
 
     select
         product_id,
-        sum(weight) as popularity
+        sum(weight) as popularity,
+        count(*) filter (where n_purchases > 0) as n_customers
 
     from interactions
     group by product_id
@@ -89,7 +92,7 @@ joined as (
         products.*,
         {{ price_band('products.price') }} as price_band,
         coalesce(purchase_totals.n_purchases, 0) as n_purchases,
-        coalesce(purchase_totals.n_customers, 0) as n_customers,
+        coalesce(popularity.n_customers, 0) as n_customers,
         coalesce(popularity.popularity, 0) as popularity,
         monthly_demand.monthly_demand
 

@@ -1,5 +1,8 @@
 -- Shop KPIs per day, every day from the first event to the run date (days without events
--- are zeros).  An order is a session with a purchase (an invoice for order lines).
+-- are zeros).  An order is a session with a purchase (an invoice for order lines); a
+-- customer is new on the day of their first event and returning on later active days.
+-- Rebuilt every night from small inputs: the activity of each day (int_daily_activity,
+-- kept incrementally) and the first day of each customer (int_customer_activity).
 with
 
 as_of as (
@@ -8,71 +11,35 @@ as_of as (
 
 ),
 
-events as (
+daily_activity as (
 
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_daily_activity') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('int_customer_activity') }}
 
 ),
 
 days as (
 
-    select generate_series(min(events.event_date), max(as_of.as_of_date), interval '1 day')::date as kpi_date
+    select generate_series(min(daily_activity.event_date), max(as_of.as_of_date), interval '1 day')::date as kpi_date
 
-    from events
+    from daily_activity
     cross join as_of
 
 ),
 
-daily_activity as (
+new_customers as (
 
     select
-        event_date as kpi_date,
-        count(distinct session_id) as sessions,
-        count(*) filter (where event_type = 'view') as views,
-        count(*) filter (where event_type = 'cart') as carts,
-        count(*) filter (where event_type = 'purchase') as purchases,
-        count(distinct session_id) filter (where event_type = 'purchase') as orders,
-        coalesce(sum(revenue) filter (where event_type = 'purchase'), 0) as revenue,
-        count(distinct customer_id) as active_customers
+        (first_event_at at time zone 'UTC')::date as kpi_date,
+        count(*) as new_customers
 
-    from events
-    group by event_date
-
-),
-
-customer_days as (
-
-    select distinct
-        customer_id,
-        event_date
-
-    from events
-    where customer_id is not null
-
-),
-
-first_days as (
-
-    select
-        customer_id,
-        min(event_date) as first_event_date
-
-    from customer_days
-    group by customer_id
-
-),
-
-customer_mix as (
-
-    select
-        customer_days.event_date as kpi_date,
-        count(*) filter (where customer_days.event_date = first_days.first_event_date) as new_customers,
-        count(*) filter (where customer_days.event_date > first_days.first_event_date) as returning_customers
-
-    from customer_days
-    inner join first_days
-        on customer_days.customer_id = first_days.customer_id
-    group by customer_days.event_date
+    from customers
+    group by (first_event_at at time zone 'UTC')::date
 
 ),
 
@@ -89,14 +56,15 @@ final as (
         coalesce(daily_activity.revenue, 0) as revenue,
         daily_activity.revenue / nullif(daily_activity.orders, 0) as average_basket,
         coalesce(daily_activity.active_customers, 0) as active_customers,
-        coalesce(customer_mix.returning_customers, 0) as returning_customers,
-        coalesce(customer_mix.new_customers, 0) as new_customers
+        coalesce(daily_activity.active_customers - new_customers.new_customers, daily_activity.active_customers, 0)
+            as returning_customers,
+        coalesce(new_customers.new_customers, 0) as new_customers
 
     from days
     left join daily_activity
-        on days.kpi_date = daily_activity.kpi_date
-    left join customer_mix
-        on days.kpi_date = customer_mix.kpi_date
+        on days.kpi_date = daily_activity.event_date
+    left join new_customers
+        on days.kpi_date = new_customers.kpi_date
 
 )
 

@@ -1,22 +1,22 @@
--- Customer x product x day counts, the base of the training data.  Incremental by day:
--- a run recomputes the days whose events in fct_events no longer match what was
--- aggregated (another count or a newer batch), after the pre-hooks removed days after the
--- run date and days left without events.
+-- Customer x product x day counts, the base of the training data.  Incremental by day: a
+-- run deletes and recomputes the days whose events changed since the newest batch it holds,
+-- the lookback window up to the run date and days after it (macros/incremental.sql).
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='event_date',
+        incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=[
-            "{{ delete_rows_after_as_of('event_date') }}",
-            "{{ delete_days_missing_from(ref('fct_events'), 'event_date', 'source_rows.customer_id is not null') }}",
+            "{{ replace_refreshed_keys(['event_date'], ref('fct_events'), 'event_date', 'max_batch_id') }}",
         ],
         indexes=[
-            {'columns': ['event_date']},
+            {'columns': ['customer_id', 'product_id']},
         ],
     )
 }}
+
+-- depends_on: {{ ref('int_event_versions') }}
+-- depends_on: {{ ref('int_as_of_date') }}
 
 with
 
@@ -26,47 +26,6 @@ events as (
 
 ),
 
-{% if is_incremental() %}
-
-event_days as (
-
-    select
-        event_date,
-        count(*) as n_events,
-        max(batch_id) as max_batch_id
-
-    from events
-    where customer_id is not null
-    group by event_date
-
-),
-
-aggregated_days as (
-
-    select
-        event_date,
-        sum(n_views + n_carts + n_purchases + n_ratings) as n_events,
-        max(max_batch_id) as max_batch_id
-
-    from {{ this }}
-    group by event_date
-
-),
-
-refresh_dates as (
-
-    select event_days.event_date
-
-    from event_days
-    left join aggregated_days
-        on event_days.event_date = aggregated_days.event_date
-    where event_days.n_events is distinct from aggregated_days.n_events
-        or event_days.max_batch_id is distinct from aggregated_days.max_batch_id
-
-),
-
-{% endif %}
-
 customer_events as (
 
     select *
@@ -74,7 +33,7 @@ customer_events as (
     from events
     where customer_id is not null
     {%- if is_incremental() %}
-        and event_date in (select event_date from refresh_dates)
+        and {{ in_refreshed_keys(['event_date']) }}
     {%- endif %}
 
 ),

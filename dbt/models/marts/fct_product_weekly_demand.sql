@@ -1,11 +1,12 @@
 -- Purchases per product and ISO week (weeks start on Monday), guests included: the demand
 -- curve behind trending and seasonal scores.  Weeks without purchases have no row.
+-- Rebuilt every night from the purchases per product and day (int_product_daily_purchases,
+-- kept incrementally), not from the events.
 with
 
-purchases as (
+daily_purchases as (
 
-    select * from {{ ref('fct_events') }}
-    where event_type = 'purchase'
+    select * from {{ ref('int_product_daily_purchases') }}
 
 ),
 
@@ -14,12 +15,12 @@ final as (
     select
         product_id,
         date_trunc('week', event_date)::date as week_start,
-        to_char(event_date, 'IYYY-"W"IW') as iso_week,
-        count(*) as n_purchases,
-        sum(quantity) as quantity
+        to_char(date_trunc('week', event_date), 'IYYY-"W"IW') as iso_week,
+        sum(n_purchases)::bigint as n_purchases,
+        sum(quantity)::bigint as quantity
 
-    from purchases
-    group by product_id, date_trunc('week', event_date)::date, to_char(event_date, 'IYYY-"W"IW')
+    from daily_purchases
+    group by product_id, date_trunc('week', event_date)
 
 )
 

@@ -1,5 +1,7 @@
--- One row per event id: a source that re-sends an event (OLTP re-reads, corrected files)
--- is resolved in favour of the latest batch.
+-- Behavioural events as delivered: one row per raw row, trimmed and typed.  A source that
+-- re-sends an event (OLTP re-reads, corrected files) gives it a row per batch;
+-- int_event_versions keeps them all and marks the latest delivery current.  Kept without
+-- de-duplication so that reading one night's batches reads only their rows.
 with
 
 source as (
@@ -8,7 +10,7 @@ source as (
 
 ),
 
-renamed as (
+final as (
 
     select
         coalesce(
@@ -27,39 +29,6 @@ renamed as (
         _line_number as line_number
 
     from source
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by batch_id desc, line_number desc
-        ) as version_rank
-
-    from renamed
-
-),
-
-final as (
-
-    select
-        event_id,
-        customer_id,
-        session_id,
-        event_type,
-        product_id,
-        event_ts,
-        event_date,
-        price,
-        rating,
-        batch_id,
-        line_number
-
-    from ranked
-    where version_rank = 1
 
 )
 
