@@ -9,6 +9,7 @@ items are the caller's to exclude (their recall is undefined, returned as ``nan`
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
@@ -60,36 +61,56 @@ def average_precision_at_k(hit: np.ndarray, relevant: np.ndarray, k: int) -> np.
         return np.where(relevant > 0, (precision_at_rank * h).sum(axis=1) / np.minimum(relevant, k), np.nan)
 
 
-def auc(scores: np.ndarray, truth: sp.csr_matrix, chunk_cells: int = 20_000_000) -> np.ndarray:
+def auc(scores: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
     """Per-user ROC AUC of held-out items against the other candidates.
 
     ``scores`` is ``(n_users, n_items)`` with ``-inf`` for non-candidates (seen items);
     ties count one half, as in the Mann-Whitney statistic.  Only the held-out items are
-    ranked (candidates below and level with each), not whole rows: a user has a handful
-    of held-out items against tens of thousands of candidates, so this is one comparison
-    pass instead of a sort of every row (about 100x faster at 10,000 items).
+    ranked, in one compiled pass over each row (a user has a handful of held-out items
+    against tens of thousands of candidates): no sort, no copy of the row.
     """
     truth = sp.csr_matrix(truth, copy=True)
     truth.sum_duplicates()
     truth = (truth > 0).tocsr()
-    candidate = np.isfinite(scores)
-    n_excluded = scores.shape[1] - candidate.sum(axis=1)
-    rows = np.repeat(np.arange(truth.shape[0]), np.diff(truth.indptr))
-    held_out = scores[rows, truth.indices]
-    keep = np.isfinite(held_out)
-    rows, held_out = rows[keep], held_out[keep]
-    ranks = np.empty(len(rows))
-    step = max(1, chunk_cells // max(scores.shape[1], 1))
-    for start in range(0, len(rows), step):
-        r, s = rows[start:start + step], held_out[start:start + step, None]
-        below = (scores[r] < s).sum(axis=1) - n_excluded[r]  # -inf non-candidates are below everything
-        level = (scores[r] == s).sum(axis=1)  # itself included
-        ranks[start:start + step] = below + (level + 1) / 2
-    n_pos = np.bincount(rows, minlength=scores.shape[0])
-    rank_sum = np.bincount(rows, weights=ranks, minlength=scores.shape[0])
-    n_neg = candidate.sum(axis=1) - n_pos
+    if truth.shape != scores.shape:
+        raise ValueError(f"truth has shape {truth.shape}, scores {scores.shape}")
+    scores = np.ascontiguousarray(scores, dtype=np.float32)
+    rank_sum, n_pos, n_candidates = _held_out_ranks(scores, truth.indptr.astype(np.int64),
+                                                    truth.indices.astype(np.int64))
+    n_neg = n_candidates - n_pos
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((n_pos > 0) & (n_neg > 0), (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), np.nan)
+
+
+@nb.njit(nogil=True, cache=True, fastmath=False)
+def _held_out_ranks(scores, indptr, indices):
+    """Per row: sum of the mid-ranks of its finite held-out scores among the finite
+    scores, how many there are, and how many finite scores (candidates) the row has.
+
+    One branch-free counting pass per held-out item (vectorised); ``-inf`` cells are
+    below every finite score and are subtracted once.
+    """
+    n = scores.shape[0]
+    rank_sum, n_pos, n_candidates = np.zeros(n), np.zeros(n), np.zeros(n)
+    for r in range(n):
+        row = scores[r]
+        candidates = 0
+        for x in row:
+            candidates += x > -np.inf
+        excluded = row.shape[0] - candidates
+        for p in range(indptr[r], indptr[r + 1]):
+            held = row[indices[p]]
+            if not held > -np.inf:
+                continue
+            below = 0
+            level = 0
+            for x in row:
+                below += x < held
+                level += x == held
+            rank_sum[r] += below - excluded + (level + 1) / 2
+            n_pos[r] += 1
+        n_candidates[r] = candidates
+    return rank_sum, n_pos, n_candidates
 
 
 def catalogue_coverage(top: np.ndarray, n_items: int) -> float:

@@ -64,6 +64,19 @@ def test_auc_by_hand_with_seen_items_excluded_and_ties_halved():
     assert metrics.auc(scores, truth) == pytest.approx([1.0, 0.5, 0.5])
 
 
+def test_auc_equals_the_mann_whitney_statistic_of_each_row():
+    rng = np.random.default_rng(7)
+    scores = rng.integers(0, 6, (40, 30)).astype(np.float32)  # many ties
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    truth = sp.csr_matrix((rng.random(scores.shape) < 0.15).astype(np.float32))
+    expected = []
+    for row, held in zip(scores, truth.toarray() > 0):
+        pos, neg = row[held & np.isfinite(row)], row[~held & np.isfinite(row)]
+        wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+        expected.append(wins / (len(pos) * len(neg)) if len(pos) and len(neg) else np.nan)
+    np.testing.assert_allclose(metrics.auc(scores, truth), expected)
+
+
 def test_catalogue_coverage_and_gini_by_hand():
     assert metrics.catalogue_coverage(np.array([[0, 1], [1, 2]]), 10) == pytest.approx(0.3)
     assert metrics.gini(np.array([5, 5, 5, 5])) == pytest.approx(0.0)
