@@ -35,9 +35,11 @@ LANE, GROUP = 16, 16
 #: matrix on every call, so taller blocks multiply faster (single thread: 32 GFLOP/s at 16
 #: rows, 40 at 32, 55-65 at 128-256), while the selection pass reads the block from L3
 #: (two workers' blocks fit its 32 MB) at about the same cost.  Measured on the 2-core EPYC
-#: of docs/benchmarks.md; 128-256 rows were best.
+#: of docs/benchmarks.md; 128-256 rows were best.  Past 20k items the block outgrows L3
+#: anyway and the re-packing dominates: at 50k items 52-row blocks gave 1.40x the bare
+#: product, 256-row blocks 1.33x, so a block never has fewer than 128 rows.
 BLOCK_BYTES = 10 << 20
-MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 16, 256
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 128, 256
 _INT32_MAX = np.int64(0x7FFFFFFF)
 
 
