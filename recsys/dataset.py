@@ -36,6 +36,7 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 import yaml
 
@@ -205,6 +206,13 @@ def customers_to_users(customers: pd.DataFrame) -> pd.DataFrame:
     return normalise_entities(pd.concat([users, flat], axis=1), USER)
 
 
+#: Arrow types of the large reads (``dataset_interactions.sql``, ``dataset_customers.sql``).
+INTERACTION_ROW_TYPES = {USER: pa.string(), ITEM: pa.string(), TS: pa.timestamp("us"), RATING: pa.float64(),
+                         **{c: pa.int64() for c in ("n_views", "n_carts", "n_purchases", "n_ratings")}}
+CUSTOMER_ROW_TYPES = {USER: pa.string(), "country": pa.string(), "rfm_segment": pa.string(),
+                      "tenure_days": pa.float64(), "attributes": pa.string()}
+
+
 def read_warehouse(url: str, as_of) -> Frames:
     """The standard frames from the marts, everything up to and including ``as_of``.
 
@@ -213,8 +221,10 @@ def read_warehouse(url: str, as_of) -> Frames:
     as_of = pd.Timestamp(as_of).date()
     with warehouse.connect(url) as conn:
         frames = {
-            "interactions": query_frame(conn, warehouse.read_sql("dataset_interactions.sql"), {"as_of": as_of}),
-            "customers": query_frame(conn, warehouse.read_sql("dataset_customers.sql")),
+            "interactions": warehouse.read_frame(conn, warehouse.read_sql("dataset_interactions.sql"),
+                                                 {"as_of": as_of}, INTERACTION_ROW_TYPES),
+            "customers": warehouse.read_frame(conn, warehouse.read_sql("dataset_customers.sql"), None,
+                                              CUSTOMER_ROW_TYPES),
             "products": query_frame(conn, warehouse.read_sql("dataset_products.sql")),
         }
     log.info("read %d interaction rows, %d customers, %d products as of %s",

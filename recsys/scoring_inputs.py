@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
+import pyarrow as pa
 
 from recsys import warehouse
 
@@ -30,7 +31,17 @@ class ScoringInputs:
     calendar: pd.DataFrame
 
 
+#: Arrow types of the reads with a row per customer or per purchase (millions at scale).
+LARGE_READS = {
+    "recs_input_customers.sql": {"user_id": pa.string(), "country": pa.string(), "segment": pa.string()},
+    "recs_input_history.sql": {"user_id": pa.string(), "item_id": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"),
+                               "event_type": pa.string()},
+}
+
+
 def _frame(conn, name: str, params: Mapping | None = None) -> pd.DataFrame:
+    if name in LARGE_READS:
+        return warehouse.read_frame(conn, warehouse.read_sql(name), params, LARGE_READS[name])
     cursor = conn.execute(warehouse.read_sql(name), params)
     return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 
