@@ -77,7 +77,7 @@ def failed(result) -> dict[str, str]:
 
 
 def test_enough_interactions_pass(warehouse_db, settings):
-    table = interactions(warehouse_db, "intermediate.int_user_item_interactions", users=200, items=100, per_user=10)
+    table = interactions(warehouse_db, "intermediate.int_user_item_interactions_plain", users=200, items=100, per_user=10)
     result = validate(warehouse_db, settings, "model_inputs", table)
     assert result.success, failed(result)
     density = next(o for o in result.outcomes if o.expectation == "expect_column_max_to_be_between(density)")
@@ -116,6 +116,17 @@ def test_a_duplicated_pair_fails_unless_a_primary_key_guards_it(warehouse_db, se
         conn.execute(f"alter table {table} add primary key (customer_id, product_id)")
     key = next(o for o in validate(warehouse_db, settings, "model_inputs", table).outcomes if o.expectation == label)
     assert key.success and "enforced by unique index" in key.threshold
+
+
+def test_the_dbt_view_takes_its_key_from_the_stored_pairs_under_it(warehouse_db, settings):
+    stored = interactions(warehouse_db, "intermediate.int_user_item_totals", users=200, items=100, per_user=10)
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute(f"create unique index int_user_item_totals_key on {stored} (customer_id, product_id)")
+        conn.execute(f"create view intermediate.int_user_item_interactions as select * from {stored}")
+    result = run_suite(warehouse_db, "model_inputs", DAY, run_id="test__view", settings=settings, build_docs=False)
+    assert result.success, failed(result)
+    key = next(o for o in result.outcomes if o.expectation.startswith("unexpected_rows_expectation(no duplicate"))
+    assert key.threshold == "0 rows (enforced by unique index intermediate.int_user_item_totals_key)"
 
 
 def test_valid_recommendations_pass(catalogue, settings):

@@ -1,8 +1,10 @@
 """``intermediate.int_user_item_interactions``: is there enough signal to train on?
 
-The table is rebuilt whole every night (weights decay with the date), so every row is
-the night's: its size and shape come from one aggregate pass (a one-row batch) rather
-than one scan per expectation, and its key from the primary key when there is one.
+Every weight moves every night (it decays with the date), so every row is the night's:
+the size and shape come from one aggregate query (a one-row batch) rather than one scan
+per expectation.  The key comes from a unique index: the table's own, or, for the dbt
+view over the stored pairs ``int_user_item_totals`` (one view row per stored pair), the
+stored pairs' index.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatc
 from expectations.sqltext import render
 
 TABLE = "intermediate.int_user_item_interactions"
+#: The stored pairs under the view ``TABLE`` (dbt applies the decay on read).
+STORED = "intermediate.int_user_item_totals"
 KEY = ("customer_id", "product_id")
 #: Above this a weight is as good as infinite.
 MAX_WEIGHT = 1e300
@@ -35,8 +39,15 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
               note="interactions / (users x items)"),
     )
     query = render("model_input_profile.sql", {"interactions": request.table}, max_weight=MAX_WEIGHT)
-    key = unique_key(*KEY, index=unique_key_index(conn, request.table, KEY))
+    key = unique_key(*KEY, index=_key_index(conn, request.table))
     return (BatchChecks("profile", QueryBatch(query), profile), BatchChecks("keys", TableBatch(request.table), (key,)))
+
+
+def _key_index(conn, table: str) -> str | None:
+    """The unique index that keeps the pairs unique: the table's own, else for the dbt view
+    the stored pairs' under it."""
+    own = unique_key_index(conn, table, KEY)
+    return unique_key_index(conn, STORED, KEY) if own is None and table == TABLE else own
 
 
 def _at_least(column: str, minimum: int):
