@@ -7,17 +7,23 @@ move the date forward with a new batch and back again (incremental convergence).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 
 from recsys import dbt_runner, warehouse
 from recsys.config import Settings, get_settings
+from recsys.generator import generate_shop, landing_dates
+from recsys.generator_spec import shop_spec
+from recsys.loading import load_landing
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2011, 12, 9)
@@ -101,9 +107,14 @@ def products() -> list[tuple]:
     ]
 
 
-def load_batch(url: str, batch_id: int, source: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert one batch: its raw.load_batches row and its lines (numbered from 1)."""
+def load_batch(url: str, batch_id: int | None, source: str, columns: tuple[str, ...], rows: list[tuple]) -> int:
+    """Insert one batch: its raw.load_batches row and its lines (numbered from 1).
+
+    ``batch_id`` None takes the next id of the loader's sequence (after real loads).
+    """
     with warehouse.transaction(url) as conn:
+        if batch_id is None:
+            batch_id = conn.execute("select nextval(pg_get_serial_sequence('raw.load_batches', 'batch_id'))").fetchone()[0]
         conn.execute(
             "insert into raw.load_batches (batch_id, source, file_name, file_sha256, logical_date,"
             " rows_read, rows_loaded, rows_rejected, started_at, finished_at, status)"
@@ -115,6 +126,7 @@ def load_batch(url: str, batch_id: int, source: str, columns: tuple[str, ...], r
         with conn.cursor().copy(f"copy raw.{source} ({names}) from stdin") as copy:
             for line_number, row in enumerate(rows, start=1):
                 copy.write_row((*row, batch_id, line_number))
+    return batch_id
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,7 @@ class Build:
     settings: Settings
     profiles_dir: Path
     target_path: Path
-    result: dbt_runner.DbtResult
+    result: dbt_runner.DbtResult | None
 
     def run(self, command=("build",), as_of_date=AS_OF, full_refresh=False) -> dbt_runner.DbtResult:
         return dbt_runner.run_dbt(
@@ -345,6 +357,150 @@ def test_resent_event_moving_days_converges_to_a_full_refresh(build):
     incremental = snapshot(build)
     build.run(("run",), full_refresh=True)
     assert snapshot(build) == incremental
+
+
+# A generated shop: nights built incrementally equal a full refresh ------------------------
+
+#: Every relation a night builds from the raw data, compared row for row with a full
+#: refresh.  int_event_versions is compared through int_events_unioned: it also keeps the
+#: replaced deliveries of invoices, which a full refresh cannot see.
+NIGHT_RELATIONS = (
+    "intermediate.int_order_lines_flagged", "intermediate.int_as_of_date", "intermediate.int_events_unioned",
+    "intermediate.int_daily_activity", "intermediate.int_customer_activity", "intermediate.int_product_activity",
+    "intermediate.int_product_daily_purchases", "intermediate.int_user_item_totals",
+    "intermediate.int_customers_unioned", "intermediate.int_products_unioned", *MART_TABLES,
+)
+
+
+def generated_invoices(customers: list[str], products: list[str], history_day: dt.date) -> list[tuple]:
+    """Two invoices of the history and one dated after it (loaded early: a later as-of date adds it)."""
+    first, second = (dt.datetime.combine(history_day - dt.timedelta(days=d), dt.time(10)) for d in (10, 3))
+    later = dt.datetime.combine(history_day + dt.timedelta(days=1), dt.time(11))
+    return [
+        ("G1001", products[0], "MUG", 2, first, 3.0, customers[0], "France"),
+        ("G1001", products[1], "LAMP", 1, first, 5.0, customers[0], "France"),
+        ("G1001", "POST", "POSTAGE", 1, first, 10.0, customers[0], "France"),
+        ("G1002", products[2], "VASE", 1, second, 7.5, customers[1], "Germany"),
+        ("G1003", products[0], "MUG", 4, later, 3.0, customers[2], "Germany"),
+    ]
+
+
+def corrections(build: Build, history_day: dt.date, products: list[str]) -> list[tuple]:
+    """Old events sent again: one to another day, one to another customer, one to another
+    product; plus a late event on an old day."""
+    events = build.rows(
+        "select event_id, customer_id, session_id, event_type, product_id, event_ts, price, rating from raw.events"
+        " where customer_id is not null and event_ts < %s order by event_id limit 3", (history_day - dt.timedelta(days=20),)
+    )
+    moved, recustomered, reproducted = (list(event) for event in events)
+    moved[5] += dt.timedelta(days=5)
+    recustomered[1] = events[0][1] if events[0][1] != recustomered[1] else events[2][1]
+    reproducted[4] = next(p for p in products if p != reproducted[4])
+    late = ["late-1", moved[1], "late-session", "purchase", products[1], moved[5] - dt.timedelta(days=9), 5.0, None]
+    return [tuple(row) for row in (moved, recustomered, reproducted, late)]
+
+
+def keep_copies(build: Build, schema: str) -> None:
+    """Copy every night relation into ``schema`` (same table names)."""
+    with warehouse.transaction(build.url) as conn:
+        conn.execute(f"drop schema if exists {schema} cascade")
+        conn.execute(f"create schema {schema}")
+        for relation in NIGHT_RELATIONS:
+            conn.execute(f"create table {schema}.{relation.split('.')[1]} as select * from {relation}")
+
+
+def comparable_columns(build: Build, relation: str) -> str:
+    """The relation's columns for an exact comparison; floating-point values rounded to 9
+    decimals (the same sums taken in another order differ in the last bits)."""
+    schema, name = relation.split(".")
+    columns = build.rows(
+        "select column_name, data_type, udt_name from information_schema.columns"
+        " where table_schema = %s and table_name = %s order by ordinal_position", (schema, name),
+    )
+    assert columns, f"{relation} has no columns"
+
+    def comparable(column: str, data_type: str, udt_name: str) -> str:
+        if data_type == "double precision":
+            return f"round({column}::numeric, 9)"
+        if udt_name == "_float8":
+            return f"array(select round(v::numeric, 9) from unnest({column}) as v)"
+        return column
+
+    return ", ".join(comparable(*column) for column in columns)
+
+
+def differences(build: Build, relation: str, copies: str) -> tuple[int, int]:
+    """Rows only in the copy and rows only in the relation (multisets: duplicates count)."""
+    columns = comparable_columns(build, relation)
+    copy = f"{copies}.{relation.split('.')[1]}"
+    return (
+        build.one(f"select count(*) from (select {columns} from {copy} except all select {columns} from {relation}) d")[0],
+        build.one(f"select count(*) from (select {columns} from {relation} except all select {columns} from {copy}) d")[0],
+    )
+
+
+@pytest.fixture(scope="module")
+def generated_shop(server_url, tmp_path_factory):
+    """A small generated shop in a database of its own: its history built, then two nights
+    loaded and built incrementally, the second with corrections (old events re-sent to
+    another day, customer or product, a late event, an invoice re-sent a day later with a
+    line fewer).  The relations after the last night are kept in schema ``night``."""
+    tmp = tmp_path_factory.mktemp("generated")
+    name = f"test_dbt_generated_{uuid.uuid4().hex[:8]}"
+    warehouse.ensure_database(server_url, name)
+    url = warehouse.with_database(server_url, name)
+    warehouse.ensure_schemas(url)
+    spec = shop_spec("tiny", n_customers=400, n_products=120, n_events=8000,
+                     start=dt.date(2023, 10, 1), end=dt.date(2023, 12, 31))
+    generate_shop(spec, tmp / "landing", daily_days=2, with_truth=False)
+    history_day, nights = landing_dates(spec, 2)
+    build = Build(url, Settings(home=REPO, warehouse_url=url), tmp / "profiles", tmp / "target", None)
+    load_landing(url, tmp / "landing", history_day)
+    customers = [row[0] for row in build.rows("select distinct customer_id from raw.events where customer_id is not null order by 1 limit 3")]
+    products = [row[0] for row in build.rows("select product_id from raw.products order by 1 limit 3")]
+    load_batch(url, None, "order_lines", ORDER_LINE_COLUMNS, generated_invoices(customers, products, history_day))
+    build.run(as_of_date=history_day)
+    for night in nights:
+        load_landing(url, tmp / "landing", night)
+        if night == nights[-1]:
+            load_batch(url, None, "events", EVENT_COLUMNS, corrections(build, history_day, products))
+            resent = [line for line in generated_invoices(customers, products, history_day)[:2] if line[0] == "G1001"]
+            load_batch(url, None, "order_lines", ORDER_LINE_COLUMNS,
+                       [(*line[:4], line[4] + dt.timedelta(days=1), *line[5:]) for line in resent[:1]])
+        result = build.run(as_of_date=night)
+    keep_copies(build, "night")
+    yield dataclasses.replace(build, result=result), nights[-1]
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.mark.integration
+def test_a_night_rebuilds_only_its_days(generated_shop):
+    build, night = generated_shop
+    inserted = {node.name: node.message for node in build.result.nodes if node.resource_type == "model"}
+    total = build.one("select count(*) from marts.fct_events")[0]
+    assert 0 < int(inserted["fct_events"].split()[-1]) < total / 5
+    moved = build.one("select event_date from marts.fct_events where event_id = 'late-1'")[0]
+    assert moved < night - dt.timedelta(days=5)  # a late event of an old day was added
+    assert build.rows("select quantity from marts.fct_events where session_id = 'G1001'") == [(2,)]
+
+
+@pytest.mark.integration
+def test_rerunning_a_night_changes_nothing(generated_shop):
+    build, night = generated_shop
+    build.run(as_of_date=night)
+    assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == {
+        relation: (0, 0) for relation in NIGHT_RELATIONS
+    }
+
+
+@pytest.mark.integration
+def test_incremental_nights_equal_a_full_refresh(generated_shop):
+    build, night = generated_shop
+    build.run(("run",), as_of_date=night, full_refresh=True)
+    assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == {
+        relation: (0, 0) for relation in NIGHT_RELATIONS
+    }
 
 
 @pytest.mark.integration

@@ -1,9 +1,10 @@
 -- The incremental daily aggregate must agree with the events it summarises, day by day:
--- a drift means an incremental run missed or double-counted a day.  Checked over the days
--- a night refreshes (the lookback window up to the run date), through the event_date
--- indexes; older days were checked by the nights that refreshed them.
+-- a drift means an incremental run missed or double-counted a day.  Checked over the last
+-- data_test_days days up to the run date, through the event_date indexes (older days were
+-- checked by the nights that built them; tests/test_dbt_project.py compares whole tables
+-- with a full refresh).
 {%- set as_of = as_of_date_value() %}
-{%- set window_start = as_of ~ ' - ' ~ (var('incremental_lookback_days') | int) %}
+{%- set window_start = as_of ~ ' - ' ~ (var('data_test_days') | int) %}
 
 with
 

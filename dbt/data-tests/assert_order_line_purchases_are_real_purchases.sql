@@ -1,9 +1,9 @@
 -- Only lines of real products, with a customer, a positive quantity and no cancellation
--- become purchase events, and every such line does.  Checked over the days a night
--- refreshes (the lookback window up to the run date; an order line's event has its day);
--- older days were checked by the nights that refreshed them.
+-- become purchase events, and every such line does.  Checked over the last data_test_days
+-- days up to the run date (an order line's event has its day; older days were checked by
+-- the nights that built them).
 {%- set as_of = as_of_date_value() %}
-{%- set window_start = as_of ~ ' - ' ~ (var('incremental_lookback_days') | int) %}
+{%- set window_start = as_of ~ ' - ' ~ (var('data_test_days') | int) %}
 
 with
 

@@ -6,9 +6,10 @@
       those replaced are the change set since that batch ("changed_events").
     - Each incremental model remembers the newest batch it has seen (its watermark column).
       Its pre-hook "replace_refreshed_keys" writes the keys to recompute into a temporary
-      table and deletes them: keys of the change set since the watermark, keys active in the
-      lookback window up to as_of_date (days a moving as-of date adds), and stored keys whose
-      last date is after as_of_date (a backfill).  The model then inserts the recomputed rows
+      table and deletes them: keys of the change set since the watermark, keys active after
+      the model's newest day up to as_of_date (the days a later as-of date adds; the var
+      incremental_lookback_days widens this by a margin), and stored keys whose last date is
+      after as_of_date (a backfill).  The model then inserts the recomputed rows
       of exactly those keys ("in_refreshed_keys"), so a key that lost all its rows is gone.
 
     The bounds are read before the statements run and written as constants, so the planner
@@ -73,7 +74,8 @@
         union all
         select {{ keys }}
         from {{ source }}
-        where event_date between date '{{ last_stored }}' - {{ var('incremental_lookback_days') | int }} and {{ as_of }}
+        where event_date > date '{{ last_stored }}' - {{ var('incremental_lookback_days') | int }}
+            and event_date <= {{ as_of }}
         union all
         select {{ keys }}
         from {{ this }}
@@ -103,10 +105,30 @@
 {%- endmacro %}
 
 
-{#- Filter of the model's rows to the keys its pre-hook deleted (incremental runs only). -#}
+{#- Filter of the model's rows to the keys its pre-hook deleted (incremental runs only).  One
+    key compares with an array of them, which the planner turns into index lookups however
+    deep the filter sits in the query. -#}
 {% macro in_refreshed_keys(key_columns) -%}
     {%- set keys = key_columns | join(', ') -%}
+    {%- if key_columns | length == 1 -%}
+    {{ keys }} = any(array(select {{ keys }} from {{ refreshed_keys_relation() }}))
+    {%- else -%}
     ({{ keys }}) in (select {{ keys }} from {{ refreshed_keys_relation() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook of the incremental models: statistics for a table built in this run (first run
+    or full refresh), so the next night's plans know how its days cluster and pick the
+    indexes.  Later nights append little; autovacuum keeps the statistics after that. -#}
+{% macro analyze_if_new() -%}
+    do $$
+    begin
+        if not exists (select 1 from pg_statistic where starelid = '{{ this }}'::regclass) then
+            analyze {{ this }};
+        end if;
+    end
+    $$
 {%- endmacro %}
 
 

@@ -1,6 +1,6 @@
 -- The run's logical date in one row: var as_of_date, or (unset) the latest date with an
 -- event or order line.  Every "as of" model reads it from here, nothing reads the clock.
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook=['analyze {{ this }}']) }}
 
 {%- set as_of = as_of_date_literal() %}
 

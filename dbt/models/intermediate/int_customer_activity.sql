@@ -1,17 +1,21 @@
 -- Per customer with events up to the run date (fct_events): first and last event and the
 -- purchase figures RFM scores rank (last purchase day, orders, revenue).  Incremental by
 -- customer (macros/incremental.sql): a night recomputes, from all their events, only the
--- customers whose events changed, are in the lookback window or lie after the run date.
+-- customers whose events changed, who have events after its newest day up to the run
+-- date, or whose last event lies after the run date.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=[
-            "{{ replace_refreshed_keys(['customer_id'], ref('fct_events'), \"(last_event_at at time zone 'UTC')::date\", 'max_batch_id') }}",
+            "{{ replace_refreshed_keys(['customer_id'], ref('fct_events'), 'last_event_date', 'max_batch_id') }}",
         ],
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['customer_id'], 'unique': true},
+            {'columns': ['max_batch_id']},
+            {'columns': ['last_event_date']},
         ],
     )
 }}
@@ -37,6 +41,8 @@ final as (
         customer_id,
         min(event_ts) as first_event_at,
         max(event_ts) as last_event_at,
+        min(event_date) as first_event_date,
+        max(event_date) as last_event_date,
         max(event_date) filter (where event_type = 'purchase') as last_purchase_date,
         (count(distinct coalesce(session_id, event_id)) filter (where event_type = 'purchase'))::integer
             as frequency,

@@ -53,31 +53,23 @@ order_line_customers as (
 
 ),
 
-customer_ids as (
-
-    select customer_id from registered_as_of
-    union
-    select customer_id from order_line_customers
-    union
-    select customer_id from active_customers
-
-),
-
+-- one row per customer: the three sources are unique by customer, joined on it
 final as (
 
     select
-        customer_ids.customer_id,
+        coalesce(registered_as_of.customer_id, order_line_customers.customer_id, active_customers.customer_id)
+            as customer_id,
         coalesce(registered_as_of.country, order_line_customers.most_frequent_country) as country,
         registered_as_of.signup_date,
         registered_as_of.email_hash,
         coalesce(registered_as_of.attributes, '{}'::jsonb) as attributes,
         registered_as_of.customer_id is not null as is_registered
 
-    from customer_ids
-    left join registered_as_of
-        on customer_ids.customer_id = registered_as_of.customer_id
-    left join order_line_customers
-        on customer_ids.customer_id = order_line_customers.customer_id
+    from registered_as_of
+    full outer join order_line_customers
+        on registered_as_of.customer_id = order_line_customers.customer_id
+    full outer join active_customers
+        on coalesce(registered_as_of.customer_id, order_line_customers.customer_id) = active_customers.customer_id
 
 )
 

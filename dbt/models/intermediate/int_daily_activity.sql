@@ -9,6 +9,7 @@
         pre_hook=[
             "{{ replace_refreshed_keys(['event_date'], ref('fct_events'), 'event_date', 'max_batch_id') }}",
         ],
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['event_date'], 'unique': true},
         ],

@@ -17,6 +17,7 @@
         unique_key=['event_id', 'batch_id'],
         incremental_predicates=['DBT_INTERNAL_DEST.superseded_by_batch_id is null'],
         on_schema_change='append_new_columns',
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['event_id'], 'unique': true, 'where': 'superseded_by_batch_id is null'},
             {'columns': ['batch_id']},
@@ -193,6 +194,9 @@ final as (
     {%- if watermark is not none %}
     union all
     select * from replaced
+    {%- else %}
+    -- days stored together: a night reads and replaces a few of them
+    order by event_date
     {%- endif %}
 
 )

@@ -2,7 +2,8 @@
 -- seen and its latest positive price (ties: the higher price).  Each figure is one lookup
 -- in fct_events' (product_id, event_ts) index, however many events the product has.
 -- Incremental by product (macros/incremental.sql): a night recomputes only the products
--- whose events changed, are in the lookback window or were last seen after the run date.
+-- whose events changed, that have events after its newest day up to the run date, or that
+-- were last seen after the run date.
 {{
     config(
         materialized='incremental',
@@ -11,6 +12,7 @@
         pre_hook=[
             "{{ replace_refreshed_keys(['product_id'], ref('fct_events'), 'last_seen_date', 'last_seen_batch_id') }}",
         ],
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['product_id'], 'unique': true},
         ],

@@ -5,7 +5,8 @@
 --            * 0.5 ^ (days since the last interaction / half-life)
 -- so repetition has diminishing returns and old interest fades.  A view: the decay moves
 -- every weight each night, so it is applied on read, and the stored totals under it stay
--- incremental.
+-- incremental.  The run date is a scalar subquery, so readers that scan all pairs can use
+-- parallel workers.
 with
 
 as_of as (
@@ -34,11 +35,10 @@ final as (
         totals.last_interaction_at,
         (
             totals.intensity
-            * {{ recency_decay('as_of.as_of_date - totals.last_interaction_date') }}
+            * {{ recency_decay('(select as_of_date from as_of) - totals.last_interaction_date') }}
         )::double precision as weight
 
     from totals
-    cross join as_of
 
 )
 

@@ -4,7 +4,8 @@
 -- so repetition has diminishing returns.  The decay depends on the run date and is applied
 -- by int_user_item_interactions, which keeps these stored totals valid from night to night.
 -- Incremental by pair (macros/incremental.sql): a night recomputes, from all their days,
--- only the pairs whose days changed, are in the lookback window or lie after the run date.
+-- only the pairs whose days changed, that have days after its newest day up to the run
+-- date, or whose last day lies after the run date.
 {{
     config(
         materialized='incremental',
@@ -14,8 +15,11 @@
         pre_hook=[
             "{{ replace_refreshed_keys(['customer_id', 'product_id'], ref('fct_interactions_daily'), 'last_interaction_date', 'max_batch_id') }}",
         ],
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['customer_id', 'product_id'], 'unique': true},
+            {'columns': ['max_batch_id']},
+            {'columns': ['last_interaction_date']},
         ],
     )
 }}

@@ -35,11 +35,11 @@ days as (
 new_customers as (
 
     select
-        (first_event_at at time zone 'UTC')::date as kpi_date,
+        first_event_date as kpi_date,
         count(*) as new_customers
 
     from customers
-    group by (first_event_at at time zone 'UTC')::date
+    group by first_event_date
 
 ),
 

@@ -1,8 +1,8 @@
 -- One behavioural event up to the run date.  Incremental by day: a run deletes and
 -- recomputes whole days -- the days of events loaded or replaced since the newest batch it
--- holds, the last incremental_lookback_days days before its newest day up to the run date,
--- and days after the run date (a backfill) -- so rerunning a date converges to what a full
--- refresh would build (macros/incremental.sql).
+-- holds, the days after its newest day up to the run date, and days after the run date (a
+-- backfill) -- so rerunning a date converges to what a full refresh would build
+-- (macros/incremental.sql).
 {{
     config(
         materialized='incremental',
@@ -11,8 +11,10 @@
         pre_hook=[
             "{{ replace_refreshed_keys(['event_date'], ref('int_events_unioned'), 'event_date', 'batch_id') }}",
         ],
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['event_date']},
+            {'columns': ['batch_id']},
             {'columns': ['customer_id']},
             {'columns': ['product_id', 'event_ts']},
         ],

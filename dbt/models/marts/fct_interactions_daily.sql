@@ -1,6 +1,7 @@
 -- Customer x product x day counts, the base of the training data.  Incremental by day: a
 -- run deletes and recomputes the days whose events changed since the newest batch it holds,
--- the lookback window up to the run date and days after it (macros/incremental.sql).
+-- the days after its newest day up to the run date, and days after the run date
+-- (macros/incremental.sql).
 {{
     config(
         materialized='incremental',
@@ -9,8 +10,10 @@
         pre_hook=[
             "{{ replace_refreshed_keys(['event_date'], ref('fct_events'), 'event_date', 'max_batch_id') }}",
         ],
+        post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['customer_id', 'product_id']},
+            {'columns': ['max_batch_id']},
         ],
     )
 }}
@@ -56,6 +59,8 @@ final as (
 
     from customer_events
     group by customer_id, product_id, event_date
+    -- days stored together: a night reads and replaces a few of them
+    order by event_date
 
 )
 
