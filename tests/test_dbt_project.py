@@ -444,7 +444,8 @@ def generated_shop(server_url, tmp_path_factory):
     """A small generated shop in a database of its own: its history built, then two nights
     loaded and built incrementally, the second with corrections (old events re-sent to
     another day, customer or product, a late event, an invoice re-sent a day later with a
-    line fewer).  The relations after the last night are kept in schema ``night``."""
+    line fewer).  The relations after the last night are kept in schema ``night``; the
+    third value is a batch id taken before the last night's loads and not used yet."""
     tmp = tmp_path_factory.mktemp("generated")
     name = f"test_dbt_generated_{uuid.uuid4().hex[:8]}"
     warehouse.ensure_database(server_url, name)
@@ -460,7 +461,10 @@ def generated_shop(server_url, tmp_path_factory):
     products = [row[0] for row in build.rows("select product_id from raw.products order by 1 limit 3")]
     load_batch(url, None, "order_lines", ORDER_LINE_COLUMNS, generated_invoices(customers, products, history_day))
     build.run(as_of_date=history_day)
+    late_batch_id = None
     for night in nights:
+        if night == nights[-1]:  # a load that starts now and commits after the night's build
+            late_batch_id = build.one("select nextval(pg_get_serial_sequence('raw.load_batches', 'batch_id'))")[0]
         load_landing(url, tmp / "landing", night)
         if night == nights[-1]:
             load_batch(url, None, "events", EVENT_COLUMNS, corrections(build, history_day, products))
@@ -469,14 +473,14 @@ def generated_shop(server_url, tmp_path_factory):
                        [(*line[:4], line[4] + dt.timedelta(days=1), *line[5:]) for line in resent[:1]])
         result = build.run(as_of_date=night)
     keep_copies(build, "night")
-    yield dataclasses.replace(build, result=result), nights[-1]
+    yield dataclasses.replace(build, result=result), nights[-1], late_batch_id
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
 @pytest.mark.integration
 def test_a_night_rebuilds_only_its_days(generated_shop):
-    build, night = generated_shop
+    build, night, _ = generated_shop
     inserted = {node.name: node.message for node in build.result.nodes if node.resource_type == "model"}
     total = build.one("select count(*) from marts.fct_events")[0]
     assert 0 < int(inserted["fct_events"].split()[-1]) < total / 5
@@ -487,7 +491,7 @@ def test_a_night_rebuilds_only_its_days(generated_shop):
 
 @pytest.mark.integration
 def test_rerunning_a_night_changes_nothing(generated_shop):
-    build, night = generated_shop
+    build, night, _ = generated_shop
     build.run(as_of_date=night)
     assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == {
         relation: (0, 0) for relation in NIGHT_RELATIONS
@@ -496,9 +500,32 @@ def test_rerunning_a_night_changes_nothing(generated_shop):
 
 @pytest.mark.integration
 def test_incremental_nights_equal_a_full_refresh(generated_shop):
-    build, night = generated_shop
+    build, night, _ = generated_shop
     build.run(("run",), as_of_date=night, full_refresh=True)
     assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == {
+        relation: (0, 0) for relation in NIGHT_RELATIONS
+    }
+
+
+@pytest.mark.integration
+def test_a_batch_committed_out_of_order_is_read(generated_shop):
+    build, night, late_batch_id = generated_shop
+    newer = build.one("select max(batch_id) from raw.load_batches")[0]
+    assert late_batch_id < newer
+    customer = build.one("select min(customer_id) from marts.dim_customers")[0]
+    product = build.one("select min(product_id) from marts.dim_products")[0]
+    late_ts = dt.datetime.combine(night, dt.time(23, 30), dt.timezone.utc)
+    stale = build.rows("select * from (select event_id, customer_id, session_id, event_type, product_id, event_ts,"
+                       " price, rating from raw.events where event_id = 'late-1') e")
+    load_batch(build.url, late_batch_id, "events", EVENT_COLUMNS, [
+        ("committed-late", customer, "late-session", "view", product, late_ts, 1.0, None),
+        (*stale[0][:4], product, stale[0][5] - dt.timedelta(days=30), *stale[0][6:]),  # older than its current delivery
+    ])
+    build.run(as_of_date=night)
+    assert build.rows("select customer_id from marts.fct_events where event_id = 'committed-late'") == [(customer,)]
+    keep_copies(build, "late")
+    build.run(("run",), as_of_date=night, full_refresh=True)
+    assert {relation: differences(build, relation, "late") for relation in NIGHT_RELATIONS} == {
         relation: (0, 0) for relation in NIGHT_RELATIONS
     }
 

@@ -12,9 +12,11 @@
       after as_of_date (a backfill).  The model then inserts the recomputed rows
       of exactly those keys ("in_refreshed_keys"), so a key that lost all its rows is gone.
 
-    The bounds are read before the statements run and written as constants, so the planner
-    sees how few rows they select and uses the indexes.  Batch ids must grow with every load
-    (the raw.load_batches sequence).  A full refresh (or the first run) builds everything. -#}
+    A model's watermark is the newest batch id among its rows; every version read or replaced
+    since it carries a larger change-set clock (int_event_versions), so a batch committed
+    out of id order is not missed.  The bounds are read before the statements run and
+    written as constants, so the planner sees how few rows they select and uses the
+    indexes.  A full refresh (or the first run) builds everything. -#}
 
 
 {#- The largest value of an expression in the model's own table (none when empty). -#}
@@ -43,16 +45,65 @@
 {%- endmacro %}
 
 
-{#- Event versions that changed what is current after batch `watermark`: the versions loaded
-    since and the versions they replaced (whose day, customer or product may differ). -#}
+{#- The newest load batch (of any source) this run can see: the clock of the change set. -#}
+{% macro newest_load_batch() -%}
+    {%- set batches = ref('stg_shop__load_batches') -%}
+    {%- if not execute -%}
+        {{ return(0) }}
+    {%- endif -%}
+    {%- set newest = run_query('select max(batch_id) from ' ~ batches).columns[0].values()[0] -%}
+    {{ return(0 if newest is none else newest | int) }}
+{%- endmacro %}
+
+
+{#- int_event_versions' clock for this run: the newest load batch, or one more than the
+    largest clock it has stored, whichever is larger.  Larger than the newest batch id any
+    incremental model holds (their rows come from versions read at earlier clocks), so
+    versions read or replaced now reach them even from a batch that committed late. -#}
+{% macro change_set_clock(newest_batch) -%}
+    {%- if not is_incremental() -%}
+        {{ return(newest_batch) }}
+    {%- endif -%}
+    {%- set stored = [stored_max('read_at_batch_id'), stored_max('superseded_at_batch_id')] | reject('none') | map('int') | list -%}
+    {%- set after_stored = (stored | max) + 1 if stored else newest_batch -%}
+    {{ return([newest_batch, after_stored] | max) }}
+{%- endmacro %}
+
+
+{#- Succeeded load batches of `sources` the model's table holds no row of: those a run reads.
+    A batch that commits after a later one is still read; a batch that adds no row (an
+    empty file, order lines without purchases) is read again, harmlessly. -#}
+{% macro unread_batches(sources) -%}
+    {%- set batches = ref('stg_shop__load_batches') -%}
+    {%- set query -%}
+        select batches.batch_id
+        from {{ batches }} as batches
+        where batches.status = 'succeeded'
+            and batches.source_name in ('{{ sources | join("', '") }}')
+            and not exists (select 1 from {{ this }} as stored where stored.batch_id = batches.batch_id)
+        order by batches.batch_id
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | map('int') | list) }}
+{%- endmacro %}
+
+
+{#- A list of batch ids as a SQL array literal. -#}
+{% macro batch_array(batch_ids) -%}
+    array[{{ batch_ids | join(', ') }}]::bigint[]
+{%- endmacro %}
+
+
+{#- Event versions that changed what is current after batch `watermark`: the versions read
+    since and the versions replaced since (whose day, customer or product may differ), by
+    int_event_versions' change-set clock. -#}
 {% macro changed_events(watermark) -%}
     select event_date, customer_id, product_id
     from {{ ref('int_event_versions') }}
-    where batch_id > {{ watermark }}
+    where read_at_batch_id > {{ watermark }}
     union all
     select event_date, customer_id, product_id
     from {{ ref('int_event_versions') }}
-    where superseded_by_batch_id > {{ watermark }}
+    where superseded_at_batch_id > {{ watermark }}
 {%- endmacro %}
 
 

@@ -1,14 +1,21 @@
 -- Every version of every event in one shape: site events as each batch delivered them, and
 -- purchases derived from order lines (the invoice plays the session; the event id derives
--- from the order line id, so reruns agree).  superseded_by_batch_id is the batch that
--- replaced a version (a later delivery of the same event, or of the same invoice); the
--- current versions (null) are int_events_unioned.  Old site versions stay, so the versions
--- loaded after any batch and the ones they replaced are the change set every incremental
--- model refreshes from (macros/incremental.sql).
--- Incremental: a run reads only the batches newer than the newest it holds, inserts their
--- versions and marks the current versions they replace.  Order-line invoices keep only
--- their latest delivery on a full refresh (int_order_lines_flagged has no older one).
-{%- set watermark = stored_watermark('batch_id') if is_incremental() else none %}
+-- from the order line id, so reruns agree).  Per event the delivery of the newest batch is
+-- current; the others carry the batch that replaced them (superseded_by_batch_id).
+-- int_events_unioned is the current versions.
+-- The change set: read_at_batch_id / superseded_at_batch_id is the run's clock when a
+-- version was read / replaced: the newest load batch, or one more than the clock of the
+-- previous run if that is larger.  So a version that became or stopped being current after
+-- a model last read the change set has a clock above the newest batch id the model holds,
+-- even when its own batch committed late, out of id order -- which is why the incremental
+-- models read changes through them (changed_events in macros/incremental.sql), not
+-- through batch_id.
+-- Incremental: a run reads the event and order-line batches it has no row of yet (so a
+-- batch that commits after a later one is not skipped) and re-decides which delivery is
+-- current for the events and invoices they hold.  A full refresh keeps only the latest
+-- delivery of an invoice (int_order_lines_flagged has no older one).
+{%- set unread = unread_batches(['events', 'order_lines']) if is_incremental() else none %}
+{%- set clock = change_set_clock(newest_load_batch()) %}
 
 {{
     config(
@@ -21,7 +28,8 @@
         indexes=[
             {'columns': ['event_id'], 'unique': true, 'where': 'superseded_by_batch_id is null'},
             {'columns': ['batch_id']},
-            {'columns': ['superseded_by_batch_id'], 'where': 'superseded_by_batch_id is not null'},
+            {'columns': ['read_at_batch_id']},
+            {'columns': ['superseded_at_batch_id'], 'where': 'superseded_at_batch_id is not null'},
             {'columns': ['event_date'], 'where': 'superseded_by_batch_id is null'},
             {'columns': ['session_id'], 'where': "source = 'order_lines' and superseded_by_batch_id is null"},
         ],
@@ -30,11 +38,11 @@
 
 with
 
-site_event_versions as (
+site_event_deliveries as (
 
     select * from {{ ref('stg_shop__events') }}
-    {%- if watermark is not none %}
-    where batch_id > {{ watermark }}
+    {%- if unread is not none %}
+    where batch_id = any({{ batch_array(unread) }})
     {%- endif %}
 
 ),
@@ -42,8 +50,8 @@ site_event_versions as (
 order_lines as (
 
     select * from {{ ref('int_order_lines_flagged') }}
-    {%- if watermark is not none %}
-    where batch_id > {{ watermark }}
+    {%- if unread is not none %}
+    where batch_id = any({{ batch_array(unread) }})
     {%- endif %}
 
 ),
@@ -58,11 +66,11 @@ site_deliveries as (
             order by line_number desc
         ) as delivery_rank
 
-    from site_event_versions
+    from site_event_deliveries
 
 ),
 
-from_site as (
+new_site_versions as (
 
     select
         event_id,
@@ -78,10 +86,53 @@ from_site as (
         case when event_type = 'purchase' then price else 0 end as revenue,
         rating,
         batch_id,
-        lead(batch_id) over (partition by event_id order by batch_id) as superseded_by_batch_id
+        {{ clock }}::bigint as read_at_batch_id
 
     from site_deliveries
     where delivery_rank = 1
+
+),
+
+-- the versions that compete for current: the new deliveries and, for their events, the
+-- version current until now (which may be newer than a late delivery)
+site_candidates as (
+
+    select * from new_site_versions
+
+    {%- if unread is not none %}
+
+    union all
+
+    select
+        stored.event_id,
+        stored.source,
+        stored.customer_id,
+        stored.session_id,
+        stored.event_type,
+        stored.product_id,
+        stored.event_ts,
+        stored.event_date,
+        stored.quantity,
+        stored.price,
+        stored.revenue,
+        stored.rating,
+        stored.batch_id,
+        stored.read_at_batch_id
+
+    from {{ this }} as stored
+    where stored.superseded_by_batch_id is null
+        and stored.event_id in (select event_id from new_site_versions)
+    {%- endif %}
+
+),
+
+from_site as (
+
+    select
+        *,
+        lead(batch_id) over (partition by event_id order by batch_id) as superseded_by_batch_id
+
+    from site_candidates
 
 ),
 
@@ -102,6 +153,7 @@ from_order_lines as (
         line_amount as revenue,
         null::integer as rating,
         batch_id,
+        {{ clock }}::bigint as read_at_batch_id,
         null::bigint as superseded_by_batch_id
 
     from order_lines
@@ -109,92 +161,60 @@ from_order_lines as (
 
 ),
 
-{% if watermark is not none %}
+{% if unread is not none %}
 
--- current versions the new batches replace: the same site event, or any line of a
--- re-delivered invoice (whether or not the new delivery still makes it a purchase)
-replacing_site_batches as (
-
-    select
-        event_id,
-        min(batch_id) as batch_id
-
-    from from_site
-    group by event_id
-
-),
-
-replacing_invoice_batches as (
+-- the current lines of an invoice that a newer delivery replaced (whether or not the new
+-- delivery still makes them purchases)
+replaced_order_lines as (
 
     select
-        invoice_no,
-        min(batch_id) as batch_id
+        stored.event_id,
+        stored.source,
+        stored.customer_id,
+        stored.session_id,
+        stored.event_type,
+        stored.product_id,
+        stored.event_ts,
+        stored.event_date,
+        stored.quantity,
+        stored.price,
+        stored.revenue,
+        stored.rating,
+        stored.batch_id,
+        stored.read_at_batch_id,
+        deliveries.batch_id as superseded_by_batch_id
 
-    from order_lines
-    group by invoice_no
-
-),
-
-replaced as (
-
-    select
-        previous.event_id,
-        previous.source,
-        previous.customer_id,
-        previous.session_id,
-        previous.event_type,
-        previous.product_id,
-        previous.event_ts,
-        previous.event_date,
-        previous.quantity,
-        previous.price,
-        previous.revenue,
-        previous.rating,
-        previous.batch_id,
-        replacing_site_batches.batch_id as superseded_by_batch_id
-
-    from {{ this }} as previous
-    inner join replacing_site_batches
-        on previous.event_id = replacing_site_batches.event_id
-    where previous.superseded_by_batch_id is null
-
-    union all
-
-    select
-        previous.event_id,
-        previous.source,
-        previous.customer_id,
-        previous.session_id,
-        previous.event_type,
-        previous.product_id,
-        previous.event_ts,
-        previous.event_date,
-        previous.quantity,
-        previous.price,
-        previous.revenue,
-        previous.rating,
-        previous.batch_id,
-        replacing_invoice_batches.batch_id as superseded_by_batch_id
-
-    from {{ this }} as previous
-    inner join replacing_invoice_batches
-        on previous.session_id = replacing_invoice_batches.invoice_no
-    where previous.source = 'order_lines'
-        and previous.superseded_by_batch_id is null
+    from {{ this }} as stored
+    inner join (select distinct invoice_no, batch_id from order_lines) as deliveries
+        on stored.session_id = deliveries.invoice_no
+        and stored.batch_id < deliveries.batch_id
+    where stored.source = 'order_lines'
+        and stored.superseded_by_batch_id is null
 
 ),
 
 {% endif %}
 
-final as (
+versions as (
 
     select * from from_site
     union all
     select * from from_order_lines
-    {%- if watermark is not none %}
+    {%- if unread is not none %}
     union all
-    select * from replaced
-    {%- else %}
+    select * from replaced_order_lines
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        *,
+        case when superseded_by_batch_id is not null then {{ clock }}::bigint end as superseded_at_batch_id
+
+    from versions
+    {%- if unread is none %}
     -- days stored together: a night reads and replaces a few of them
     order by event_date
     {%- endif %}
