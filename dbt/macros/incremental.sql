@@ -2,8 +2,9 @@
     customer x product pairs) its data touched, so its cost follows the night, not the history:
 
     - int_event_versions keeps every version of every event; superseded_by_batch_id marks the
-      versions a later batch replaced.  The versions loaded after a batch and the versions
-      those replaced are the change set since that batch ("changed_events").
+      versions a later batch replaced, and a change-set clock when each version was read
+      or replaced.  The versions with a clock above a batch id are the change set since a
+      model holding that batch last read it ("changed_events").
     - Each incremental model remembers the newest batch it has seen (its watermark column).
       Its pre-hook "replace_refreshed_keys" writes the keys to recompute into a temporary
       table and deletes them: keys of the change set since the watermark, keys active after
