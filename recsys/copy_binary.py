@@ -173,18 +173,17 @@ def _write_rows(out, widths, wire, offsets, data, valid):
     return p
 
 
-def frame_chunks(frame: pd.DataFrame, columns: Sequence[str], pg_types: Sequence[str],
+def encode_frame(frame: pd.DataFrame, columns: Sequence[str], pg_types: Sequence[str],
                  chunk_rows: int = CHUNK_ROWS) -> Iterator[memoryview]:
-    """A whole binary COPY stream of ``frame[columns]``: header, tuples in chunks, trailer.
+    """The tuples of ``frame[columns]`` in chunks of ``chunk_rows`` rows (a COPY stream is
+    :data:`HEADER`, the tuples of one or more frames, then :data:`TRAILER`).
 
-    Each column goes through Arrow once (``NaN``/``None``/``NaT`` become NULL, as with
-    Arrow's CSV writer); chunks are zero-copy slices of it, so the encoded bytes in
-    flight stay near ``chunk_rows`` rows.
+    Each chunk goes through Arrow (``NaN``/``None``/``NaT`` become NULL, as with Arrow's
+    CSV writer) only when it is encoded, so a queued writer sends the previous chunk
+    meanwhile and the encoded bytes in flight stay near ``chunk_rows`` rows.
     """
     if chunk_rows <= 0:
         raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
-    table = pa.Table.from_pandas(frame[list(columns)], preserve_index=False)
-    yield memoryview(HEADER)
-    for start in range(0, table.num_rows, chunk_rows):
-        yield memoryview(encode(table.slice(start, chunk_rows), pg_types))
-    yield memoryview(TRAILER)
+    for start in range(0, len(frame), chunk_rows):
+        table = pa.Table.from_pandas(frame.iloc[start:start + chunk_rows][list(columns)], preserve_index=False)
+        yield memoryview(encode(table, pg_types))

@@ -6,7 +6,10 @@ A run is built aside and swapped in whole:
    tables ``recs.user_recommendations__<run>``, ``recs.similar_items__<run>`` and
    ``recs.popular_items__<run>`` like the templates of ``ddl_recs.sql``;
 2. :func:`write_block` COPYs rows into them; a block and its bookkeeping row commit
-   together, so a retried Airflow task that wrote its block already writes nothing;
+   together, so a retried Airflow task that wrote its block already writes nothing.
+   The first block of a table truncates it in its own transaction when no other block is
+   being written: on a ``wal_level=minimal`` server its COPY then skips the WAL (the
+   table is synced at commit instead), which is most of the cost of a large table;
 3. :func:`finish_run` indexes and counts the tables, runs the output data-quality check
    (``validate``, given the table name), then in ONE transaction points the views
    ``recs.user_recommendations``, ``recs.similar_items`` and ``recs.popular_items`` at
@@ -20,16 +23,17 @@ This module and :mod:`recsys.export` are the only ones that write to ``recs``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import pandas as pd
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg.copy import QueuedLibpqWriter
 
 from recsys import copy_binary, warehouse
@@ -123,19 +127,33 @@ def column_types(conn, table: sql.Composable, columns: tuple[str, ...]) -> list[
     return [types[c] for c in columns]
 
 
-def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.DataFrame) -> int:
-    """COPY ``frame[columns]`` into ``table`` in binary format; returns the rows sent.
+@contextlib.contextmanager
+def copy_stream(conn, table: sql.Composable, columns: tuple[str, ...]) -> Iterator[Callable[[pd.DataFrame], int]]:
+    """One binary COPY into ``table`` held open: yields ``write(frame)``, which appends
+    ``frame[columns]`` and returns its row count.
 
-    A worker thread sends each encoded chunk while the next one is encoded (the encoder
+    A worker thread sends each encoded chunk while the caller goes on (the encoder
     releases the GIL), so the client costs little beside the server storing rows.
     """
     types = column_types(conn, table, columns)
     statement = sql.SQL(warehouse.read_sql("publish_copy.sql")).format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-        for chunk in copy_binary.frame_chunks(frame, columns, types):
-            copy.write(chunk)
-    return len(frame)
+        copy.write(copy_binary.HEADER)
+
+        def write(frame: pd.DataFrame) -> int:
+            for chunk in copy_binary.encode_frame(frame, columns, types):
+                copy.write(chunk)
+            return len(frame)
+
+        yield write
+        copy.write(copy_binary.TRAILER)
+
+
+def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.DataFrame) -> int:
+    """COPY ``frame[columns]`` into ``table`` (binary format); returns the rows sent."""
+    with copy_stream(conn, table, columns) as write:
+        return write(frame)
 
 
 def write_block(url: str, run_id: str, kind: str, frame: pd.DataFrame, block_key: str = "all") -> int:
@@ -155,9 +173,35 @@ def write_block(url: str, run_id: str, kind: str, frame: pd.DataFrame, block_key
         if conn.execute(warehouse.read_sql("publish_block_written.sql"), key).fetchone():
             log.info("run %s: %s block %s already written, skipped", run_id, kind, block_key)
             return 0
-        n_rows = copy_rows(conn, run_table(kind, run_id), columns, frame.assign(run_id=run_id))
+        table = run_table(kind, run_id)
+        fresh = _claim_empty_table(conn, table, run_id, kind)
+        n_rows = copy_rows(conn, table, columns, frame.assign(run_id=run_id))
         conn.execute(warehouse.read_sql("publish_record_block.sql"), key | {"n_rows": n_rows})
+    log.info("run %s: %s block %s, %d rows (%s)", run_id, kind, block_key, n_rows,
+             "table truncated in the same transaction" if fresh else "appended")
     return n_rows
+
+
+def _claim_empty_table(conn, table: sql.Composable, run_id: str, kind: str) -> bool:
+    """Truncate ``table`` in this transaction when no block of it was written and no other
+    transaction is writing one; True when it did.
+
+    PostgreSQL at ``wal_level=minimal`` does not WAL-log a COPY into a table created or
+    truncated in the same transaction.  The exclusive lock is only tried (``nowait``): a
+    concurrent block keeps the table, and this one appends as usual.
+    """
+    key = {"run_id": run_id, "kind": kind}
+    if conn.execute(warehouse.read_sql("publish_kind_started.sql"), key).fetchone()[0]:
+        return False
+    try:
+        with conn.transaction():  # a savepoint: a busy table is not an error
+            _execute(conn, "publish_lock_table_nowait.sql", table=table)
+    except errors.LockNotAvailable:
+        return False
+    if _execute(conn, "publish_table_has_rows.sql", table=table).fetchone()[0]:
+        return False  # a block committed between the check and the lock
+    _execute(conn, "publish_truncate.sql", table=table)
+    return True
 
 
 def _run(conn, run_id: str) -> RunInfo:

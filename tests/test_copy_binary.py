@@ -40,6 +40,13 @@ def awkward_frame() -> pd.DataFrame:
     })
 
 
+def stream(frame: pd.DataFrame, chunk_rows: int):
+    """A whole binary COPY stream of ``frame``: header, tuples in chunks, trailer."""
+    yield copy_binary.HEADER
+    yield from copy_binary.encode_frame(frame, COLUMNS, TYPES, chunk_rows)
+    yield copy_binary.TRAILER
+
+
 def test_empty_and_mismatched_inputs():
     empty = pa.table({"t": pa.array([], pa.string())})
     assert copy_binary.encode(empty, ["text"]).size == 0
@@ -61,12 +68,12 @@ def test_bytes_equal_what_postgresql_writes(warehouse_db):
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute(DDL.format(name="oracle"))
         with conn.cursor() as cur, cur.copy("copy oracle from stdin (format binary)") as copy:
-            for chunk in copy_binary.frame_chunks(frame, COLUMNS, TYPES, chunk_rows=4):
+            for chunk in stream(frame, chunk_rows=4):
                 copy.write(chunk)
         with conn.cursor() as cur, cur.copy("copy oracle to stdout (format binary)") as copy:
             server = b"".join(bytes(data) for data in copy)
         conn.execute("drop table oracle")
-    ours = b"".join(bytes(chunk) for chunk in copy_binary.frame_chunks(frame, COLUMNS, TYPES, chunk_rows=4))
+    ours = b"".join(bytes(chunk) for chunk in stream(frame, chunk_rows=4))
     assert ours == server
 
 
@@ -77,7 +84,7 @@ def test_round_trip_keeps_every_value(warehouse_db, chunk_rows):
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute(DDL.format(name="round_trip"))
         with conn.cursor() as cur, cur.copy("copy round_trip from stdin (format binary)") as copy:
-            for chunk in copy_binary.frame_chunks(frame, COLUMNS, TYPES, chunk_rows=chunk_rows):
+            for chunk in stream(frame, chunk_rows=chunk_rows):
                 copy.write(chunk)
         back = conn.execute("select * from round_trip").fetchall()
         conn.execute("drop table round_trip")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,35 @@ def test_blocks_are_written_once_and_only_into_building_runs(warehouse_db):
         publish.write_block(warehouse_db, run_id, "user_recommendations", block, "6-12")
     with pytest.raises(ValueError, match="not a publishing run id"):
         publish.run_table("user_recommendations", "x; drop table recs.runs")
+
+
+def filenode(url, table: str) -> int:
+    with warehouse.connect(url) as conn:
+        return conn.execute("select pg_relation_filenode(%s::regclass)", (table,)).fetchone()[0]
+
+
+def test_the_first_block_truncates_its_table_unless_another_block_is_being_written(warehouse_db):
+    """At wal_level=minimal a COPY into a table truncated in the same transaction skips the
+    WAL; only an empty table nobody is writing to may be truncated."""
+    busy, quiet = (publish.begin_run(warehouse_db, DAY, "m1", 5) for _ in range(2))
+    rows = publish.recommendation_rows(recs_rows(12), "m1", DAY, publish.get_run(warehouse_db, busy).started_at)
+    blocks = [rows.iloc[start:start + 20] for start in range(0, 60, 20)]
+    busy_table, quiet_table = (publish.table_name("user_recommendations", run) for run in (busy, quiet))
+    created = {table: filenode(warehouse_db, table) for table in (busy_table, quiet_table)}
+    with warehouse.connect(warehouse_db) as writer:
+        writer.execute(f"lock table {busy_table} in row exclusive mode")  # as another block's COPY does
+        started = time.perf_counter()
+        assert publish.write_block(warehouse_db, busy, "user_recommendations", blocks[0], "0-4") == 20
+        assert time.perf_counter() - started < 10, "a busy table is appended to, not waited for"
+    assert filenode(warehouse_db, busy_table) == created[busy_table]
+    for i, block in enumerate(blocks):
+        assert publish.write_block(warehouse_db, quiet, "user_recommendations", block, f"{4 * i}-{4 * i + 4}") == 20
+        if i == 0:
+            truncated = filenode(warehouse_db, quiet_table)
+            assert truncated != created[quiet_table], "the first block got a new file"
+    assert filenode(warehouse_db, quiet_table) == truncated, "later blocks append"
+    info = publish.finish_run(warehouse_db, quiet)
+    assert info.n_rows == 60 and info.n_customers == 12
 
 
 def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
