@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -528,6 +529,21 @@ def test_a_batch_committed_out_of_order_is_read(generated_shop):
     assert {relation: differences(build, relation, "late") for relation in NIGHT_RELATIONS} == {
         relation: (0, 0) for relation in NIGHT_RELATIONS
     }
+
+
+@pytest.mark.integration
+def test_an_incremental_table_gets_its_declared_indexes_back(generated_shop):
+    build, night, _ = generated_shop
+    indexes = "select indexdef from pg_indexes where schemaname = 'marts' and tablename = 'fct_events'"
+    declared = sorted(re.sub(r"INDEX \S+ ON", "INDEX ON", d) for (d,) in build.rows(indexes))
+    with warehouse.transaction(build.url) as conn:  # as a table built by an earlier version of the model
+        for (name,) in conn.execute("select indexname from pg_indexes where schemaname = 'marts' and tablename = 'fct_events'"
+                                    " and indexname not like '%pkey'").fetchall():
+            conn.execute(f'drop index marts."{name}"')
+        conn.execute("create index on marts.fct_events (session_id)")
+    dbt_runner.run_dbt(build.settings, build.url, ("run",), as_of_date=night, select=("fct_events",),
+                       profiles_dir=build.profiles_dir, target_path=build.target_path)
+    assert sorted(re.sub(r"INDEX \S+ ON", "INDEX ON", d) for (d,) in build.rows(indexes)) == declared
 
 
 @pytest.mark.integration

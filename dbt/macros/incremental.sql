@@ -88,9 +88,14 @@
 {%- endmacro %}
 
 
-{#- A list of batch ids as a SQL array literal. -#}
-{% macro batch_array(batch_ids) -%}
-    array[{{ batch_ids | join(', ') }}]::bigint[]
+{#- Filter of a relation's rows to the given batches (false when there are none, so the
+    relation is not read). -#}
+{% macro in_batches(batch_ids) -%}
+    {%- if batch_ids -%}
+    batch_id = any(array[{{ batch_ids | join(', ') }}]::bigint[])
+    {%- else -%}
+    false
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -166,6 +171,50 @@
     {{ keys }} = any(array(select {{ keys }} from {{ refreshed_keys_relation() }}))
     {%- else -%}
     ({{ keys }}) in (select {{ keys }} from {{ refreshed_keys_relation() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- First pre-hook of the incremental models: the table has the indexes its config declares.
+    dbt creates them only when it builds the table, so a table built by an earlier version
+    of the model (other indexes) would keep them, and a night's key lookups would scan it.
+    Compared by columns, uniqueness and whether partial; on a difference the table's
+    indexes (not its primary key) are rebuilt once. -#}
+{% macro ensure_indexes() -%}
+    {%- if is_incremental() -%}
+    {%- set declared = [] -%}
+    {%- for index in config.get('indexes', []) -%}
+        {%- do declared.append(index['columns'] | join(',') ~ '|' ~ (index.get('unique', false) | string | lower) ~ '|' ~ ((index.get('where') is not none) | string | lower)) -%}
+    {%- endfor -%}
+    {%- set query -%}
+        select coalesce(string_agg(signature, ';' order by signature), '')
+        from (
+            select
+                (
+                    select string_agg(attribute.attname, ',' order by key.position)
+                    from unnest(index.indkey) with ordinality as key (attnum, position)
+                    inner join pg_attribute as attribute
+                        on attribute.attrelid = index.indrelid and attribute.attnum = key.attnum
+                ) || '|' || index.indisunique || '|' || (index.indpred is not null) as signature
+            from pg_index as index
+            where index.indrelid = '{{ this }}'::regclass
+                and not index.indisprimary
+        ) as signatures
+    {%- endset -%}
+    {%- set found = run_query(query).columns[0].values()[0] -%}
+    {%- if found != declared | sort | join(';') -%}
+    do $$
+    declare stale regclass;
+    begin
+        for stale in select indexrelid::regclass from pg_index where indrelid = '{{ this }}'::regclass and not indisprimary loop
+            execute 'drop index ' || stale;
+        end loop;
+    end
+    $$;
+    {%- for index in config.get('indexes', []) %}
+    {{ get_create_index_sql(this, index) }};
+    {%- endfor %}
+    {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 

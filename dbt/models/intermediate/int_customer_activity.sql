@@ -9,6 +9,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=[
+            "{{ ensure_indexes() }}",
             "{{ replace_refreshed_keys(['customer_id'], ref('fct_events'), 'last_event_date', 'max_batch_id') }}",
         ],
         post_hook=["{{ analyze_if_new() }}"],

@@ -24,6 +24,7 @@
         unique_key=['event_id', 'batch_id'],
         incremental_predicates=['DBT_INTERNAL_DEST.superseded_by_batch_id is null'],
         on_schema_change='append_new_columns',
+        pre_hook=["{{ ensure_indexes() }}"],
         post_hook=["{{ analyze_if_new() }}"],
         indexes=[
             {'columns': ['event_id'], 'unique': true, 'where': 'superseded_by_batch_id is null'},
@@ -42,7 +43,7 @@ site_event_deliveries as (
 
     select * from {{ ref('stg_shop__events') }}
     {%- if unread is not none %}
-    where batch_id = any({{ batch_array(unread) }})
+    where {{ in_batches(unread) }}
     {%- endif %}
 
 ),
@@ -51,7 +52,7 @@ order_lines as (
 
     select * from {{ ref('int_order_lines_flagged') }}
     {%- if unread is not none %}
-    where batch_id = any({{ batch_array(unread) }})
+    where {{ in_batches(unread) }}
     {%- endif %}
 
 ),

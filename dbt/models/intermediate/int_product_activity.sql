@@ -10,6 +10,7 @@
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook=[
+            "{{ ensure_indexes() }}",
             "{{ replace_refreshed_keys(['product_id'], ref('fct_events'), 'last_seen_date', 'last_seen_batch_id') }}",
         ],
         post_hook=["{{ analyze_if_new() }}"],

@@ -13,6 +13,7 @@
         on_schema_change='append_new_columns',
         contract={'enforced': true},
         pre_hook=[
+            "{{ ensure_indexes() }}",
             "{{ replace_refreshed_keys(['customer_id', 'product_id'], ref('fct_interactions_daily'), 'last_interaction_date', 'max_batch_id') }}",
         ],
         post_hook=["{{ analyze_if_new() }}"],
