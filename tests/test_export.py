@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import export, publish, warehouse
+from recsys import export, export_files, publish, warehouse
 from recsys.config import RecsConfig
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ def read(folder, name, fmt="csv") -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-@pytest.mark.parametrize("fmt", export.FORMATS)
+@pytest.mark.parametrize("fmt", export_files.FORMATS)
 def test_reruns_are_byte_identical_and_the_manifest_checks_them(shop, tmp_path, fmt):
     first = export.export_campaign(shop, CONFIG, "xmas", tmp_path / "a", k=5, fmt=fmt)
     second = export.export_campaign(shop, CONFIG, "xmas", tmp_path / "b", k=5, fmt=fmt)
@@ -71,7 +71,7 @@ def test_reruns_are_byte_identical_and_the_manifest_checks_them(shop, tmp_path, 
     assert first.read_bytes() == second.read_bytes()
     for name, entry in manifest["files"].items():
         assert (first.parent / name).read_bytes() == (second.parent / name).read_bytes()
-        assert export.sha256_of(first.parent / name) == entry["sha256"]
+        assert export_files.sha256_of(first.parent / name) == entry["sha256"]
     assert manifest["counts"]["audience"] == N_CUSTOMERS
     assert manifest["counts"]["sent"] + manifest["counts"]["holdout"] == N_CUSTOMERS
     wide = read(first.parent, "send_wide", fmt)
@@ -128,3 +128,64 @@ def test_segments_and_audience_queries_narrow_the_audience(shop, tmp_path):
             sql_text="select customer_id from marts.dim_customers where nextval('recs.run_number') > 0"))
     with pytest.raises(ValueError, match="campaign name"):
         export.export_campaign(shop, CONFIG, "../etc", tmp_path)
+
+
+def test_files_do_not_depend_on_how_the_rows_are_fetched(shop, tmp_path, monkeypatch):
+    """Chunks end on whole customers, whatever the fetch size cuts."""
+    for fmt in export_files.FORMATS:
+        whole = export.export_campaign(shop, CONFIG, "chunks", tmp_path / "whole", k=7, fmt=fmt)
+        with monkeypatch.context() as patch:
+            patch.setattr(export, "FETCH_ROWS", 500)  # not a multiple of 7: lists are cut across fetches
+            chunked = export.export_campaign(shop, CONFIG, "chunks", tmp_path / "chunked", k=7, fmt=fmt)
+        assert chunked.read_bytes() == whole.read_bytes(), fmt
+        for name in json.loads(whole.read_text())["files"]:
+            assert (chunked.parent / name).read_bytes() == (whole.parent / name).read_bytes(), name
+
+
+def test_a_failed_export_keeps_the_recorded_audience(shop, tmp_path, monkeypatch):
+    def audience() -> list[tuple]:
+        with warehouse.connect(shop) as conn:
+            return conn.execute("select customer_id, in_holdout, holdout_bucket, run_id from recs.campaign_audiences"
+                                " where campaign = 'atomic' order by customer_id").fetchall()
+
+    export.export_campaign(shop, CONFIG, "atomic", tmp_path / "ok")
+    recorded = audience()
+    ids = [row[0] for row in recorded]
+    assert [row[2] for row in recorded] == export.holdout_bucket(ids, "atomic").tolist()
+    assert [row[1] for row in recorded] == (export.holdout_bucket(ids, "atomic") < CONFIG.holdout_share).tolist()
+    layout, calls = export.wide_layout, []
+
+    def failing(long, k):
+        calls.append(len(long))
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return layout(long, k)
+
+    monkeypatch.setattr(export, "FETCH_ROWS", 1000)
+    monkeypatch.setattr(export, "wide_layout", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        export.export_campaign(shop, CONFIG, "atomic", tmp_path / "failed")
+    assert audience() == recorded, "the audience of a failed export is rolled back"
+
+
+def test_prefetched_keeps_order_raises_errors_and_stops_its_worker():
+    closed = []
+
+    def numbers(fail_at=None):
+        try:
+            for i in range(10**6):
+                if i == fail_at:
+                    raise ValueError(f"broken at {i}")
+                yield i
+        finally:
+            closed.append(True)
+
+    assert list(export.prefetched((i for i in range(1000)), depth=3)) == list(range(1000))
+    failing = export.prefetched(numbers(fail_at=5))
+    assert [next(failing) for _ in range(5)] == list(range(5))
+    with pytest.raises(ValueError, match="broken at 5"):
+        next(failing)
+    early = export.prefetched(numbers())
+    assert [next(early) for _ in range(3)] == [0, 1, 2]
+    early.close()
+    assert closed == [True, True], "both sources were closed, the abandoned one too"

@@ -1,24 +1,19 @@
--- The published lists of a campaign's audience: top-k per customer with what a template shows.
+-- The published lists of a campaign's audience: top-k per customer, in customer order.
 -- {recs} is recs.user_recommendations (the current run) or a kept run's table; {audience}
--- narrows customers (all, a segment, or an analyst's read-only audience query).
+-- narrows customers (all, a segment, or an analyst's read-only audience query).  Product
+-- fields are not repeated on every row: the export joins export_products.sql itself.
 select
     r.run_id,
     r.model_version,
     r.context_date,
     r.customer_id,
     c.email_hash,
-    c.rfm_segment as segment,
     r.rank,
     r.product_id,
-    p.title,
-    p.price::double precision as price,
-    p.product_url,
-    p.image_url,
     r.reason_code,
     r.reason_ref
 from {recs} as r
 left join marts.dim_customers as c on c.customer_id = r.customer_id
-left join marts.dim_products as p on p.product_id = r.product_id
 where r.rank <= %(k)s
   and (%(segment)s::text is null or c.rfm_segment = %(segment)s)
   and {audience}

@@ -1,2 +1,3 @@
--- Audience queries are the analyst's own SQL: the export reads inside a read-only transaction.
-set transaction read only
+-- Audience queries are the analyst's own SQL: the export reads inside a read-only
+-- transaction, one snapshot for the lists and the products.
+set transaction isolation level repeatable read, read only
