@@ -2,8 +2,8 @@
     customer x product pairs) its data touched, so its cost follows the night, not the history:
 
     - int_event_versions keeps every version of every event; superseded_by_batch_id marks the
-      versions a later batch replaced, and a change-set clock when each version was read
-      or replaced.  The versions with a clock above a batch id are the change set since a
+      versions a later batch replaced, and a change-set stamp when each version was read or
+      replaced.  The versions with a stamp above a batch id are the change set since a
       model holding that batch last read it ("changed_events").
     - Each incremental model remembers the newest batch it has seen (its watermark column).
       Its pre-hook "replace_refreshed_keys" writes the keys to recompute into a temporary
@@ -14,7 +14,7 @@
       of exactly those keys ("in_refreshed_keys"), so a key that lost all its rows is gone.
 
     A model's watermark is the newest batch id among its rows; every version read or replaced
-    since it carries a larger change-set clock (int_event_versions), so a batch committed
+    since it carries a larger change-set stamp (int_event_versions), so a batch committed
     out of id order is not missed.  The bounds are read before the statements run and
     written as constants, so the planner sees how few rows they select and uses the
     indexes.  A full refresh (or the first run) builds everything. -#}
@@ -46,28 +46,16 @@
 {%- endmacro %}
 
 
-{#- The newest load batch (of any source) this run can see: the clock of the change set. -#}
-{% macro newest_load_batch() -%}
-    {%- set batches = ref('stg_shop__load_batches') -%}
-    {%- if not execute -%}
+{#- The smallest change-set stamp int_event_versions may give this run: one more than every
+    stamp it holds (0 on a full refresh).  A version's stamp is its batch id raised to this
+    floor, so a batch committed after a newer one was read still gets a stamp above every
+    batch id an incremental model holds (their rows come from versions stamped earlier). -#}
+{% macro change_set_floor() -%}
+    {%- if not is_incremental() -%}
         {{ return(0) }}
     {%- endif -%}
-    {%- set newest = run_query('select max(batch_id) from ' ~ batches).columns[0].values()[0] -%}
-    {{ return(0 if newest is none else newest | int) }}
-{%- endmacro %}
-
-
-{#- int_event_versions' clock for this run: the newest load batch, or one more than the
-    largest clock it has stored, whichever is larger.  Larger than the newest batch id any
-    incremental model holds (their rows come from versions read at earlier clocks), so
-    versions read or replaced now reach them even from a batch that committed late. -#}
-{% macro change_set_clock(newest_batch) -%}
-    {%- if not is_incremental() -%}
-        {{ return(newest_batch) }}
-    {%- endif -%}
     {%- set stored = [stored_max('read_at_batch_id'), stored_max('superseded_at_batch_id')] | reject('none') | map('int') | list -%}
-    {%- set after_stored = (stored | max) + 1 if stored else newest_batch -%}
-    {{ return([newest_batch, after_stored] | max) }}
+    {{ return((stored | max) + 1 if stored else 0) }}
 {%- endmacro %}
 
 
@@ -101,7 +89,7 @@
 
 {#- Event versions that changed what is current after batch `watermark`: the versions read
     since and the versions replaced since (whose day, customer or product may differ), by
-    int_event_versions' change-set clock. -#}
+    int_event_versions' change-set stamps. -#}
 {% macro changed_events(watermark) -%}
     select event_date, customer_id, product_id
     from {{ ref('int_event_versions') }}

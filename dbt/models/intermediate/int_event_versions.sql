@@ -3,19 +3,18 @@
 -- from the order line id, so reruns agree).  Per event the delivery of the newest batch is
 -- current; the others carry the batch that replaced them (superseded_by_batch_id).
 -- int_events_unioned is the current versions.
--- The change set: read_at_batch_id / superseded_at_batch_id is the run's clock when a
--- version was read / replaced: the newest load batch, or one more than the clock of the
--- previous run if that is larger.  So a version that became or stopped being current after
--- a model last read the change set has a clock above the newest batch id the model holds,
--- even when its own batch committed late, out of id order -- which is why the incremental
--- models read changes through them (changed_events in macros/incremental.sql), not
--- through batch_id.
+-- The change set: read_at_batch_id / superseded_at_batch_id stamp when a version was read /
+-- replaced: the version's (the replacing) batch id, raised above every stamp stored before
+-- when the batch is read after a newer one (a late commit).  So a version that became or
+-- stopped being current after a model last read the change set has a stamp above the
+-- newest batch id the model holds -- which is why the incremental models read changes
+-- through them (changed_events in macros/incremental.sql), not through batch_id.
 -- Incremental: a run reads the event and order-line batches it has no row of yet (so a
 -- batch that commits after a later one is not skipped) and re-decides which delivery is
 -- current for the events and invoices they hold.  A full refresh keeps only the latest
 -- delivery of an invoice (int_order_lines_flagged has no older one).
 {%- set unread = unread_batches(['events', 'order_lines']) if is_incremental() else none %}
-{%- set clock = change_set_clock(newest_load_batch()) %}
+{%- set floor = change_set_floor() %}
 
 {{
     config(
@@ -36,6 +35,8 @@
         ],
     )
 }}
+
+-- depends_on: {{ ref('stg_shop__load_batches') }}
 
 with
 
@@ -87,7 +88,7 @@ new_site_versions as (
         case when event_type = 'purchase' then price else 0 end as revenue,
         rating,
         batch_id,
-        {{ clock }}::bigint as read_at_batch_id
+        greatest(batch_id, {{ floor }}) as read_at_batch_id
 
     from site_deliveries
     where delivery_rank = 1
@@ -154,7 +155,7 @@ from_order_lines as (
         line_amount as revenue,
         null::integer as rating,
         batch_id,
-        {{ clock }}::bigint as read_at_batch_id,
+        greatest(batch_id, {{ floor }}) as read_at_batch_id,
         null::bigint as superseded_by_batch_id
 
     from order_lines
@@ -212,7 +213,9 @@ final as (
 
     select
         *,
-        case when superseded_by_batch_id is not null then {{ clock }}::bigint end as superseded_at_batch_id
+        case
+            when superseded_by_batch_id is not null then greatest(superseded_by_batch_id, {{ floor }})
+        end as superseded_at_batch_id
 
     from versions
     {%- if unread is none %}
