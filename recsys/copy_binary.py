@@ -12,9 +12,10 @@ server only checks and places them.  Layout (PostgreSQL docs, "COPY -- binary fo
 
 The input is an Arrow table (pandas frames go through Arrow first, as the CSV writer did,
 so missing values -- ``None``, ``NaN``, ``NaT`` -- become NULL the same way).  Each column
-is cast to the Arrow type of its PostgreSQL column, then two small numba kernels write
-its fields at their offsets in the output buffer.  The kernels release the GIL, so a
-queued COPY writer sends one chunk while the next is encoded.
+is cast to the Arrow type of its PostgreSQL column and laid out as numpy arrays (fixed
+widths as big-endian bytes side by side, text as offsets into shared UTF-8 bytes); one
+numba kernel then writes the rows in order.  It releases the GIL, so a queued COPY
+writer sends one chunk while the next is encoded.
 """
 
 from __future__ import annotations

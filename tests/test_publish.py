@@ -113,6 +113,16 @@ def test_blocks_are_written_once_and_only_into_building_runs(warehouse_db):
         publish.run_table("user_recommendations", "x; drop table recs.runs")
 
 
+def test_a_block_that_does_not_fit_its_table_writes_nothing(warehouse_db):
+    run_id = publish.begin_run(warehouse_db, DAY, "m1", 5)
+    rows = publish.recommendation_rows(recs_rows(6), "m1", DAY, publish.get_run(warehouse_db, run_id).started_at)
+    too_deep = rows.assign(rank=rows["rank"] + 40_000)  # rank is a smallint
+    with pytest.raises(ValueError, match="does not fit PostgreSQL int2"):
+        publish.write_block(warehouse_db, run_id, "user_recommendations", too_deep, "0-6")
+    assert publish.write_block(warehouse_db, run_id, "user_recommendations", rows, "0-6") == 30, "not marked written"
+    assert publish.finish_run(warehouse_db, run_id).n_rows == 30
+
+
 def filenode(url, table: str) -> int:
     with warehouse.connect(url) as conn:
         return conn.execute("select pg_relation_filenode(%s::regclass)", (table,)).fetchone()[0]
