@@ -52,23 +52,22 @@ months as (
 
 ),
 
+-- 12 monthly shares for the products that were bought (the others get 12 zeros below)
 monthly_demand as (
 
     select
-        products.product_id,
+        purchase_totals.product_id,
         array_agg(
             coalesce(monthly_purchases.n_purchases::double precision / purchase_totals.n_purchases, 0)
             order by months.month_of_year
         ) as monthly_demand
 
-    from products
+    from purchase_totals
     cross join months
     left join monthly_purchases
-        on products.product_id = monthly_purchases.product_id
+        on purchase_totals.product_id = monthly_purchases.product_id
         and months.month_of_year = monthly_purchases.month_of_year
-    left join purchase_totals
-        on products.product_id = purchase_totals.product_id
-    group by products.product_id
+    group by purchase_totals.product_id
 
 ),
 
@@ -94,7 +93,7 @@ joined as (
         coalesce(purchase_totals.n_purchases, 0) as n_purchases,
         coalesce(popularity.n_customers, 0) as n_customers,
         coalesce(popularity.popularity, 0) as popularity,
-        monthly_demand.monthly_demand
+        coalesce(monthly_demand.monthly_demand, array_fill(0::double precision, array[12])) as monthly_demand
 
     from products
     left join purchase_totals
