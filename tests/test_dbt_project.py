@@ -450,7 +450,15 @@ def generated_shop(server_url, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("generated")
     name = f"test_dbt_generated_{uuid.uuid4().hex[:8]}"
     warehouse.ensure_database(server_url, name)
-    url = warehouse.with_database(server_url, name)
+    try:
+        yield build_generated_nights(warehouse.with_database(server_url, name), tmp)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def build_generated_nights(url: str, tmp: Path) -> tuple[Build, dt.date, int]:
+    """The scenario of the ``generated_shop`` fixture in the empty database ``url``."""
     warehouse.ensure_schemas(url)
     spec = shop_spec("tiny", n_customers=400, n_products=120, n_events=8000,
                      start=dt.date(2023, 10, 1), end=dt.date(2023, 12, 31))
@@ -474,9 +482,7 @@ def generated_shop(server_url, tmp_path_factory):
                        [(*line[:4], line[4] + dt.timedelta(days=1), *line[5:]) for line in resent[:1]])
         result = build.run(("build",) if night == nights[-1] else ("run",), as_of_date=night)
     keep_copies(build, "night")
-    yield dataclasses.replace(build, result=result), nights[-1], late_batch_id
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+    return dataclasses.replace(build, result=result), nights[-1], late_batch_id
 
 
 @pytest.mark.integration
