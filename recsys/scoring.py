@@ -159,24 +159,36 @@ def top_k(
     groups, offsets = _group_parts(group_offsets, u.shape[0], n_items)
     item_t = np.zeros((v.shape[1], _padded(n_items)), np.float32)
     item_t[:, :n_items] = v.T
-    rows = block_size or block_rows(n_items)
-    threads = num_threads or os.cpu_count() or 1
     indices = np.full((stop - start, k), -1, np.int32)
     scores = np.full((stop - start, k), -np.inf, np.float32)
+
+    def fill(block: np.ndarray, keys: np.ndarray, lo: int, hi: int) -> None:
+        np.matmul(u[lo:hi], item_t, out=block)
+        _select_block(block, k, lo, n_items, *excl, *bst, groups, offsets, keys,
+                      indices[lo - start:hi - start], scores[lo - start:hi - start])
+
+    _in_blocks(start, stop, block_size or block_rows(n_items), item_t.shape[1], num_threads, fill)
+    return TopK(indices, scores, start)
+
+
+def _in_blocks(start: int, stop: int, rows: int, n_cols: int, num_threads: int, fill) -> None:
+    """``fill(block, keys, lo, hi)`` for user blocks ``lo:hi`` of ``start:stop``, spread over
+    worker threads that each reuse one ``(rows, n_cols)`` score buffer and key buffer.
+
+    BLAS runs single-threaded inside: the workers are the parallelism (the GIL is released
+    by BLAS and the kernel).
+    """
+    threads = num_threads or os.cpu_count() or 1
     blocks = [(b, min(b + rows, stop)) for b in range(start, stop, rows)]
 
     def work(worker: int) -> None:
-        buffer = np.empty((rows, item_t.shape[1]), np.float32)
-        keys = np.empty(item_t.shape[1], np.uint64)
+        buffer = np.empty((rows, n_cols), np.float32)
+        keys = np.empty(n_cols, np.uint64)
         for lo, hi in blocks[worker::threads]:
-            block = buffer[: hi - lo]
-            np.matmul(u[lo:hi], item_t, out=block)
-            _select_block(block, k, lo, n_items, *excl, *bst, groups, offsets, keys,
-                          indices[lo - start:hi - start], scores[lo - start:hi - start])
+            fill(buffer[: hi - lo], keys, lo, hi)
 
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         list(pool.map(work, range(min(threads, max(len(blocks), 1)))))
-    return TopK(indices, scores, start)
 
 
 def select_top_k(scores: np.ndarray, k: int, *, num_threads: int = 0) -> TopK:
@@ -192,24 +204,16 @@ def select_top_k(scores: np.ndarray, k: int, *, num_threads: int = 0) -> TopK:
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     n_users, n_items = scores.shape
-    excl = _sparse_parts(None, n_users, n_items, "exclude")
+    none = _sparse_parts(None, n_users, n_items, "exclude")  # no exclusions, no boosts
     groups, offsets = _group_parts(None, n_users, n_items)
-    rows = block_rows(n_items)
-    threads = num_threads or os.cpu_count() or 1
     indices = np.full((n_users, k), -1, np.int32)
     values = np.full((n_users, k), -np.inf, np.float32)
-    blocks = [(b, min(b + rows, n_users)) for b in range(0, n_users, rows)]
 
-    def work(worker: int) -> None:
-        buffer = np.empty((rows, _padded(n_items)), np.float32)
-        keys = np.empty(buffer.shape[1], np.uint64)
-        for lo, hi in blocks[worker::threads]:
-            block = buffer[: hi - lo]
-            block[:, :n_items] = scores[lo:hi]
-            _select_block(block, k, lo, n_items, *excl, *excl, groups, offsets, keys, indices[lo:hi], values[lo:hi])
+    def fill(block: np.ndarray, keys: np.ndarray, lo: int, hi: int) -> None:
+        block[:, :n_items] = scores[lo:hi]
+        _select_block(block, k, lo, n_items, *none, *none, groups, offsets, keys, indices[lo:hi], values[lo:hi])
 
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(work, range(min(threads, max(len(blocks), 1)))))
+    _in_blocks(0, n_users, block_rows(n_items), _padded(n_items), num_threads, fill)
     return TopK(indices, values)
 
 
