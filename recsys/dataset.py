@@ -225,7 +225,7 @@ def read_warehouse(url: str, as_of) -> Frames:
                                                  {"as_of": as_of}, INTERACTION_ROW_TYPES),
             "customers": warehouse.read_frame(conn, warehouse.read_sql("dataset_customers.sql"), None,
                                               CUSTOMER_ROW_TYPES),
-            "products": query_frame(conn, warehouse.read_sql("dataset_products.sql")),
+            "products": warehouse.query_frame(conn, warehouse.read_sql("dataset_products.sql")),
         }
     log.info("read %d interaction rows, %d customers, %d products as of %s",
              len(frames["interactions"]), len(frames["customers"]), len(frames["products"]), as_of)
@@ -234,12 +234,6 @@ def read_warehouse(url: str, as_of) -> Frames:
         items=normalise_entities(frames["products"], ITEM),
         users=customers_to_users(frames["customers"]) if len(frames["customers"]) else None,
     )
-
-
-def query_frame(conn, query: str, params: Mapping | None = None) -> pd.DataFrame:
-    """The rows of ``query`` as a frame with the query's column names."""
-    cursor = conn.execute(query, params)
-    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 
 
 def order_lines_to_frames(order_lines: pd.DataFrame, fee_product_codes=()) -> Frames:

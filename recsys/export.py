@@ -247,8 +247,7 @@ def _checked(rows: pd.DataFrame, runs: set) -> pd.DataFrame:
 def read_catalogue(url: str, config: RecsConfig) -> pd.DataFrame:
     """The product feed (:data:`CATALOGUE_COLUMNS`), URLs filled from the templates."""
     with warehouse.connect(url) as conn:
-        cursor = conn.execute(warehouse.read_sql("export_catalogue.sql"))
-        frame = pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+        frame = warehouse.query_frame(conn, warehouse.read_sql("export_catalogue.sql"))
     return with_urls(frame, config, "id", ("link", "image_link"))[list(CATALOGUE_COLUMNS)]
 
 

@@ -221,8 +221,7 @@ def get_run(url: str, run_id: str) -> RunInfo:
 def list_runs(url: str) -> pd.DataFrame:
     """Every publishing run, newest first."""
     with warehouse.connect(url) as conn:
-        cursor = conn.execute(warehouse.read_sql("publish_runs.sql"))
-        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+        return warehouse.query_frame(conn, warehouse.read_sql("publish_runs.sql"))
 
 
 def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep_runs: int = 3,

@@ -25,7 +25,6 @@ from psycopg.types.json import Jsonb
 
 from recsys import warehouse
 from recsys.config import EvaluationConfig
-from recsys.dataset import query_frame
 
 GATE_METRIC = "ndcg@10"
 CHAMPION, REJECTED, RETIRED, FAILED = "champion", "rejected", "retired", "failed"
@@ -113,14 +112,14 @@ def _json_safe(value):
 def current_champion(url: str) -> dict | None:
     """The serving run's id, date, artifact and metrics, or ``None`` before any promotion."""
     with warehouse.connect(url) as conn:
-        rows = query_frame(conn, warehouse.read_sql("registry_champion.sql")).to_dict("records")
+        rows = warehouse.query_frame(conn, warehouse.read_sql("registry_champion.sql")).to_dict("records")
     return rows[0] if rows else None
 
 
 def run_history(url: str) -> pd.DataFrame:
     """Every run in date order (``run_id, logical_date, status, metrics, ...``)."""
     with warehouse.connect(url) as conn:
-        return query_frame(conn, warehouse.read_sql("registry_history.sql"))
+        return warehouse.query_frame(conn, warehouse.read_sql("registry_history.sql"))
 
 
 def git_revision(repository: Path) -> str | None:

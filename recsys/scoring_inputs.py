@@ -42,8 +42,7 @@ LARGE_READS = {
 def _frame(conn, name: str, params: Mapping | None = None) -> pd.DataFrame:
     if name in LARGE_READS:
         return warehouse.read_frame(conn, warehouse.read_sql(name), params, LARGE_READS[name])
-    cursor = conn.execute(warehouse.read_sql(name), params)
-    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+    return warehouse.query_frame(conn, warehouse.read_sql(name), params)
 
 
 def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int) -> ScoringInputs:

@@ -30,7 +30,7 @@ import pandas as pd
 from recsys import artifacts, registry, report, warehouse
 from recsys.config import EvaluationConfig, TrainingConfig
 from recsys.dataset import (
-    Frames, TrainingData, Weighting, build_training_data, load_weighting, query_frame, read_warehouse,
+    Frames, TrainingData, Weighting, build_training_data, load_weighting, read_warehouse,
 )
 from recsys.evaluate import (
     EvalContext, ModelEvaluation, build_context, evaluate, evaluate_models, rating_metrics,
@@ -347,7 +347,7 @@ def check_training_inputs(url: str, logical_date: dt.date, evaluation: Evaluatio
     """Are there enough interactions before and inside the test window to train and judge?"""
     cutoff, end = windows(logical_date, evaluation.test_days)
     with warehouse.connect(url) as conn:
-        counts = query_frame(conn, warehouse.read_sql("dataset_input_check.sql"),
+        counts = warehouse.query_frame(conn, warehouse.read_sql("dataset_input_check.sql"),
                              {"cutoff": cutoff.date(), "end": end.date()}).to_dict("records")[0]
     return assess_inputs(counts, evaluation)
 

@@ -197,6 +197,13 @@ def transaction(url: str) -> Iterator[psycopg.Connection]:
             yield conn
 
 
+def query_frame(conn: psycopg.Connection, query: str, params: Mapping | None = None) -> pd.DataFrame:
+    """The rows of ``query`` as a frame with the query's column names (small results;
+    :func:`read_frame` for millions of rows)."""
+    cursor = conn.execute(query, params)
+    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+
+
 def read_frame(conn: psycopg.Connection, query: str, params: Mapping | None,
                types: Mapping[str, pa.DataType]) -> pd.DataFrame:
     """The rows of ``query`` as a frame, through ``COPY ... TO STDOUT`` (CSV) and Arrow.
