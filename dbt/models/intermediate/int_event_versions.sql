@@ -15,6 +15,9 @@
 -- delivery of an invoice (int_order_lines_flagged has no older one).
 {%- set unread = unread_batches(['events', 'order_lines']) if is_incremental() else none %}
 {%- set floor = change_set_floor() %}
+{#- the columns a stored version is carried over with (the same in both branches below) #}
+{%- set stored_columns = ['event_id', 'source', 'customer_id', 'session_id', 'event_type', 'product_id', 'event_ts',
+    'event_date', 'quantity', 'price', 'revenue', 'rating', 'batch_id', 'read_at_batch_id'] %}
 
 {{
     config(
@@ -106,20 +109,9 @@ site_candidates as (
     union all
 
     select
-        stored.event_id,
-        stored.source,
-        stored.customer_id,
-        stored.session_id,
-        stored.event_type,
-        stored.product_id,
-        stored.event_ts,
-        stored.event_date,
-        stored.quantity,
-        stored.price,
-        stored.revenue,
-        stored.rating,
-        stored.batch_id,
-        stored.read_at_batch_id
+        {%- for column in stored_columns %}
+        stored.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
 
     from {{ this }} as stored
     where stored.superseded_by_batch_id is null
@@ -170,20 +162,9 @@ from_order_lines as (
 replaced_order_lines as (
 
     select
-        stored.event_id,
-        stored.source,
-        stored.customer_id,
-        stored.session_id,
-        stored.event_type,
-        stored.product_id,
-        stored.event_ts,
-        stored.event_date,
-        stored.quantity,
-        stored.price,
-        stored.revenue,
-        stored.rating,
-        stored.batch_id,
-        stored.read_at_batch_id,
+        {%- for column in stored_columns %}
+        stored.{{ column }},
+        {%- endfor %}
         deliveries.batch_id as superseded_by_batch_id
 
     from {{ this }} as stored
