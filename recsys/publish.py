@@ -5,11 +5,12 @@ A run is built aside and swapped in whole:
 1. :func:`begin_run` numbers the run (``<YYYYMMDD>_<n>``, from a sequence) and creates its
    tables ``recs.user_recommendations__<run>``, ``recs.similar_items__<run>`` and
    ``recs.popular_items__<run>`` like the templates of ``ddl_recs.sql``;
-2. :func:`write_block` COPYs rows into them; a block and its bookkeeping row commit
-   together, so a retried Airflow task that wrote its block already writes nothing.
-   The first block of a table truncates it in its own transaction when no other block is
-   being written: on a ``wal_level=minimal`` server its COPY then skips the WAL (the
-   table is synced at commit instead), which is most of the cost of a large table;
+2. :func:`write_blocks` COPYs blocks of rows into them; blocks and their bookkeeping
+   rows commit together, so a retried Airflow task that wrote its block already writes
+   nothing.  The first write of a table truncates it in its own transaction when no other
+   block is being written: on a ``wal_level=minimal`` server its COPY then skips the WAL
+   (the table is synced at commit instead), which is most of the cost of a large table.
+   A single process streams every customer range through that one COPY;
 3. :func:`finish_run` indexes and counts the tables, runs the output data-quality check
    (``validate``, given the table name), then in ONE transaction points the views
    ``recs.user_recommendations``, ``recs.similar_items`` and ``recs.popular_items`` at
@@ -29,12 +30,12 @@ import json
 import logging
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 from psycopg import errors, sql
-from psycopg.copy import QueuedLibpqWriter
 
 from recsys import copy_binary, warehouse
 
@@ -130,24 +131,33 @@ def column_types(conn, table: sql.Composable, columns: tuple[str, ...]) -> list[
 @contextlib.contextmanager
 def copy_stream(conn, table: sql.Composable, columns: tuple[str, ...]) -> Iterator[Callable[[pd.DataFrame], int]]:
     """One binary COPY into ``table`` held open: yields ``write(frame)``, which appends
-    ``frame[columns]`` and returns its row count.
+    ``frame[columns]`` and returns its row count once the rows are sent.
 
-    A worker thread sends each encoded chunk while the caller goes on (the encoder
-    releases the GIL), so the client costs little beside the server storing rows.
+    A worker thread encodes the next chunk while this one is sent (the encoder releases the
+    GIL), so the client costs little beside the server storing rows; nothing is left queued
+    when ``write`` returns, so the caller's next work does not compete with the send.
     """
     types = column_types(conn, table, columns)
     statement = sql.SQL(warehouse.read_sql("publish_copy.sql")).format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+    with conn.cursor() as cur, cur.copy(statement) as copy, ThreadPoolExecutor(1) as encoder:
         copy.write(copy_binary.HEADER)
 
         def write(frame: pd.DataFrame) -> int:
-            for chunk in copy_binary.encode_frame(frame, columns, types):
+            for chunk in _one_ahead(copy_binary.encode_frame(frame, columns, types), encoder):
                 copy.write(chunk)
             return len(frame)
 
         yield write
         copy.write(copy_binary.TRAILER)
+
+
+def _one_ahead(items: Iterator, executor: ThreadPoolExecutor) -> Iterator:
+    """``items``, the next one produced on ``executor`` while the caller uses this one."""
+    pending = executor.submit(next, items, None)
+    while (item := pending.result()) is not None:
+        pending = executor.submit(next, items, None)
+        yield item
 
 
 def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.DataFrame) -> int:
@@ -157,42 +167,55 @@ def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.D
 
 
 def write_block(url: str, run_id: str, kind: str, frame: pd.DataFrame, block_key: str = "all") -> int:
-    """COPY one block of rows (columns of :data:`COLUMNS` except ``run_id``) into the run.
+    """:func:`write_blocks` with one block (one mapped scoring task, or a small table)."""
+    return write_blocks(url, run_id, kind, [(block_key, frame)])
 
-    Returns the rows written, 0 when this block was written before (a retry).
+
+def write_blocks(url: str, run_id: str, kind: str, blocks: Iterable[tuple[str, pd.DataFrame]]) -> int:
+    """COPY blocks of rows (columns of :data:`COLUMNS` except ``run_id``) into the run, all
+    in one transaction and one COPY; ``blocks`` yields ``(block_key, frame)``.
+
+    ``blocks`` may be lazy (a generator scoring each range): the rows go out as they come,
+    and a failure while producing them rolls every block back.  Blocks written before (a
+    retry) are skipped.  Returns the rows written.
     """
     columns = COLUMNS[kind]
-    missing = set(columns) - {"run_id"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"rows for {kind} lack columns {sorted(missing)}")
-    key = {"run_id": run_id, "kind": kind, "block_key": block_key}
     with warehouse.transaction(url) as conn:
         info = _run(conn, run_id)
         if info.status != BUILDING:
             raise ValueError(f"run {run_id} is {info.status}, not building: start a new run to publish again")
-        if conn.execute(warehouse.read_sql("publish_block_written.sql"), key).fetchone():
-            log.info("run %s: %s block %s already written, skipped", run_id, kind, block_key)
-            return 0
+        written = {key for (key,) in conn.execute(warehouse.read_sql("publish_written_blocks.sql"),
+                                                  {"run_id": run_id, "kind": kind})}
         table = run_table(kind, run_id)
-        fresh = _claim_empty_table(conn, table, run_id, kind)
-        n_rows = copy_rows(conn, table, columns, frame.assign(run_id=run_id))
-        conn.execute(warehouse.read_sql("publish_record_block.sql"), key | {"n_rows": n_rows})
-    log.info("run %s: %s block %s, %d rows (%s)", run_id, kind, block_key, n_rows,
-             "table truncated in the same transaction" if fresh else "appended")
-    return n_rows
+        fresh = not written and _claim_empty_table(conn, table)
+        recorded = {}
+        with copy_stream(conn, table, columns) as write:
+            for block_key, frame in blocks:
+                if block_key in written or block_key in recorded:
+                    log.info("run %s: %s block %s already written, skipped", run_id, kind, block_key)
+                    continue
+                missing = set(columns) - {"run_id"} - set(frame.columns)
+                if missing:
+                    raise ValueError(f"rows for {kind} lack columns {sorted(missing)}")
+                recorded[block_key] = write(frame.assign(run_id=run_id))
+                log.info("run %s: %s block %s, %d rows", run_id, kind, block_key, recorded[block_key])
+        for block_key, n_rows in recorded.items():
+            conn.execute(warehouse.read_sql("publish_record_block.sql"),
+                         {"run_id": run_id, "kind": kind, "block_key": block_key, "n_rows": n_rows})
+    if recorded:
+        log.info("run %s: %s, %d rows in %d blocks (%s)", run_id, kind, sum(recorded.values()), len(recorded),
+                 "table truncated in the same transaction" if fresh else "appended")
+    return sum(recorded.values())
 
 
-def _claim_empty_table(conn, table: sql.Composable, run_id: str, kind: str) -> bool:
-    """Truncate ``table`` in this transaction when no block of it was written and no other
-    transaction is writing one; True when it did.
+def _claim_empty_table(conn, table: sql.Composable) -> bool:
+    """Truncate ``table`` in this transaction unless another transaction is writing to it
+    or has written to it; True when it did.
 
     PostgreSQL at ``wal_level=minimal`` does not WAL-log a COPY into a table created or
     truncated in the same transaction.  The exclusive lock is only tried (``nowait``): a
     concurrent block keeps the table, and this one appends as usual.
     """
-    key = {"run_id": run_id, "kind": kind}
-    if conn.execute(warehouse.read_sql("publish_kind_started.sql"), key).fetchone()[0]:
-        return False
     try:
         with conn.transaction():  # a savepoint: a busy table is not an error
             _execute(conn, "publish_lock_table_nowait.sql", table=table)

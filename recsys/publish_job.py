@@ -88,19 +88,22 @@ def prepare_run(url: str, settings: Settings, logical_date: dt.date, range_size:
     return {"run_id": run_id, "ranges": ranges(n_customers, range_size)}
 
 
+def range_rows(plan: recommend.Plan, settings: Settings, info: publish.RunInfo, start: int, stop: int):
+    """The published rows of customers ``start:stop`` of a run."""
+    began = time.perf_counter()
+    rows = recommend.score_plan(plan, start, stop, block_size=settings.recs.block_size,
+                                num_threads=settings.recs.num_threads)
+    log.info("run %s: customers %d-%d scored in %.1fs", info.run_id, start, stop, time.perf_counter() - began)
+    return publish.recommendation_rows(rows, info.model_version, info.context_date, info.started_at)
+
+
 def score_range(url: str, settings: Settings, run_id: str, start: int, stop: int,
                 plan: recommend.Plan | None = None) -> int:
     """Score customers ``start:stop`` of a run and COPY their rows (idempotent per range)."""
     info = publish.get_run(url, run_id)
     plan = plan or build_plan(url, settings, info.context_date, info.model_version)
-    began = time.perf_counter()
-    rows = recommend.score_plan(plan, start, stop, block_size=settings.recs.block_size,
-                                num_threads=settings.recs.num_threads)
-    frame = publish.recommendation_rows(rows, info.model_version, info.context_date, info.started_at)
-    written = publish.write_block(url, run_id, "user_recommendations", frame, f"{start}-{stop}")
-    log.info("run %s: customers %d-%d scored in %.1fs, %d rows written", run_id, start, stop,
-             time.perf_counter() - began, written)
-    return written
+    return publish.write_block(url, run_id, "user_recommendations", range_rows(plan, settings, info, start, stop),
+                               f"{start}-{stop}")
 
 
 def finalize_run(url: str, settings: Settings, run_id: str, validate: publish.Validator | None = None,
@@ -115,15 +118,19 @@ def finalize_run(url: str, settings: Settings, run_id: str, validate: publish.Va
 
 def publish_for_date(url: str, settings: Settings, logical_date: dt.date, validate: publish.Validator | None = None,
                      range_size: int = DEFAULT_RANGE_SIZE, send_date: dt.date | None = None) -> publish.RunInfo:
-    """The whole job in one process (one plan for every range); a failure marks the run failed."""
+    """The whole job in one process: one plan, and every range scored straight into one
+    COPY (one transaction, so the table is written without WAL on a ``wal_level=minimal``
+    server); a failure marks the run failed."""
     context_date = send_date or send_date_for(logical_date, settings)
     model_version, _ = _champion(url)
     started = time.perf_counter()
     plan = build_plan(url, settings, context_date, model_version)
     run_id = publish.begin_run(url, context_date, model_version, settings.recs.k)
     try:
-        for start, stop in ranges(len(plan.user_ids), range_size):
-            score_range(url, settings, run_id, start, stop, plan=plan)
+        info = publish.get_run(url, run_id)
+        blocks = ((f"{start}-{stop}", range_rows(plan, settings, info, start, stop))
+                  for start, stop in ranges(len(plan.user_ids), range_size))
+        publish.write_blocks(url, run_id, "user_recommendations", blocks)
         return finalize_run(url, settings, run_id, validate, plan=plan,
                             timings={"write_seconds": round(time.perf_counter() - started, 3)})
     except Exception as exc:

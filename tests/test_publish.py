@@ -152,6 +152,49 @@ def test_the_first_block_truncates_its_table_unless_another_block_is_being_writt
     assert info.n_rows == 60 and info.n_customers == 12
 
 
+def test_lazy_blocks_stream_through_one_transaction_and_a_failure_writes_none(warehouse_db):
+    """publish_for_date scores each range while the COPY is open: nobody sees a block
+    before all are written, and a scoring error midway leaves the table as it was."""
+    run_id = publish.begin_run(warehouse_db, DAY, "m1", 5)
+    rows = publish.recommendation_rows(recs_rows(12), "m1", DAY, publish.get_run(warehouse_db, run_id).started_at)
+    table = publish.table_name("user_recommendations", run_id)
+    seen = []
+
+    def blocks(fail_at: int | None = None):
+        for i in range(3):
+            if i == fail_at:
+                raise RuntimeError("scoring failed")
+            with warehouse.connect(warehouse_db) as reader:  # the table itself is locked (truncated)
+                seen.append(reader.execute("select count(*) from recs.run_blocks where run_id = %s",
+                                           (run_id,)).fetchone()[0])
+            yield f"{4 * i}-{4 * i + 4}", rows.iloc[20 * i:20 * i + 20]
+
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        publish.write_blocks(warehouse_db, run_id, "user_recommendations", blocks(fail_at=2))
+    with warehouse.connect(warehouse_db) as conn:
+        assert conn.execute(f"select count(*) from {table}").fetchone()[0] == 0
+    created = filenode(warehouse_db, table)
+    assert publish.write_blocks(warehouse_db, run_id, "user_recommendations", blocks()) == 60
+    assert seen == [0] * 5, "no block was visible before the commit"
+    assert filenode(warehouse_db, table) != created, "the one transaction truncated the table first"
+    assert publish.write_blocks(warehouse_db, run_id, "user_recommendations", blocks()) == 0, "a retry skips them"
+    assert publish.finish_run(warehouse_db, run_id).n_customers == 12
+
+
+def test_one_ahead_keeps_order_and_raises_the_producers_error():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def produce():
+        yield from range(5)
+        raise ValueError("bad chunk")
+
+    got = []
+    with ThreadPoolExecutor(1) as executor, pytest.raises(ValueError, match="bad chunk"):
+        for item in publish._one_ahead(produce(), executor):
+            got.append(item)
+    assert got == list(range(5))
+
+
 def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
     sizes = {}
     seen = []
