@@ -37,7 +37,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 import pandas as pd
 from psycopg import errors, sql
 
-from recsys import copy_binary, warehouse
+from recsys import copy_binary, read_ahead, warehouse
 
 log = logging.getLogger(__name__)
 
@@ -144,20 +144,12 @@ def copy_stream(conn, table: sql.Composable, columns: tuple[str, ...]) -> Iterat
         copy.write(copy_binary.HEADER)
 
         def write(frame: pd.DataFrame) -> int:
-            for chunk in _one_ahead(copy_binary.encode_frame(frame, columns, types), encoder):
+            for chunk in read_ahead.one_ahead(copy_binary.encode_frame(frame, columns, types), encoder):
                 copy.write(chunk)
             return len(frame)
 
         yield write
         copy.write(copy_binary.TRAILER)
-
-
-def _one_ahead(items: Iterator, executor: ThreadPoolExecutor) -> Iterator:
-    """``items``, the next one produced on ``executor`` while the caller uses this one."""
-    pending = executor.submit(next, items, None)
-    while (item := pending.result()) is not None:
-        pending = executor.submit(next, items, None)
-        yield item
 
 
 def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.DataFrame) -> int:

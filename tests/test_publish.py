@@ -181,20 +181,6 @@ def test_lazy_blocks_stream_through_one_transaction_and_a_failure_writes_none(wa
     assert publish.finish_run(warehouse_db, run_id).n_customers == 12
 
 
-def test_one_ahead_keeps_order_and_raises_the_producers_error():
-    from concurrent.futures import ThreadPoolExecutor
-
-    def produce():
-        yield from range(5)
-        raise ValueError("bad chunk")
-
-    got = []
-    with ThreadPoolExecutor(1) as executor, pytest.raises(ValueError, match="bad chunk"):
-        for item in publish._one_ahead(produce(), executor):
-            got.append(item)
-    assert got == list(range(5))
-
-
 def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
     sizes = {}
     seen = []
