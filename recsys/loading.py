@@ -10,8 +10,9 @@ The path of a row is chosen for speed without giving up Postgres as the judge:
    cannot split into the header's columns are rejected at once.
 2. Rows whose values all match the conservative patterns declared in
    :mod:`recsys.sources` (``RawType.certain``) are COPYed straight into the raw table
-   in one COPY stream (text format, assembled by Arrow) fed from a background thread,
-   so parsing and loading overlap.
+   in one COPY stream (text format, assembled by Arrow, undeclared columns as the same
+   attributes JSON the SQL path builds) fed from a background thread, so parsing and
+   loading overlap.
 3. Every other row is spilled to a temporary file, COPYed into a temporary all-text
    table and judged in one SQL statement (``pg_input_is_valid``): valid rows are cast
    into the raw table, the rest go to ``raw.rejected_rows`` with every problem found.
@@ -34,10 +35,12 @@ import functools
 import gzip
 import hashlib
 import io
+import json
 import logging
 import queue
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
@@ -51,7 +54,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from recsys import warehouse
+from recsys import read_ahead, warehouse
 from recsys.sources import SOURCES, Column, SourceSpec, get_source
 
 log = logging.getLogger(__name__)
@@ -103,11 +106,6 @@ class Layout:
     @property
     def width(self) -> int:
         return len(self.header)
-
-    @property
-    def needs_stage(self) -> bool:
-        """Attributes JSON is built in SQL, so such files take the validated path whole."""
-        return bool(self.extras)
 
 
 @dataclass(frozen=True)
@@ -395,17 +393,40 @@ def _column_certain(column: Column, values: pa.Array) -> list[pa.Array]:
     return masks
 
 
+def _control_free(values: pa.Array) -> pa.Array:
+    """True where a value (or NULL) holds no control character."""
+    if not (_data_bytes(values) < 0x20).any():
+        return pa.array(np.ones(len(values), bool))
+    return pc.invert(pc.fill_null(pc.match_substring_regex(values, r"[\x00-\x1f]"), False))
+
+
 def certain_rows(layout: Layout, batch: pa.RecordBatch) -> pa.BooleanArray:
     """Rows Postgres will certainly accept as they are and the contract keeps.
 
     Deliberately conservative: a row it refuses is not rejected, only judged in SQL.
+    Attribute values holding control characters are left to SQL too (their JSON needs
+    ``\\u`` escapes, which :func:`attributes_json` does not write).
     """
-    if layout.needs_stage:
-        return pa.array(np.zeros(batch.num_rows, bool))
     masks = [m for column, i in layout.positions for m in _column_certain(column, batch.column(i))]
+    masks += [_control_free(batch.column(i)) for _, i in layout.extras]
     if not masks:
         return pa.array(np.ones(batch.num_rows, bool))
     return pc.fill_null(functools.reduce(pc.and_kleene, masks), False)
+
+
+def attributes_json(layout: Layout, batch: pa.RecordBatch) -> pa.Array:
+    """The undeclared columns of each row as a JSON object of its non-NULL values (NULL
+    when there are none): what ``jsonb_strip_nulls(jsonb_object(keys, values))`` of the
+    SQL path builds, for values without control characters (see :func:`certain_rows`).
+    """
+    pairs = []
+    for name, i in layout.extras:
+        value = pc.replace_substring(pc.replace_substring(batch.column(i), "\\", "\\\\"), '"', '\\"')
+        pair = pc.binary_join_element_wise(json.dumps(name) + ': "', value, '", ', "")
+        pairs.append(pc.fill_null(pair, ""))
+    body = pc.utf8_rtrim(pc.binary_join_element_wise(*pairs, ""), characters=", ")
+    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()),
+                      pc.binary_join_element_wise("{", body, "}", ""))
 
 
 _TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
@@ -450,7 +471,9 @@ def route(layout: Layout, chunk: Chunk, batch_id: int) -> tuple[memoryview | Non
     if not mask.any():
         return None, chunk
     kept = batch if mask.all() else batch.filter(certain)
-    direct = copy_text([kept.column(i) for _, i in layout.positions] + [str(batch_id), pa.array(chunk.lines[mask])])
+    attributes = [attributes_json(layout, kept)] if layout.extras else []
+    direct = copy_text([kept.column(i) for _, i in layout.positions] + attributes
+                       + [str(batch_id), pa.array(chunk.lines[mask])])
     rest = None if mask.all() else batch.filter(pc.invert(certain))
     return direct, Chunk(rest, chunk.lines[~mask], chunk.broken, chunk.done)
 
@@ -709,7 +732,7 @@ def load_path(
         table = _batch_table(cur, spec, batch_id)
         with contextlib.ExitStack() as stack:
             spills = _Spills(stack, batch_id, spec.name)
-            chunks = read_chunks(path, layout.width)
+            chunks = read_ahead.one_ahead(read_chunks(path, layout.width), stack.enter_context(ThreadPoolExecutor(1)))
             rows_read, direct = _copy_direct(cur, layout, table, chunks, spills, batch_id, progress)
             staged, rejected = _judge_staged(cur, layout, table, spills, batch_id)
             if spills.broken_rows:

@@ -335,6 +335,34 @@ def test_special_characters_round_trip_on_both_paths(warehouse_db, tmp_path):
 
 
 @integration
+def test_attributes_built_on_the_direct_path_equal_the_sql_paths(warehouse_db, tmp_path, monkeypatch):
+    """The client assembles attributes JSON for certain rows; Postgres builds it for the rest."""
+    values = [None, "gold", 'say "hi"', "back\\slash", "ünïcödé ✓", "\\u0041", "{not json}", "line\nbreak", "  "]
+    path = tmp_path / "customers_attrs.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["customer_id", "country", "signup_date", "email", "tier", 'odd "key"'])
+        writer.writerows([f"c{i}", "UK", "2011-01-01", None, v, w] for i, v in enumerate(values)
+                         for w in (None, values[(i + 1) % len(values)]))
+
+    def stored(batch_id):
+        return _rows(warehouse_db, "select customer_id, attributes from raw.customers where _batch_id = %s"
+                     " order by _line_number", (batch_id,))
+
+    layout = loading.resolve_layout(CUSTOMERS, loading.read_header(path))
+    _, judged_in_sql = loading.route(layout, next(loading.read_chunks(path, layout.width)), 1)
+    assert judged_in_sql.batch.num_rows == 3, "only the rows with a newline in an attribute"
+    direct = loading.load_file(warehouse_db, "customers", path, DAY)
+    path.write_text(path.read_text().replace("customer_id", "CUSTOMER_ID", 1))  # other content: loads again
+    monkeypatch.setattr(loading, "certain_rows", lambda layout, batch: pa.array(np.zeros(batch.num_rows, bool)))
+    judged = loading.load_file(warehouse_db, "customers", path, DAY)
+
+    assert direct.rows_loaded == judged.rows_loaded == 2 * len(values)
+    assert stored(direct.batch_id) == stored(judged.batch_id)
+    assert stored(direct.batch_id)[0][1] is None, "no attributes at all is NULL, not {}"
+
+
+@integration
 def test_a_file_that_cannot_load_commits_nothing_and_is_recorded_failed(warehouse_db, tmp_path):
     bad_header = tmp_path / "order_lines_bad.csv"
     bad_header.write_text("InvoiceNo,Description,Quantity\n1,x,2\n")
