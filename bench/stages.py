@@ -185,15 +185,17 @@ def training(ctx: StageContext) -> StageOutput:
 def scoring_publishing(ctx: StageContext) -> StageOutput:
     """``publish_for_date`` with the output gate; planning+scoring, COPY+swap and the gate timed apart.
 
-    The night scores each customer range inside the COPY that writes it, so the write
-    (``copy``: encode + COPY + commit) is the time in ``write_blocks`` less the time
-    producing the rows (``rows``: scoring + publish layout).
+    The night scores each customer range inside the COPY that writes it, so the write of
+    the recommendations (``copy``: encode + COPY + commit) is the time in ``write_blocks``
+    less the time producing the rows (``rows``: scoring + publish layout) and less the
+    similar and popular items (``small_tables``, written through ``write_block``).
     """
     from recsys import publish, publish_job, recommend
 
     validate = publish_job.quality_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
     targets = {"plan": (publish_job, "build_plan"), "score": (recommend, "score_plan"),
                "rows": (publish_job, "range_rows"), "write_blocks": (publish, "write_blocks"),
+               "small_tables": (publish, "write_block"),
                "finish": (publish, "finish_run")}
     with probe.probes(targets) as times:
         timed_validate = probe.timed(validate, "output_gate", times)
@@ -201,7 +203,7 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     scoring_seconds = times.get("plan") + times.get("score")
     gate_seconds = times.get("output_gate")
     parts = {name: round(value, 2) for name, value in times.seconds.items()} | {
-        "copy": round(times.get("write_blocks") - times.get("rows"), 2),
+        "copy": round(times.get("write_blocks") - times.get("rows") - times.get("small_tables"), 2),
         "customers": info.n_customers, "scoring_seconds": scoring_seconds,
         "publishing_seconds": seconds - scoring_seconds - gate_seconds, "output_gate_seconds": gate_seconds,
         "timings": info.timings}
