@@ -166,7 +166,7 @@ class RulesConfig:
 class RecsConfig:
     """Nightly scoring, publishing and CRM exports (``RECSYS_RECS__*``).
 
-    ``block_size`` 0 sizes user blocks to the cache; ``num_threads`` 0 uses every core.
+    ``block_size`` 0 uses :func:`recsys.scoring.block_rows` (256 users); ``num_threads`` 0 uses every core.
     The lists of a run for logical date D are for the send date D + ``send_offset_days``
     (history up to and including D; season and calendar of the send date).
     """

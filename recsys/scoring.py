@@ -6,10 +6,9 @@ that depend on the item and, say, the customer's country), plus sparse per-user 
 (recent activity), with excluded pairs (already bought) removed.  Never a per-pair loop.
 
 How it stays close to the cost of the bare matrix product
-    Users are cut into blocks small enough that a block of scores (``rows x items``
-    float32) stays in the cache (L3).  Each worker thread multiplies its block with a
-    single-threaded BLAS call (the GIL is released), then runs the numba kernel on the
-    block while it is still cached.  The kernel never sorts a row: it takes the maximum
+    Users are cut into blocks (256 rows, see :data:`MAX_BLOCK_ROWS`).  Each worker
+    thread multiplies its block with a single-threaded BLAS call (the GIL is released),
+    then runs the numba kernel on the block.  The kernel never sorts a row: it takes the maximum
     of 16 interleaved lanes of the row (vectorised), the maximum of 16 lanes of those
     maxima, and the ``k``-th largest of the second level is a lower bound on the row's
     ``k``-th largest score.  Only the few lanes whose maximum reaches that bound are
@@ -31,15 +30,15 @@ from threadpoolctl import threadpool_limits
 
 #: Lanes of the first and second selection level; columns are padded to a multiple of both.
 LANE, GROUP = 16, 16
-#: Bytes of one worker's score block (128 users x 20k items): BLAS re-packs the item
-#: matrix on every call, so taller blocks multiply faster (single thread: 32 GFLOP/s at 16
-#: rows, 40 at 32, 55-65 at 128-256), while the selection pass reads the block from L3
-#: (two workers' blocks fit its 32 MB) at about the same cost.  Measured on the 2-core EPYC
-#: of docs/benchmarks.md; 128-256 rows were best.  Past 20k items the block outgrows L3
-#: anyway and the re-packing dominates: at 50k items 52-row blocks gave 1.40x the bare
-#: product, 256-row blocks 1.33x, so a block never has fewer than 128 rows.
-BLOCK_BYTES = 10 << 20
-MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 128, 256
+#: Users per block: BLAS re-packs the item matrix on every call, so taller blocks multiply
+#: faster (single thread: 32 GFLOP/s at 16 rows, 40 at 32, 55-65 at 128-256), and past
+#: 20k items a block outgrows L3 whatever its height.  Interleaved best-of-3 runs of
+#: 100k users (``python -m bench.scoring --block-size N``, quiet 2-core EPYC of
+#: docs/benchmarks.md) gave, kernel over bare product: at 50k items 1.52x at 128 rows,
+#: 1.39x at 256, 1.42x at 1024; at 20k items 1.39x, 1.28x, 1.37x at 128, 256, 512.  So
+#: 256 rows, fewer only when one worker's block would pass BLOCK_BYTES (huge catalogues).
+BLOCK_BYTES = 256 << 20
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 16, 256
 _INT32_MAX = np.int64(0x7FFFFFFF)
 
 
@@ -270,29 +269,31 @@ def similar_items(item_vectors: np.ndarray, k: int, *, num_threads: int = 0) -> 
 
 
 @nb.njit(nogil=True, fastmath=True, cache=True)
-def _lane_maxima(x, n, lanes):
-    """``out[c] = max(x[c], x[c + n], ..., x[c + (lanes - 1) n])``: contiguous, so it vectorises."""
-    out = x[:n].copy()
+def _lane_maxima(x, n, lanes, out):
+    """``out[c] = max(x[c], x[c + n], ..., x[c + (lanes - 1) n])`` for ``c < n``: contiguous,
+    so it vectorises."""
+    out[:n] = x[:n]
     for t in range(1, lanes):
         y = x[t * n:(t + 1) * n]
         for c in range(n):
             a = out[c]
             b = y[c]
             out[c] = a if a > b else b
-    return out
 
 
 @nb.njit(nogil=True, cache=True)
-def _kth_largest(values, k):
+def _kth_largest(values, k, work):
     """The ``k``-th largest of ``values`` (``-inf`` when there are fewer than ``k``).
 
-    A hand-written quickselect on a copy: numba's ``np.partition`` and ``np.sort`` cost
-    tens of microseconds on the few hundred values of a row, as much as the row's product.
+    A hand-written quickselect on a copy in ``work`` (scratch reused across rows: an
+    allocation per row costs as much as the selection): numba's ``np.partition`` and
+    ``np.sort`` cost tens of microseconds on the few hundred values of a row.
     """
     n = values.shape[0]
     if n < k:
         return -np.inf
-    a = values.copy()
+    a = work[:n]
+    a[:] = values
     target, lo, hi = n - k, 0, n - 1
     while lo < hi:
         pivot = a[(lo + hi) // 2]
@@ -331,7 +332,7 @@ def _sort_small(keys):
 
 
 @nb.njit(nogil=True, cache=True)
-def _row_top_k(x, k, keys, out_idx, out_val):
+def _row_top_k(x, k, keys, first, second, work, out_idx, out_val):
     """Top ``k`` of one padded score row (length a multiple of LANE * GROUP).
 
     Lower bounds on the row's ``k``-th largest score, each tighter than the last: the
@@ -341,22 +342,18 @@ def _row_top_k(x, k, keys, out_idx, out_val):
     maximum reaches the final bound are read again.
     """
     n1 = x.shape[0] // LANE
-    first = _lane_maxima(x, n1, LANE)
+    _lane_maxima(x, n1, LANE, first)
     group = GROUP
     while group > 1 and n1 // group < 2 * k:  # enough group maxima for a useful bound
         group //= 2
-    coarse = _kth_largest(_lane_maxima(first, n1 // group, group), k)
-    m = 0
+    _lane_maxima(first, n1 // group, group, second)
+    coarse = _kth_largest(second[:n1 // group], k, work)
+    m = 0  # the lane maxima that reach it, gathered into ``second``
     for c in range(n1):
         if first[c] >= coarse:
+            second[m] = first[c]
             m += 1
-    reaching = np.empty(m, np.float32)
-    m = 0
-    for c in range(n1):
-        if first[c] >= coarse:
-            reaching[m] = first[c]
-            m += 1
-    bound = _kth_largest(reaching, k)
+    bound = _kth_largest(second[:m], k, work)
     bits = x.view(np.int32)
     q = 0
     for c in range(n1):
@@ -385,6 +382,9 @@ def _select_block(block, k, row0, n_items, excl_ptr, excl_idx, excl_val, boost_p
                   groups, offsets, keys, out_idx, out_val):
     """Apply offsets, boosts and exclusions to each row of a score block, then select."""
     n_cols = block.shape[1]
+    first = np.empty(n_cols // LANE, np.float32)
+    second = np.empty(n_cols // LANE, np.float32)
+    work = np.empty(n_cols // LANE, np.float32)
     for r in range(block.shape[0]):
         x = block[r]
         row = row0 + r
@@ -398,4 +398,4 @@ def _select_block(block, k, row0, n_items, excl_ptr, excl_idx, excl_val, boost_p
             x[excl_idx[p]] = -np.inf
         for j in range(n_items, n_cols):
             x[j] = -np.inf
-        _row_top_k(x, k, keys, out_idx[r], out_val[r])
+        _row_top_k(x, k, keys, first, second, work, out_idx[r], out_val[r])
