@@ -14,8 +14,8 @@ The input is an Arrow table (pandas frames go through Arrow first, as the CSV wr
 so missing values -- ``None``, ``NaN``, ``NaT`` -- become NULL the same way).  Each column
 is cast to the Arrow type of its PostgreSQL column and laid out as numpy arrays (fixed
 widths as big-endian bytes side by side, text as offsets into shared UTF-8 bytes); one
-numba kernel then writes the rows in order.  It releases the GIL, so a queued COPY
-writer sends one chunk while the next is encoded.
+numba kernel then writes the rows in order.  It releases the GIL, so one chunk can be
+sent while the next is encoded on another thread (``recsys.publish.copy_stream``).
 """
 
 from __future__ import annotations
@@ -180,8 +180,8 @@ def encode_frame(frame: pd.DataFrame, columns: Sequence[str], pg_types: Sequence
     :data:`HEADER`, the tuples of one or more frames, then :data:`TRAILER`).
 
     Each chunk goes through Arrow (``NaN``/``None``/``NaT`` become NULL, as with Arrow's
-    CSV writer) only when it is encoded, so a queued writer sends the previous chunk
-    meanwhile and the encoded bytes in flight stay near ``chunk_rows`` rows.
+    CSV writer) only when it is encoded, so the previous chunk can be sent meanwhile and
+    the encoded bytes in flight stay near ``chunk_rows`` rows.
     """
     if chunk_rows <= 0:
         raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
