@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.dev-installed
 SIZE ?= small
 
 export AIRFLOW_HOME := $(CURDIR)/.airflow
@@ -13,7 +14,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 export PYTHONPATH := $(CURDIR)/plugins:$(PYTHONPATH)
 
-.PHONY: venv demo test bench airflow clean
+.PHONY: venv demo test lint bench airflow clean
 
 venv: $(STAMP)
 
@@ -24,14 +25,24 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $(DEV_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/recsys demo
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest
 
+# ruff (lint and format) and mypy over the code; `make test` runs them first.
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 bench: $(STAMP)
-	$(BIN)/python -m bench.run --size $(SIZE)
+	$(BIN)/python -m recsys_bench.run --size $(SIZE)
 
 airflow: $(STAMP)
 	$(BIN)/recsys airflow-standalone

@@ -1,2 +1,2 @@
-"""Benchmarks of the platform: the nightly pipeline at scale (``python -m bench.run``)
-and focused figures (``bench.scoring``, ``bench.context_uplift``)."""
+"""Benchmarks of the platform: the nightly pipeline at scale (``python -m recsys_bench.run``)
+and focused figures (``recsys_bench.scoring``, ``recsys_bench.context_uplift``)."""

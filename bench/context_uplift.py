@@ -1,11 +1,11 @@
 """Does the context adjustment earn its place?  NDCG@10 with and without it, per month
-(``python -m bench.context_uplift``).
+(``python -m recsys_bench.context_uplift``).
 
 On the UCI Online Retail data (``../shared``), for held-out weeks spread over the year
 (the week starting on the first Monday of each month, ``--months``), a LightFM hybrid is
 trained on everything before the week; its customers' top 10 are made by
-:func:`recsys.recommend.recommend_for_users` for the week's first day twice, with the
-default :class:`recsys.config.ContextConfig` and with every weight at 0 (the raw model
+:func:`recsys.serving.recommend.recommend_for_users` for the week's first day twice, with the
+default :class:`recsys.platform.settings.ContextConfig` and with every weight at 0 (the raw model
 order), and with each factor alone.  The rules (purchased items excluded, category cap)
 are the same in every arm.  Truth: what each customer bought that week that they had not
 bought before.  Prints a markdown table for ``docs/benchmarks.md``.
@@ -25,11 +25,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys import context, metrics, recommend, rules
-from recsys.artifacts import in_memory_model
-from recsys.config import ContextConfig, TrainingConfig
-from recsys.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
-from recsys.models import LightFMRecommender
+from recsys.serving import context
+
+from recsys.training import metrics
+
+from recsys.serving import recommend
+
+from recsys.serving import rules
+from recsys.training.artifacts import in_memory_model
+from recsys.platform.settings import ContextConfig, TrainingConfig
+from recsys.training.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
+from recsys.training.models import LightFMRecommender
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"

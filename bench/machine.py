@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from recsys import warehouse
+from recsys.platform import warehouse
 
 #: Distributions whose versions shape the figures.
 LIBRARIES = ("numpy", "scipy", "numba", "pandas", "pyarrow", "psycopg", "lightfm-next", "implicit", "dbt-core",

@@ -3,7 +3,7 @@
 Absolute times drift on a shared machine; ratios to a bare operation of the same size,
 measured minutes apart, drift much less:
 
-* scoring: the top 50 of every customer (:func:`recsys.scoring.top_k`) against a bare
+* scoring: the top 50 of every customer (:func:`recsys.ranking.topk.top_k`) against a bare
   float32 matrix product ``U @ V.T`` of the same shape (numpy/BLAS, blocked into a reused
   buffer so it fits memory at any size), on the champion's own vectors;
 * loading and publishing: rows per second of a raw binary COPY of the very same rows
@@ -18,9 +18,10 @@ import time
 import numpy as np
 from psycopg import sql
 
-from bench.scoring import bare_product
-from bench.stages import StageContext, StageOutput, read_bench_sql
-from recsys import scoring, warehouse
+from .scoring import bare_product
+from .stages import StageContext, StageOutput, read_bench_sql
+from recsys.ranking import topk
+from recsys.platform import warehouse
 
 #: Spool chunk of the binary COPY reference.
 COPY_CHUNK = 1 << 20
@@ -40,14 +41,14 @@ def _interleaved(repeats: int, **fns) -> dict[str, float]:
 
 def champion_vectors(url: str) -> tuple[np.ndarray, np.ndarray]:
     """``(U, V)`` float32 scoring vectors of the current champion."""
-    from recsys.artifacts import load_model
-    from recsys.registry import current_champion
+    from recsys.training.artifacts import load_model
+    from recsys.training.registry import current_champion
 
     champion = current_champion(url)
     if champion is None:
         raise LookupError("no champion model: the training stage must run before the scoring reference")
     model = load_model(champion["artifact_path"])
-    return scoring.factor_vectors(model.user_embeddings, model.user_biases, model.item_embeddings,
+    return topk.factor_vectors(model.user_embeddings, model.user_biases, model.item_embeddings,
                                   model.scoring_item_biases)
 
 
@@ -55,8 +56,8 @@ def scoring_reference(ctx: StageContext) -> StageOutput:
     """Top 50 of every customer vs the bare matrix product of the same shape (best of N)."""
     u, v = champion_vectors(ctx.url)
     k = 50
-    scoring.top_k(u[:64], v, k)  # numba compiles (cached) outside the timing
-    best = _interleaved(ctx.state["repeats"], bare=lambda: bare_product(u, v), top_k=lambda: scoring.top_k(u, v, k))
+    topk.top_k(u[:64], v, k)  # numba compiles (cached) outside the timing
+    best = _interleaved(ctx.state["repeats"], bare=lambda: bare_product(u, v), top_k=lambda: topk.top_k(u, v, k))
     flops = 2.0 * u.shape[0] * v.shape[0] * u.shape[1]
     parts = {"users": u.shape[0], "items": v.shape[0], "d": u.shape[1], "k": k,
              "bare_seconds": best["bare"], "top_k_seconds": best["top_k"],

@@ -1,9 +1,9 @@
-"""The nightly pipeline at scale: ``python -m bench.run --size small|medium|large [--keep]``.
+"""The nightly pipeline at scale: ``python -m recsys_bench.run --size small|medium|large [--keep]``.
 
 Generates a shop of the given size, then runs the real stages against a database of its
 own on the warehouse server (``bench_<size>``, dropped and created fresh) with data and
 artifacts under ``<home>/.data/bench/<size>``, so the demo's warehouse is never touched.
-Each stage runs in a child process (:mod:`bench.stage`): wall time, rows per second and
+Each stage runs in a child process (:mod:`recsys_bench.stage`): wall time, rows per second and
 peak memory are per stage, PostgreSQL's memory is sampled beside it.  Hardware
 references (bare matrix product, raw binary COPY) run in the same invocation and the
 ratios to them are the figures that hold on a shared machine.  Results go to
@@ -28,12 +28,12 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from bench import report
-from bench.machine import machine_info
-from bench.stages import NIGHTLY, STAGES, read_bench_sql
-from recsys import warehouse
-from recsys.config import get_settings
-from recsys.generator_spec import shop_spec
+from . import report
+from .machine import machine_info
+from .stages import NIGHTLY, STAGES, read_bench_sql
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
+from recsys.generator.spec import shop_spec
 
 log = logging.getLogger("bench")
 REPO = Path(__file__).resolve().parents[1]
@@ -73,8 +73,8 @@ SIZES = {
 #: Reference runs after the stage whose rows they copy or whose model they score.
 REFERENCES = {"backfill_load": "load_reference", "training": "scoring_reference", "scoring_publishing": "publish_reference"}
 #: Imported once by the fork server, before any stage process is forked from it.
-PRELOAD = ["bench.stage", "expectations.runner", "dbt.cli.main", "recsys.train", "recsys.publish_job",
-           "recsys.loading", "recsys.export", "recsys.generator"]
+PRELOAD = ["recsys_bench.stage", "recsys_expectations.runner", "dbt.cli.main", "recsys.training.train",
+           "recsys.publishing.job", "recsys.ingest.loading", "recsys.publishing.exports", "recsys.generator"]
 
 
 class PostgresSampler:
@@ -160,7 +160,7 @@ def stage_processes():
 
 def run_stage(processes, name: str, context: dict, env: dict, work_dir: Path, dbname: str) -> dict:
     """Run one stage in a child process; its figures plus wall time and server memory."""
-    from bench.stage import child_main
+    from .stage import child_main
 
     context_path, out_path = work_dir / f"{name}.context.json", work_dir / f"{name}.out.json"
     context_path.write_text(json.dumps(context, default=str))

@@ -1,10 +1,10 @@
-"""Batch scoring and publishing throughput (``python -m bench.scoring``).
+"""Batch scoring and publishing throughput (``python -m recsys_bench.scoring``).
 
 Scores ``--users`` customers against ``--items`` products (top ``--k``) with
-:func:`recsys.scoring.top_k` and, in the same run and process, times a plain float32
+:func:`recsys.ranking.topk.top_k` and, in the same run and process, times a plain float32
 numpy matrix product of the same shape (blocked into a reused buffer, BLAS on every
 core), so the ratio is measured on the same machine state.  Then publishes ``--rows-users``
-customers' lists of 10 through :func:`recsys.publish.publish` and COPYs the very same rows
+customers' lists of 10 through :func:`recsys.publishing.runs.publish` and COPYs the very same rows
 into a plain table, on a scratch database of the warehouse server.
 
 Each timing is the best of ``--repeats`` runs (the least disturbed by other processes).
@@ -22,8 +22,12 @@ import numpy as np
 import pandas as pd
 from psycopg import sql
 
-from recsys import publish, scoring, warehouse
-from recsys.config import get_settings
+from recsys.publishing import runs
+
+from recsys.ranking import topk
+
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 BARE_BLOCK_ROWS = 2048
 
@@ -50,12 +54,12 @@ def scoring_figures(n_users: int, n_items: int, d: int, k: int, repeats: int, bl
     rng = np.random.default_rng(0)
     u = rng.standard_normal((n_users, d), dtype=np.float32)
     v = rng.standard_normal((n_items, d), dtype=np.float32)
-    scoring.top_k(u[:64], v, k)  # compile (cached) and warm up
+    topk.top_k(u[:64], v, k)  # compile (cached) and warm up
     flops = 2.0 * n_users * n_items * d
     bare, kernel = [], []
     for _ in range(repeats):  # interleaved, so both see the same machine load
         bare.append(best_of(1, bare_product, u, v))
-        kernel.append(best_of(1, scoring.top_k, u, v, k, block_size=block_size))
+        kernel.append(best_of(1, topk.top_k, u, v, k, block_size=block_size))
     bare_s, kernel_s = min(bare), min(kernel)
     return {"users": n_users, "items": n_items, "d": d, "k": k, "cores": os.cpu_count(),
             "bare_seconds": bare_s, "bare_gflops": flops / bare_s / 1e9,
@@ -83,24 +87,24 @@ def publish_figures(n_users: int, repeats: int) -> dict:
     url = warehouse.with_database(admin, "bench_publish")
     warehouse.ensure_schemas(url)
     rows = recommendation_rows(n_users)
-    empty_similar = pd.DataFrame(columns=list(publish.COLUMNS["similar_items"][1:]))
-    empty_popular = pd.DataFrame(columns=list(publish.COLUMNS["popular_items"][1:]))
+    empty_similar = pd.DataFrame(columns=list(runs.COLUMNS["similar_items"][1:]))
+    empty_popular = pd.DataFrame(columns=list(runs.COLUMNS["popular_items"][1:]))
     day = dt.date(2011, 12, 10)
 
     def full_publish() -> None:
-        publish.publish(url, rows, empty_similar, empty_popular, context_date=day, model_version="bench", k=10,
+        runs.publish(url, rows, empty_similar, empty_popular, context_date=day, model_version="bench", k=10,
                         keep_runs=1)
 
-    table_rows = publish.recommendation_rows(rows, "bench", day, dt.datetime.now(dt.timezone.utc)).assign(
+    table_rows = runs.recommendation_rows(rows, "bench", day, dt.datetime.now(dt.timezone.utc)).assign(
         run_id="raw")
-    columns = publish.COLUMNS["user_recommendations"]
+    columns = runs.COLUMNS["user_recommendations"]
     raw_table = sql.Identifier("public", "raw_copy_bench")
 
     def raw_copy() -> None:
         with warehouse.transaction(url) as conn:
             conn.execute(sql.SQL("drop table if exists {}").format(raw_table))
             conn.execute(sql.SQL("create table {} (like recs._user_recommendations_template)").format(raw_table))
-            publish.copy_rows(conn, raw_table, columns, table_rows)
+            runs.copy_rows(conn, raw_table, columns, table_rows)
 
     raw_s, publish_s = [], []
     for _ in range(repeats):

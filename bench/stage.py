@@ -1,9 +1,9 @@
 """One benchmark stage in a process of its own.
 
-:mod:`bench.run` starts :func:`child_main` from a fork server that has already imported
+:mod:`recsys_bench.run` starts :func:`child_main` from a fork server that has already imported
 the heavy libraries (Great Expectations alone takes about 9 s to import here, dbt a
 few), so a stage's process time is its work, not interpreter start-up; by hand,
-``python -m bench.stage NAME CONTEXT OUT`` does the same.  ``CONTEXT`` is the JSON the
+``python -m recsys_bench.stage NAME CONTEXT OUT`` does the same.  ``CONTEXT`` is the JSON the
 runner writes (size, warehouse URL, business date, state of earlier stages); the
 settings come from the environment (the bench's own data and artifacts roots).  ``OUT``
 receives the stage's figures and this process's peak resident memory, so each stage's
@@ -21,8 +21,8 @@ import resource
 import sys
 from pathlib import Path
 
-from bench import references, stages
-from recsys.config import get_settings
+from . import references, stages
+from recsys.platform.settings import get_settings
 
 RUNNERS = stages.RUNNERS | references.RUNNERS
 
@@ -61,7 +61,7 @@ def child_main(name: str, context_path: Path, out_path: Path, log_path: Path, en
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 3:
-        raise SystemExit("usage: python -m bench.stage NAME CONTEXT_JSON OUT_JSON")
+        raise SystemExit("usage: python -m recsys_bench.stage NAME CONTEXT_JSON OUT_JSON")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     run(argv[0], Path(argv[1]), Path(argv[2]))
 

@@ -7,7 +7,7 @@ the night then loads the business date's files, builds the warehouse incremental
 gates, trains on all history, scores and publishes every customer and exports.  Each
 stage takes a :class:`StageContext` and returns a :class:`StageOutput` (rows it
 handled, seconds of its own work, a breakdown, and state later stages need).  They run
-one per child process (:mod:`bench.stage`) so peak memory is per stage.
+one per child process (:mod:`recsys_bench.stage`) so peak memory is per stage.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Callable
 
 from psycopg import sql
 
-from bench import probe
-from recsys import warehouse
-from recsys.config import Settings
+from . import probe
+from recsys.platform import warehouse
+from recsys.platform.settings import Settings
 
 #: Stages in run order; the first three set up the history and are not part of the night.
 STAGES = ("generate", "backfill_load", "backfill_dbt", "load", "raw_gate", "dbt_build", "mart_gate",
@@ -77,7 +77,7 @@ def _timed(fn: Callable, *args, **kwargs):
 
 def generate(ctx: StageContext) -> StageOutput:
     """The size's generated shop: a history file per source, then the night's daily files."""
-    from recsys.generator import generate_shop, shop_spec
+    from recsys.generator.shop import generate_shop, shop_spec
 
     report, seconds = _timed(generate_shop, shop_spec(ctx.state["preset"]), ctx.settings.landing_dir,
                              daily_days=1, with_truth=False)
@@ -87,7 +87,7 @@ def generate(ctx: StageContext) -> StageOutput:
 
 
 def _load(ctx: StageContext, day: dt.date) -> StageOutput:
-    from recsys.loading import load_landing
+    from recsys.ingest.loading import load_landing
 
     results, seconds = _timed(load_landing, ctx.url, ctx.settings.landing_dir, day)
     loaded = [r for r in results if not r.skipped]  # the history files are skipped at night
@@ -122,7 +122,7 @@ def raw_gate(ctx: StageContext) -> StageOutput:
 
 
 def _dbt_build(ctx: StageContext, day: dt.date) -> StageOutput:
-    from recsys.dbt_runner import run_dbt
+    from recsys.platform.dbt_runner import run_dbt
 
     # a target folder of its own: the checkout's dbt/target belongs to whoever else runs dbt
     result, seconds = _timed(run_dbt, ctx.settings, ctx.url, ("build",), as_of_date=day,
@@ -160,8 +160,8 @@ def _note_epochs(times: probe.CallTimes, model, data, epochs: int) -> None:
 
 def training(ctx: StageContext) -> StageOutput:
     """The nightly training run (hybrid, baselines, evaluation, registry), LightFM epochs timed."""
-    from recsys.models import LightFMRecommender
-    from recsys.train import run_training
+    from recsys.training.models import LightFMRecommender
+    from recsys.training.train import run_training
 
     targets = {"lightfm_epochs": (LightFMRecommender, "fit_epochs")}
     with probe.probes(targets, {"lightfm_epochs": _note_epochs}) as times:
@@ -190,16 +190,18 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     less the time producing the rows (``rows``: scoring + publish layout) and less the
     similar and popular items (``small_tables``, written through ``write_block``).
     """
-    from recsys import publish, publish_job, recommend
+    from recsys.publishing import runs
+    from recsys.publishing import job
+    from recsys.serving import recommend
 
-    validate = publish_job.quality_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
-    targets = {"plan": (publish_job, "build_plan"), "score": (recommend, "score_plan"),
-               "rows": (publish_job, "range_rows"), "write_blocks": (publish, "write_blocks"),
-               "small_tables": (publish, "write_block"),
-               "finish": (publish, "finish_run")}
+    validate = job.quality_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
+    targets = {"plan": (job, "build_plan"), "score": (recommend, "score_plan"),
+               "rows": (job, "range_rows"), "write_blocks": (runs, "write_blocks"),
+               "small_tables": (runs, "write_block"),
+               "finish": (runs, "finish_run")}
     with probe.probes(targets) as times:
         timed_validate = probe.timed(validate, "output_gate", times)
-        info, seconds = _timed(publish_job.publish_for_date, ctx.url, ctx.settings, ctx.day, timed_validate)
+        info, seconds = _timed(job.publish_for_date, ctx.url, ctx.settings, ctx.day, timed_validate)
     scoring_seconds = times.get("plan") + times.get("score")
     gate_seconds = times.get("output_gate")
     parts = {name: round(value, 2) for name, value in times.seconds.items()} | {
@@ -212,7 +214,7 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
 
 def exports(ctx: StageContext) -> StageOutput:
     """The CRM campaign files of the published run (top 5, holdout, catalogue, manifest)."""
-    from recsys.export import export_campaign
+    from recsys.publishing.exports import export_campaign
 
     manifest_path, seconds = _timed(export_campaign, ctx.url, ctx.settings.recs, "bench",
                                     ctx.settings.artifacts_dir / "exports")

@@ -1,6 +1,6 @@
 """Data-quality gates: Great Expectations 1.x suites defined in code, run in PostgreSQL.
 
-One module per validated table lives in :mod:`expectations.suites`; every expectation
+One module per validated table lives in :mod:`recsys_expectations.suites`; every expectation
 carries a severity (``error`` stops the run, ``warning`` is recorded and reported).
 :func:`run_suite` is the one entry point used by the Airflow operator, the DAG tasks and
 ``recsys dq run``; :func:`raise_for_errors` turns a failed gate into the precise message
@@ -15,9 +15,9 @@ Where results go
   it is rendered from.
 """
 
-from expectations.results import DataQualityError, Outcome, SuiteResult, failure_message
-from expectations.runner import gate, raise_for_errors, run_stage, run_suite
-from expectations.suites import STAGES, SUITES
+from .results import DataQualityError, Outcome, SuiteResult, failure_message
+from .runner import gate, raise_for_errors, run_stage, run_suite
+from .suites import STAGES, SUITES
 
 __all__ = [
     "DataQualityError",

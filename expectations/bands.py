@@ -1,6 +1,6 @@
 """Bounds learnt from recent history, as plain numbers a GX expectation can take.
 
-The daily aggregates come from SQL (:mod:`expectations.history`); these pure functions
+The daily aggregates come from SQL (:mod:`recsys_expectations.history`); these pure functions
 turn them into a band and say how it was learnt.  With too little history the band is
 still computed where possible but the check is downgraded to a warning, so a new shop or
 a fresh warehouse does not stop on a guess.
@@ -14,8 +14,8 @@ import statistics
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from expectations.checks import ERROR, WARNING, Severity
-from recsys.config import QualityConfig
+from .checks import ERROR, WARNING, Severity
+from recsys.platform.settings import QualityConfig
 
 #: Scales a median absolute deviation to a standard deviation for normal data.
 MAD_TO_SIGMA = 1.4826

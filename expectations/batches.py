@@ -17,8 +17,8 @@ from typing import Iterator, Sequence
 
 from psycopg import sql
 
-from expectations.checks import BatchChecks, QueryBatch, TableBatch
-from recsys.warehouse import transaction
+from .checks import BatchChecks, QueryBatch, TableBatch
+from recsys.platform.warehouse import transaction
 
 SNAPSHOT_SCHEMA = "dq"
 

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import psycopg
 
-from expectations.sqltext import read_sql, table_identifier
+from .sqltext import read_sql, table_identifier
 
 
 def unique_key_index(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> str | None:

@@ -16,8 +16,8 @@ from typing import Literal, Mapping
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 
-from expectations.sqltext import render
-from recsys.config import QualityConfig, Settings
+from .sqltext import render
+from recsys.platform.settings import QualityConfig, Settings
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"
@@ -142,7 +142,7 @@ def unique_key(*columns: str, index: str | None = None) -> Check:
     """No two rows share the key.
 
     With ``index`` (a unique index that enforces the key, see
-    :func:`expectations.catalog.unique_key_index`) the database already refuses a
+    :func:`recsys_expectations.catalog.unique_key_index`) the database already refuses a
     duplicate: the check reads the catalogue and fails if that index is gone or invalid,
     so a table of millions of rows costs nothing.  Without, one GROUP BY over the batch
     finds the duplicates (GX's own uniqueness expectations use a window over every row,
@@ -174,7 +174,7 @@ def raw_batch(request: SuiteRequest) -> QueryBatch:
 
 
 def banded(expectation_type, band, **kwargs) -> Check:
-    """An expectation bounded by a learnt :class:`~expectations.bands.Band`, at the band's
+    """An expectation bounded by a learnt :class:`~recsys_expectations.bands.Band`, at the band's
     severity (a warning while history is too short)."""
     expectation = expectation_type(min_value=band.low, max_value=band.high, **kwargs)
     return Check(expectation, band.severity, band.note)

@@ -24,8 +24,8 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.metadata_types import FailureSeverity
 
-from expectations.checks import BatchChecks, Check, TableBatch
-from recsys.warehouse import sqlalchemy_url, url_parts
+from .checks import BatchChecks, Check, TableBatch
+from recsys.platform.warehouse import sqlalchemy_url, url_parts
 
 SITE_NAME = "local_site"
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warning": FailureSeverity.WARNING}
@@ -117,7 +117,7 @@ def validate(
     """Run every group of a suite (one GX checkpoint each: the result format is a
     checkpoint setting); results in check order, and the Data Docs index URL when built.
 
-    Every group's batch must be a table (:func:`expectations.batches.as_tables`).
+    Every group's batch must be a table (:func:`recsys_expectations.batches.as_tables`).
     """
     context = gx_context(dq_dir)
     datasource = _datasource(context, url)

@@ -6,8 +6,8 @@ import datetime as dt
 
 import psycopg
 
-from expectations.bands import DayValue
-from expectations.sqltext import compose
+from .bands import DayValue
+from .sqltext import compose
 
 
 def daily_event_history(

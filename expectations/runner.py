@@ -11,15 +11,15 @@ import logging
 import time
 from typing import Mapping, Sequence
 
-from expectations import gxrun
-from expectations.batches import as_tables
-from expectations.checks import SuiteRequest
-from expectations.results import DataQualityError, SuiteResult, failure_message, outcome
-from expectations.sqltext import read_sql, table_identifier
-from expectations.store import write_results
-from expectations.suites import STAGES, suite_module
-from recsys.config import Settings, get_settings
-from recsys.warehouse import connect, transaction
+from . import gxrun
+from .batches import as_tables
+from .checks import SuiteRequest
+from .results import DataQualityError, SuiteResult, failure_message, outcome
+from .sqltext import read_sql, table_identifier
+from .store import write_results
+from .suites import STAGES, suite_module
+from recsys.platform.settings import Settings, get_settings
+from recsys.platform.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def gate(
 
     This is the function DAG tasks call after a load, after ``dbt build``, before
     training and before publishing.  With ``table``, ``stage`` is one suite run on that
-    table: ``recsys.publish.finish_run(validate=lambda t: gate(url, "recommendations",
+    table: ``recsys.publishing.runs.finish_run(validate=lambda t: gate(url, "recommendations",
     day, run_id, table=t))`` checks a run's table before the swap.
     """
     if isinstance(logical_date, str):

@@ -9,7 +9,7 @@ formatting.  Table names come from a validated ``schema.table`` and are quoted.
 from __future__ import annotations
 
 import re
-from importlib import resources
+from pathlib import Path
 
 from psycopg import sql
 
@@ -18,7 +18,7 @@ _TABLE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 
 def read_sql(name: str) -> str:
     """The text of ``expectations/sql/<name>``."""
-    return resources.files("expectations").joinpath("sql", name).read_text()
+    return (Path(__file__).parent / "sql" / name).read_text()
 
 
 def table_identifier(table: str) -> sql.Identifier:

@@ -8,8 +8,8 @@ from typing import Any
 
 import psycopg
 
-from expectations.results import SuiteResult
-from expectations.sqltext import read_sql
+from .results import SuiteResult
+from .sqltext import read_sql
 
 
 def write_results(conn: psycopg.Connection, result: SuiteResult) -> None:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from expectations.checks import QueryBatch, SuiteRequest
-from expectations.sqltext import render
-from recsys.config import Settings
-from recsys.dataset import dbt_vars
+from .checks import QueryBatch, SuiteRequest
+from .sqltext import render
+from recsys.platform.settings import Settings
+from recsys.training.dataset import dbt_vars
 
 #: ``incremental_lookback_days`` when no dbt project is at hand (the value dbt_project.yml ships with).
 DEFAULT_LOOKBACK_DAYS = 3

@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from recsys import warehouse
-from recsys.config import get_settings
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,9 +12,9 @@ import math
 
 import pytest
 
-from bench import report
-from bench.run import run_bench
-from bench.stages import NIGHTLY, STAGES
+from recsys_bench import report
+from recsys_bench.run import run_bench
+from recsys_bench.stages import NIGHTLY, STAGES
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import context
-from recsys.config import ContextConfig
+from recsys.serving import context
+from recsys.platform.settings import ContextConfig
 from conftest import REPO
 
 CONFIG = ContextConfig()

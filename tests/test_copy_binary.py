@@ -9,7 +9,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from recsys import copy_binary, warehouse
+from recsys.pgio import copy_binary
+
+from recsys.platform import warehouse
 
 UTC = dt.timezone.utc
 TYPES = ["text", "int2", "int4", "int8", "float4", "float8", "bool", "date", "timestamptz", "timestamp", "varchar"]

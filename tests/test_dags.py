@@ -12,9 +12,9 @@ import time
 import psycopg
 import pytest
 
-from recsys.airflow_env import airflow_environment
-from recsys.config import get_settings
-from recsys.dbt_runner import parse_project
+from recsys.platform.airflow_env import airflow_environment
+from recsys.platform.settings import get_settings
+from recsys.platform.dbt_runner import parse_project
 from conftest import REPO
 
 EXPECTED_TASKS = {

@@ -20,11 +20,13 @@ import psycopg
 import pytest
 import yaml
 
-from recsys import dbt_runner, warehouse
-from recsys.config import Settings, get_settings
-from recsys.generator import generate_shop, landing_dates
-from recsys.generator_spec import shop_spec
-from recsys.loading import load_landing
+from recsys.platform import dbt_runner
+
+from recsys.platform import warehouse
+from recsys.platform.settings import Settings, get_settings
+from recsys.generator.shop import generate_shop, landing_dates
+from recsys.generator.spec import shop_spec
+from recsys.ingest.loading import load_landing
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2011, 12, 9)

@@ -9,12 +9,12 @@ import datetime as dt
 
 import pytest
 
-from expectations import run_suite
-from expectations.catalog import unique_key_index
-from expectations.sqltext import render
-from expectations.window import DEFAULT_LOOKBACK_DAYS, recent_from
-from recsys import warehouse
-from recsys.config import QualityConfig, Settings
+from recsys_expectations import run_suite
+from recsys_expectations.catalog import unique_key_index
+from recsys_expectations.sqltext import render
+from recsys_expectations.window import DEFAULT_LOOKBACK_DAYS, recent_from
+from recsys.platform import warehouse
+from recsys.platform.settings import QualityConfig, Settings
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from expectations import run_suite
-from recsys import warehouse
-from recsys.config import QualityConfig, RecsConfig, Settings
+from recsys_expectations import run_suite
+from recsys.platform import warehouse
+from recsys.platform.settings import QualityConfig, RecsConfig, Settings
 
 pytestmark = pytest.mark.integration
 

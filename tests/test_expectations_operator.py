@@ -10,7 +10,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from typer.testing import CliRunner
 
-from recsys import warehouse
+from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration
 

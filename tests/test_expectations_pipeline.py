@@ -1,5 +1,5 @@
 """The raw gate behind the real loader: landing files in the contract go through
-``recsys.loading`` and the raw stage runs on the batches just loaded, as the ingest DAG
+``recsys.ingest.loading`` and the raw stage runs on the batches just loaded, as the ingest DAG
 does.  A clean drop passes every raw suite; each planted defect stops the gate at the
 suite of its table, and ``dq.validation_results`` names the expectation and observation."""
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from expectations import DataQualityError, gate, run_stage
-from recsys import warehouse
-from recsys.config import Settings
-from recsys.loading import load_landing
+from recsys_expectations import DataQualityError, gate, run_stage
+from recsys.platform import warehouse
+from recsys.platform.settings import Settings
+from recsys.ingest.loading import load_landing
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from expectations import DataQualityError, raise_for_errors, run_suite
-from recsys import warehouse
-from recsys.config import Settings
+from recsys_expectations import DataQualityError, raise_for_errors, run_suite
+from recsys.platform import warehouse
+from recsys.platform.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import export, export_files, publish, warehouse
-from recsys.config import RecsConfig
+from recsys.publishing import exports
+
+from recsys.publishing import export_files
+
+from recsys.publishing import runs
+
+from recsys.platform import warehouse
+from recsys.platform.settings import RecsConfig
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +55,7 @@ def shop(warehouse_db) -> str:
         conn.execute("insert into marts.dim_products select 'p' || lpad(g::text, 3, '0'), 'Product, \"' || g || '\"',"
                      " (g * 1.25)::numeric, case when g % 5 = 0 then 'https://cdn/p/' || g end, null, 'cat' || g % 4,"
                      " g, true, g <> 59 from generate_series(0, 59) g")
-    publish.publish(warehouse_db, recs_rows(0), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m1",
+    runs.publish(warehouse_db, recs_rows(0), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m1",
                     k=K)
     return warehouse_db
 
@@ -65,8 +71,8 @@ def read(folder, name, fmt="csv") -> pd.DataFrame:
 
 @pytest.mark.parametrize("fmt", export_files.FORMATS)
 def test_reruns_are_byte_identical_and_the_manifest_checks_them(shop, tmp_path, fmt):
-    first = export.export_campaign(shop, CONFIG, "xmas", tmp_path / "a", k=5, fmt=fmt)
-    second = export.export_campaign(shop, CONFIG, "xmas", tmp_path / "b", k=5, fmt=fmt)
+    first = exports.export_campaign(shop, CONFIG, "xmas", tmp_path / "a", k=5, fmt=fmt)
+    second = exports.export_campaign(shop, CONFIG, "xmas", tmp_path / "b", k=5, fmt=fmt)
     manifest = json.loads(first.read_text())
     assert first.read_bytes() == second.read_bytes()
     for name, entry in manifest["files"].items():
@@ -79,9 +85,9 @@ def test_reruns_are_byte_identical_and_the_manifest_checks_them(shop, tmp_path, 
 
 
 def test_wide_and_long_layouts_and_the_catalogue_feed(shop, tmp_path):
-    folder = export.export_campaign(shop, CONFIG, "layouts", tmp_path, k=3).parent
+    folder = exports.export_campaign(shop, CONFIG, "layouts", tmp_path, k=3).parent
     wide, long = read(folder, "send_wide"), read(folder, "send_long")
-    expected = ["customer_id", "email_hash"] + [f"{f}_{r}" for r in (1, 2, 3) for f in export.ITEM_FIELDS]
+    expected = ["customer_id", "email_hash"] + [f"{f}_{r}" for r in (1, 2, 3) for f in exports.ITEM_FIELDS]
     assert list(wide.columns) == expected
     assert len(long) == 3 * len(wide) and set(long["rank"]) == {"1", "2", "3"}
     assert wide["customer_id"].is_unique
@@ -89,13 +95,13 @@ def test_wide_and_long_layouts_and_the_catalogue_feed(shop, tmp_path):
     assert wide["product_id_2"].iloc[0] == first.loc["2", "product_id"]
     assert long["product_url"].str.startswith("https://").all() and long["image_url"].str.startswith("https://").all()
     catalogue = read(folder, "catalogue")
-    assert list(catalogue.columns) == list(export.CATALOGUE_COLUMNS)
+    assert list(catalogue.columns) == list(exports.CATALOGUE_COLUMNS)
     assert len(catalogue) == 59, "inactive products are not in the feed"
     assert catalogue.loc[catalogue["id"] == "p001", "title"].item() == 'Product, "1"'
 
 
 def test_holdout_is_close_to_the_share_stable_across_runs_and_left_out(shop, tmp_path):
-    manifest = json.loads(export.export_campaign(shop, CONFIG, "spring", tmp_path / "1").read_text())
+    manifest = json.loads(exports.export_campaign(shop, CONFIG, "spring", tmp_path / "1").read_text())
     holdout = manifest["counts"]["holdout"]
     assert abs(holdout - 0.1 * N_CUSTOMERS) < 4 * np.sqrt(N_CUSTOMERS * 0.1 * 0.9)
     with warehouse.connect(shop) as conn:
@@ -105,38 +111,38 @@ def test_holdout_is_close_to_the_share_stable_across_runs_and_left_out(shop, tmp
     assert len(members) == N_CUSTOMERS and len(held) == holdout
     sent = set(read(tmp_path / "1" / f"spring_{DAY}", "send_long")["customer_id"])
     assert not held & sent
-    publish.publish(shop, recs_rows(13), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m2", k=K)
-    export.export_campaign(shop, CONFIG, "spring", tmp_path / "2")
+    runs.publish(shop, recs_rows(13), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m2", k=K)
+    exports.export_campaign(shop, CONFIG, "spring", tmp_path / "2")
     with warehouse.connect(shop) as conn:
         again = conn.execute("select customer_id from recs.campaign_audiences"
                              " where campaign = 'spring' and in_holdout").fetchall()
     assert {c for (c,) in again} == held, "the same customers are held out whatever the run"
-    other = set(np.flatnonzero(export.holdout_bucket([f"c{i:05d}" for i in range(N_CUSTOMERS)], "summer") < 0.1))
+    other = set(np.flatnonzero(exports.holdout_bucket([f"c{i:05d}" for i in range(N_CUSTOMERS)], "summer") < 0.1))
     assert other != {int(c[1:]) for c in held}, "each campaign draws its own holdout"
 
 
 def test_segments_and_audience_queries_narrow_the_audience(shop, tmp_path):
-    by_segment = json.loads(export.export_campaign(shop, CONFIG, "vip", tmp_path, audience=export.Audience(
+    by_segment = json.loads(exports.export_campaign(shop, CONFIG, "vip", tmp_path, audience=exports.Audience(
         segment="champions")).read_text())
     assert by_segment["counts"]["audience"] == len(range(0, N_CUSTOMERS, 3))
     query = "select customer_id from marts.dim_customers where email_hash is not null;"
-    by_query = json.loads(export.export_campaign(shop, CONFIG, "mail", tmp_path, audience=export.Audience(
+    by_query = json.loads(exports.export_campaign(shop, CONFIG, "mail", tmp_path, audience=exports.Audience(
         sql_text=query)).read_text())
     assert by_query["counts"]["audience"] == N_CUSTOMERS // 2
     with pytest.raises(Exception, match="read-only"):
-        export.export_campaign(shop, CONFIG, "evil", tmp_path, audience=export.Audience(
+        exports.export_campaign(shop, CONFIG, "evil", tmp_path, audience=exports.Audience(
             sql_text="select customer_id from marts.dim_customers where nextval('recs.run_number') > 0"))
     with pytest.raises(ValueError, match="campaign name"):
-        export.export_campaign(shop, CONFIG, "../etc", tmp_path)
+        exports.export_campaign(shop, CONFIG, "../etc", tmp_path)
 
 
 def test_files_do_not_depend_on_how_the_rows_are_fetched(shop, tmp_path, monkeypatch):
     """Chunks end on whole customers, whatever the fetch size cuts."""
     for fmt in export_files.FORMATS:
-        whole = export.export_campaign(shop, CONFIG, "chunks", tmp_path / "whole", k=7, fmt=fmt)
+        whole = exports.export_campaign(shop, CONFIG, "chunks", tmp_path / "whole", k=7, fmt=fmt)
         with monkeypatch.context() as patch:
-            patch.setattr(export, "FETCH_ROWS", 500)  # not a multiple of 7: lists are cut across fetches
-            chunked = export.export_campaign(shop, CONFIG, "chunks", tmp_path / "chunked", k=7, fmt=fmt)
+            patch.setattr(exports, "FETCH_ROWS", 500)  # not a multiple of 7: lists are cut across fetches
+            chunked = exports.export_campaign(shop, CONFIG, "chunks", tmp_path / "chunked", k=7, fmt=fmt)
         assert chunked.read_bytes() == whole.read_bytes(), fmt
         for name in json.loads(whole.read_text())["files"]:
             assert (chunked.parent / name).read_bytes() == (whole.parent / name).read_bytes(), name
@@ -148,12 +154,12 @@ def test_a_failed_export_keeps_the_recorded_audience(shop, tmp_path, monkeypatch
             return conn.execute("select customer_id, in_holdout, holdout_bucket, run_id from recs.campaign_audiences"
                                 " where campaign = 'atomic' order by customer_id").fetchall()
 
-    export.export_campaign(shop, CONFIG, "atomic", tmp_path / "ok")
+    exports.export_campaign(shop, CONFIG, "atomic", tmp_path / "ok")
     recorded = audience()
     ids = [row[0] for row in recorded]
-    assert [row[2] for row in recorded] == export.holdout_bucket(ids, "atomic").tolist()
-    assert [row[1] for row in recorded] == (export.holdout_bucket(ids, "atomic") < CONFIG.holdout_share).tolist()
-    layout, calls = export.wide_layout, []
+    assert [row[2] for row in recorded] == exports.holdout_bucket(ids, "atomic").tolist()
+    assert [row[1] for row in recorded] == (exports.holdout_bucket(ids, "atomic") < CONFIG.holdout_share).tolist()
+    layout, calls = exports.wide_layout, []
 
     def failing(long, k):
         calls.append(len(long))
@@ -161,10 +167,10 @@ def test_a_failed_export_keeps_the_recorded_audience(shop, tmp_path, monkeypatch
             raise RuntimeError("disk full")
         return layout(long, k)
 
-    monkeypatch.setattr(export, "FETCH_ROWS", 1000)
-    monkeypatch.setattr(export, "wide_layout", failing)
+    monkeypatch.setattr(exports, "FETCH_ROWS", 1000)
+    monkeypatch.setattr(exports, "wide_layout", failing)
     with pytest.raises(RuntimeError, match="disk full"):
-        export.export_campaign(shop, CONFIG, "atomic", tmp_path / "failed")
+        exports.export_campaign(shop, CONFIG, "atomic", tmp_path / "failed")
     assert audience() == recorded, "the audience of a failed export is rolled back"
 
 
@@ -180,12 +186,12 @@ def test_prefetched_keeps_order_raises_errors_and_stops_its_worker():
         finally:
             closed.append(True)
 
-    assert list(export.prefetched((i for i in range(1000)), depth=3)) == list(range(1000))
-    failing = export.prefetched(numbers(fail_at=5))
+    assert list(exports.prefetched((i for i in range(1000)), depth=3)) == list(range(1000))
+    failing = exports.prefetched(numbers(fail_at=5))
     assert [next(failing) for _ in range(5)] == list(range(5))
     with pytest.raises(ValueError, match="broken at 5"):
         next(failing)
-    early = export.prefetched(numbers())
+    early = exports.prefetched(numbers())
     assert [next(early) for _ in range(3)] == [0, 1, 2]
     early.close()
     assert closed == [True, True], "both sources were closed, the abandoned one too"

@@ -9,7 +9,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from recsys import export_files
+from recsys.publishing import export_files
 
 N = 1000
 #: Uneven chunks: one row, a chunk whose "note" is all missing (null-typed alone), the rest.

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from recsys import dataset, features
-from recsys.dataset import Frames, Weighting, build_training_data, load_weighting, normalise_interactions
+from recsys.training import dataset
+
+from recsys.training import features
+from recsys.training.dataset import Frames, Weighting, build_training_data, load_weighting, normalise_interactions
 from planted import planted_frames
 
 

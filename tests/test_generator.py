@@ -19,10 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 from recsys.cli.main import app
-from recsys.generator import generate_shop, ground_truth, landing_dates, shop_spec
-from recsys.generator_calendar import SEASONS
-from recsys.generator_catalog import CATEGORIES, SEASON_WORDS
-from recsys.generator_spec import Behaviour, ShopSpec
+from recsys.generator.shop import generate_shop, ground_truth, landing_dates, shop_spec
+from recsys.generator.calendar import SEASONS
+from recsys.generator.catalog import CATEGORIES, SEASON_WORDS
+from recsys.generator.spec import Behaviour, ShopSpec
 
 DAILY_DAYS = 3
 HEADERS = {

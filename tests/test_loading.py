@@ -15,8 +15,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from recsys import loading, warehouse
-from recsys.sources import CUSTOMERS, EVENTS, ORDER_LINES, PRODUCTS, SOURCES
+from recsys.ingest import loading
+
+from recsys.platform import warehouse
+from recsys.contracts.raw import CUSTOMERS, EVENTS, ORDER_LINES, PRODUCTS, SOURCES
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 DAY = dt.date(2011, 12, 31)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys import metrics
+from recsys.training import metrics
 
 
 def _truth(rows: list[set[int]], n_items: int) -> sp.csr_matrix:

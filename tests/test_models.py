@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import artifacts
-from recsys.config import EvaluationConfig, TrainingConfig
-from recsys.dataset import Frames, Weighting, build_training_data, landing_to_frames, normalise_interactions
-from recsys.evaluate import build_context, top_k_blocks
-from recsys.models import ALS, UNSCORABLE, Fixed, ItemCooccurrence, LightFMRecommender, Popularity
-from recsys.split import temporal_split
-from recsys.train import fit_lightfm, run_parameters, save_run, train_and_evaluate
+from recsys.training import artifacts
+from recsys.platform.settings import EvaluationConfig, TrainingConfig
+from recsys.training.dataset import Frames, Weighting, build_training_data, landing_to_frames, normalise_interactions
+from recsys.training.evaluate import build_context, top_k_blocks
+from recsys.training.models import ALS, UNSCORABLE, Fixed, ItemCooccurrence, LightFMRecommender, Popularity
+from recsys.training.split import temporal_split
+from recsys.training.train import fit_lightfm, run_parameters, save_run, train_and_evaluate
 from planted import PREFERRED, START, planted_frames
 
 CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
@@ -166,8 +166,8 @@ def test_personalised_models_pass_the_checkerboard(make):
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """The project's shop generator (tiny preset): realistic funnel, hidden planted segments."""
-    from recsys.generator import generate_shop, ground_truth
-    from recsys.generator_spec import PRESETS
+    from recsys.generator.shop import generate_shop, ground_truth
+    from recsys.generator.spec import PRESETS
 
     spec = PRESETS["tiny"]
     out = tmp_path_factory.mktemp("shop")

@@ -1,7 +1,7 @@
 """``recsys evaluate`` and ``recsys recommend`` on plain files with the standard columns.
 
 ``recommend`` must rank as the nightly publish does: the same lists as
-:func:`recsys.recommend.recommend_for_users` for the same model and inputs, the raw model
+:func:`recsys.serving.recommend.recommend_for_users` for the same model and inputs, the raw model
 order under the rules when every context weight is 0, and a send date (``--as-of``) that
 moves seasonal items.
 """
@@ -18,13 +18,16 @@ from typer.testing import CliRunner
 
 from conftest import REPO
 from planted import planted_frames
-from recsys import artifacts, context, offline, recommend
+from recsys.training import artifacts
+from recsys.serving import context
+from recsys.serving import offline
+from recsys.serving import recommend
 from recsys.cli.main import app
-from recsys.config import get_settings
-from recsys.dataset import load_weighting, read_files
-from recsys.publish_job import business_rules
-from recsys.rules import BusinessRules, recommendable
-from recsys.train import fit_full_history
+from recsys.platform.settings import get_settings
+from recsys.training.dataset import load_weighting, read_files
+from recsys.publishing.job import business_rules
+from recsys.serving.rules import BusinessRules, recommendable
+from recsys.training.train import fit_full_history
 
 # small and quick: the CLI reads nested settings from the environment
 ENV = {"RECSYS_TRAINING__EPOCHS": "15", "RECSYS_TRAINING__NO_COMPONENTS": "8", "RECSYS_EVALUATION__TEST_DAYS": "14",

@@ -8,7 +8,9 @@ import uuid
 import psycopg
 import pytest
 
-from recsys import oltp, warehouse
+from recsys.ingest import oltp
+
+from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys import publish, warehouse
+from recsys.publishing import runs
+
+from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +41,7 @@ POPULAR = pd.DataFrame({"segment": ["all", "all"], "country": ["all", "all"], "r
 
 
 def publish_run(url, n_customers, **kwargs):
-    return publish.publish(url, recs_rows(n_customers), SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5,
+    return runs.publish(url, recs_rows(n_customers), SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5,
                            **kwargs)
 
 
@@ -51,7 +53,7 @@ def current_rows(url) -> pd.DataFrame:
 
 def test_a_published_run_is_what_readers_see(warehouse_db):
     info = publish_run(warehouse_db, 40)
-    assert info.status == publish.CURRENT and info.n_rows == 200 and info.n_customers == 40
+    assert info.status == runs.CURRENT and info.n_rows == 200 and info.n_customers == 40
     assert (info.n_similar, info.n_popular) == (3, 2)
     rows = current_rows(warehouse_db)
     assert len(rows) == 200 and set(rows["run_id"]) == {info.run_id}
@@ -67,19 +69,19 @@ def test_a_published_run_is_what_readers_see(warehouse_db):
 def test_history_restore_and_pruning(warehouse_db):
     first = publish_run(warehouse_db, 10, keep_runs=2)
     second = publish_run(warehouse_db, 11, keep_runs=2)
-    assert publish.get_run(warehouse_db, first.run_id).status == publish.PREVIOUS
-    restored = publish.restore_run(warehouse_db, first.run_id)
-    assert restored.status == publish.CURRENT and len(current_rows(warehouse_db)) == 50
-    assert publish.get_run(warehouse_db, second.run_id).status == publish.PREVIOUS
+    assert runs.get_run(warehouse_db, first.run_id).status == runs.PREVIOUS
+    restored = runs.restore_run(warehouse_db, first.run_id)
+    assert restored.status == runs.CURRENT and len(current_rows(warehouse_db)) == 50
+    assert runs.get_run(warehouse_db, second.run_id).status == runs.PREVIOUS
     third = publish_run(warehouse_db, 12, keep_runs=2)
-    statuses = publish.list_runs(warehouse_db).set_index("run_id")["status"]
-    assert statuses[third.run_id] == publish.CURRENT
-    assert statuses[first.run_id] == publish.PREVIOUS, "restored last, so kept as the newest previous"
-    assert statuses[second.run_id] == publish.PURGED
+    statuses = runs.list_runs(warehouse_db).set_index("run_id")["status"]
+    assert statuses[third.run_id] == runs.CURRENT
+    assert statuses[first.run_id] == runs.PREVIOUS, "restored last, so kept as the newest previous"
+    assert statuses[second.run_id] == runs.PURGED
     with pytest.raises(ValueError, match="pruned"):
-        publish.restore_run(warehouse_db, second.run_id)
+        runs.restore_run(warehouse_db, second.run_id)
     with warehouse.connect(warehouse_db) as conn:
-        gone = conn.execute("select to_regclass(%s)", (publish.table_name("user_recommendations", second.run_id),))
+        gone = conn.execute("select to_regclass(%s)", (runs.table_name("user_recommendations", second.run_id),))
         assert gone.fetchone()[0] is None
 
 
@@ -91,36 +93,36 @@ def test_a_run_that_fails_its_check_is_not_published(warehouse_db):
 
     with pytest.raises(RuntimeError, match="without k rows"):
         publish_run(warehouse_db, 9, validate=refuse)
-    runs = publish.list_runs(warehouse_db)
-    failed = runs[runs["status"] == publish.FAILED].iloc[0]
+    listed = runs.list_runs(warehouse_db)
+    failed = listed[listed["status"] == runs.FAILED].iloc[0]
     assert "without k rows" in failed["message"]
     assert set(current_rows(warehouse_db)["run_id"]) == {before.run_id}
     with pytest.raises(ValueError, match="failed"):
-        publish.restore_run(warehouse_db, failed["run_id"])
+        runs.restore_run(warehouse_db, failed["run_id"])
 
 
 def test_blocks_are_written_once_and_only_into_building_runs(warehouse_db):
-    run_id = publish.begin_run(warehouse_db, DAY, "m1", 5)
-    generated = publish.get_run(warehouse_db, run_id).started_at
-    block = publish.recommendation_rows(recs_rows(6), "m1", DAY, generated)
-    assert publish.write_block(warehouse_db, run_id, "user_recommendations", block, "0-6") == 30
-    assert publish.write_block(warehouse_db, run_id, "user_recommendations", block, "0-6") == 0
-    info = publish.finish_run(warehouse_db, run_id)
+    run_id = runs.begin_run(warehouse_db, DAY, "m1", 5)
+    generated = runs.get_run(warehouse_db, run_id).started_at
+    block = runs.recommendation_rows(recs_rows(6), "m1", DAY, generated)
+    assert runs.write_block(warehouse_db, run_id, "user_recommendations", block, "0-6") == 30
+    assert runs.write_block(warehouse_db, run_id, "user_recommendations", block, "0-6") == 0
+    info = runs.finish_run(warehouse_db, run_id)
     assert info.n_rows == 30
     with pytest.raises(ValueError, match="not building"):
-        publish.write_block(warehouse_db, run_id, "user_recommendations", block, "6-12")
+        runs.write_block(warehouse_db, run_id, "user_recommendations", block, "6-12")
     with pytest.raises(ValueError, match="not a publishing run id"):
-        publish.run_table("user_recommendations", "x; drop table recs.runs")
+        runs.run_table("user_recommendations", "x; drop table recs.runs")
 
 
 def test_a_block_that_does_not_fit_its_table_writes_nothing(warehouse_db):
-    run_id = publish.begin_run(warehouse_db, DAY, "m1", 5)
-    rows = publish.recommendation_rows(recs_rows(6), "m1", DAY, publish.get_run(warehouse_db, run_id).started_at)
+    run_id = runs.begin_run(warehouse_db, DAY, "m1", 5)
+    rows = runs.recommendation_rows(recs_rows(6), "m1", DAY, runs.get_run(warehouse_db, run_id).started_at)
     too_deep = rows.assign(rank=rows["rank"] + 40_000)  # rank is a smallint
     with pytest.raises(ValueError, match="does not fit PostgreSQL int2"):
-        publish.write_block(warehouse_db, run_id, "user_recommendations", too_deep, "0-6")
-    assert publish.write_block(warehouse_db, run_id, "user_recommendations", rows, "0-6") == 30, "not marked written"
-    assert publish.finish_run(warehouse_db, run_id).n_rows == 30
+        runs.write_block(warehouse_db, run_id, "user_recommendations", too_deep, "0-6")
+    assert runs.write_block(warehouse_db, run_id, "user_recommendations", rows, "0-6") == 30, "not marked written"
+    assert runs.finish_run(warehouse_db, run_id).n_rows == 30
 
 
 def filenode(url, table: str) -> int:
@@ -131,33 +133,33 @@ def filenode(url, table: str) -> int:
 def test_the_first_block_truncates_its_table_unless_another_block_is_being_written(warehouse_db):
     """At wal_level=minimal a COPY into a table truncated in the same transaction skips the
     WAL; only an empty table nobody is writing to may be truncated."""
-    busy, quiet = (publish.begin_run(warehouse_db, DAY, "m1", 5) for _ in range(2))
-    rows = publish.recommendation_rows(recs_rows(12), "m1", DAY, publish.get_run(warehouse_db, busy).started_at)
+    busy, quiet = (runs.begin_run(warehouse_db, DAY, "m1", 5) for _ in range(2))
+    rows = runs.recommendation_rows(recs_rows(12), "m1", DAY, runs.get_run(warehouse_db, busy).started_at)
     blocks = [rows.iloc[start:start + 20] for start in range(0, 60, 20)]
-    busy_table, quiet_table = (publish.table_name("user_recommendations", run) for run in (busy, quiet))
+    busy_table, quiet_table = (runs.table_name("user_recommendations", run) for run in (busy, quiet))
     created = {table: filenode(warehouse_db, table) for table in (busy_table, quiet_table)}
     with warehouse.connect(warehouse_db) as writer:
         writer.execute(f"lock table {busy_table} in row exclusive mode")  # as another block's COPY does
         started = time.perf_counter()
-        assert publish.write_block(warehouse_db, busy, "user_recommendations", blocks[0], "0-4") == 20
+        assert runs.write_block(warehouse_db, busy, "user_recommendations", blocks[0], "0-4") == 20
         assert time.perf_counter() - started < 10, "a busy table is appended to, not waited for"
     assert filenode(warehouse_db, busy_table) == created[busy_table]
     for i, block in enumerate(blocks):
-        assert publish.write_block(warehouse_db, quiet, "user_recommendations", block, f"{4 * i}-{4 * i + 4}") == 20
+        assert runs.write_block(warehouse_db, quiet, "user_recommendations", block, f"{4 * i}-{4 * i + 4}") == 20
         if i == 0:
             truncated = filenode(warehouse_db, quiet_table)
             assert truncated != created[quiet_table], "the first block got a new file"
     assert filenode(warehouse_db, quiet_table) == truncated, "later blocks append"
-    info = publish.finish_run(warehouse_db, quiet)
+    info = runs.finish_run(warehouse_db, quiet)
     assert info.n_rows == 60 and info.n_customers == 12
 
 
 def test_lazy_blocks_stream_through_one_transaction_and_a_failure_writes_none(warehouse_db):
     """publish_for_date scores each range while the COPY is open: nobody sees a block
     before all are written, and a scoring error midway leaves the table as it was."""
-    run_id = publish.begin_run(warehouse_db, DAY, "m1", 5)
-    rows = publish.recommendation_rows(recs_rows(12), "m1", DAY, publish.get_run(warehouse_db, run_id).started_at)
-    table = publish.table_name("user_recommendations", run_id)
+    run_id = runs.begin_run(warehouse_db, DAY, "m1", 5)
+    rows = runs.recommendation_rows(recs_rows(12), "m1", DAY, runs.get_run(warehouse_db, run_id).started_at)
+    table = runs.table_name("user_recommendations", run_id)
     seen = []
 
     def blocks(fail_at: int | None = None):
@@ -170,15 +172,15 @@ def test_lazy_blocks_stream_through_one_transaction_and_a_failure_writes_none(wa
             yield f"{4 * i}-{4 * i + 4}", rows.iloc[20 * i:20 * i + 20]
 
     with pytest.raises(RuntimeError, match="scoring failed"):
-        publish.write_blocks(warehouse_db, run_id, "user_recommendations", blocks(fail_at=2))
+        runs.write_blocks(warehouse_db, run_id, "user_recommendations", blocks(fail_at=2))
     with warehouse.connect(warehouse_db) as conn:
         assert conn.execute(f"select count(*) from {table}").fetchone()[0] == 0
     created = filenode(warehouse_db, table)
-    assert publish.write_blocks(warehouse_db, run_id, "user_recommendations", blocks()) == 60
+    assert runs.write_blocks(warehouse_db, run_id, "user_recommendations", blocks()) == 60
     assert seen == [0] * 5, "no block was visible before the commit"
     assert filenode(warehouse_db, table) != created, "the one transaction truncated the table first"
-    assert publish.write_blocks(warehouse_db, run_id, "user_recommendations", blocks()) == 0, "a retry skips them"
-    assert publish.finish_run(warehouse_db, run_id).n_customers == 12
+    assert runs.write_blocks(warehouse_db, run_id, "user_recommendations", blocks()) == 0, "a retry skips them"
+    assert runs.finish_run(warehouse_db, run_id).n_customers == 12
 
 
 def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
@@ -210,9 +212,9 @@ def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
 
 def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     pytest.importorskip("expectations.runner")
-    from expectations.results import DataQualityError
-    from recsys.config import QualityConfig, RecsConfig, Settings
-    from recsys.publish_job import quality_gate
+    from recsys_expectations.results import DataQualityError
+    from recsys.platform.settings import QualityConfig, RecsConfig, Settings
+    from recsys.publishing.job import quality_gate
 
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute("create table if not exists marts.dim_products (product_id text, in_stock boolean,"
@@ -223,10 +225,10 @@ def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     settings = Settings(home=tmp_path, dq=QualityConfig(min_catalog_coverage=0.05), recs=RecsConfig(k=5))
     gate = quality_gate(warehouse_db, settings, DAY, build_docs=False)
     good = publish_run(warehouse_db, 30, validate=gate)
-    assert good.status == publish.CURRENT
+    assert good.status == runs.CURRENT
     bad = recs_rows(30)
     bad.loc[bad["rank"] == 2, "item_id"] = "p999"  # a product the catalogue does not know
     with pytest.raises(DataQualityError, match="in-stock product"):
-        publish.publish(warehouse_db, bad, SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5, validate=gate)
+        runs.publish(warehouse_db, bad, SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5, validate=gate)
     assert set(current_rows(warehouse_db)["run_id"]) == {good.run_id}
 

@@ -9,10 +9,18 @@ import pandas as pd
 import pytest
 from planted import planted_frames
 
-from recsys import artifacts, publish, publish_job, registry, warehouse
-from recsys.config import RecsConfig, RulesConfig, Settings, TrainingConfig
-from recsys.dataset import build_training_data, load_weighting
-from recsys.models import LightFMRecommender
+from recsys.training import artifacts
+
+from recsys.publishing import runs
+
+from recsys.publishing import job
+
+from recsys.training import registry
+
+from recsys.platform import warehouse
+from recsys.platform.settings import RecsConfig, RulesConfig, Settings, TrainingConfig
+from recsys.training.dataset import build_training_data, load_weighting
+from recsys.training.models import LightFMRecommender
 
 pytestmark = pytest.mark.integration
 
@@ -80,8 +88,8 @@ def champion(warehouse_db, tmp_path_factory):
 def test_the_nightly_job_publishes_the_champion_from_the_marts(warehouse_db, champion, tmp_path):
     frames, last_day = champion
     settings = Settings(home=tmp_path, recs=RecsConfig(k=8, keep_runs=5))
-    info = publish_job.publish_for_date(warehouse_db, settings, last_day, range_size=40)
-    assert info.status == publish.CURRENT and info.model_version == "planted-champion"
+    info = job.publish_for_date(warehouse_db, settings, last_day, range_size=40)
+    assert info.status == runs.CURRENT and info.model_version == "planted-champion"
     assert info.context_date == last_day + dt.timedelta(days=1), "lists are for the day after the data"
     assert info.n_customers == len(frames.users) and info.n_rows == 8 * len(frames.users)
     assert info.n_similar > 0 and info.n_popular > 0
@@ -96,29 +104,29 @@ def test_the_nightly_job_publishes_the_champion_from_the_marts(warehouse_db, cha
 
 def test_a_run_that_cannot_be_scored_is_marked_failed(warehouse_db, champion, tmp_path):
     _, last_day = champion
-    current = publish.list_runs(warehouse_db).query("status == 'current'")["run_id"].tolist()
+    current = runs.list_runs(warehouse_db).query("status == 'current'")["run_id"].tolist()
     impossible = Settings(home=tmp_path, recs=RecsConfig(k=8), rules=RulesConfig(category_cap=1))
     with pytest.raises(ValueError, match="category_cap"):
-        publish_job.publish_for_date(warehouse_db, impossible, last_day)
-    runs = publish.list_runs(warehouse_db)
-    assert runs.iloc[0]["status"] == publish.FAILED and "category_cap" in runs.iloc[0]["message"]
-    assert runs.query("status == 'current'")["run_id"].tolist() == current
+        job.publish_for_date(warehouse_db, impossible, last_day)
+    listed = runs.list_runs(warehouse_db)
+    assert listed.iloc[0]["status"] == runs.FAILED and "category_cap" in listed.iloc[0]["message"]
+    assert listed.query("status == 'current'")["run_id"].tolist() == current
 
 
 def test_mapped_steps_give_the_same_run_as_one_process(warehouse_db, champion, tmp_path):
     frames, last_day = champion
     settings = Settings(home=tmp_path, recs=RecsConfig(k=8, keep_runs=5))
-    prepared = publish_job.prepare_run(warehouse_db, settings, last_day, range_size=64)
+    prepared = job.prepare_run(warehouse_db, settings, last_day, range_size=64)
     assert prepared["ranges"] == [(0, 64), (64, 128), (128, 150)]
-    written = [publish_job.score_range(warehouse_db, settings, prepared["run_id"], a, b) for a, b in prepared["ranges"]]
-    retried = publish_job.score_range(warehouse_db, settings, prepared["run_id"], 0, 64)
+    written = [job.score_range(warehouse_db, settings, prepared["run_id"], a, b) for a, b in prepared["ranges"]]
+    retried = job.score_range(warehouse_db, settings, prepared["run_id"], 0, 64)
     assert retried == 0, "a retried range writes nothing"
-    info = publish_job.finalize_run(warehouse_db, settings, prepared["run_id"])
+    info = job.finalize_run(warehouse_db, settings, prepared["run_id"])
     assert sum(written) == info.n_rows == 8 * len(frames.users)
     with warehouse.connect(warehouse_db) as conn:
         mapped = conn.execute("select customer_id, rank, product_id from recs.user_recommendations"
                               " order by 1, 2").fetchall()
-    single = publish_job.publish_for_date(warehouse_db, settings, last_day)
+    single = job.publish_for_date(warehouse_db, settings, last_day)
     with warehouse.connect(warehouse_db) as conn:
         whole = conn.execute("select customer_id, rank, product_id from recs.user_recommendations"
                              " order by 1, 2").fetchall()

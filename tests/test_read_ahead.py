@@ -1,4 +1,4 @@
-"""recsys.read_ahead: order, laziness and errors of the one-ahead producer."""
+"""recsys.pgio.read_ahead: order, laziness and errors of the one-ahead producer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from recsys.read_ahead import one_ahead
+from recsys.pgio.read_ahead import one_ahead
 
 
 def test_items_come_in_order_and_the_producers_error_where_its_item_was_due():

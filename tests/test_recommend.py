@@ -11,9 +11,12 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from recsys import context, explain, recommend, rules
-from recsys.artifacts import LoadedModel
-from recsys.config import ContextConfig
+from recsys.serving import context
+from recsys.serving import reasons
+from recsys.serving import recommend
+from recsys.serving import rules
+from recsys.training.artifacts import LoadedModel
+from recsys.platform.settings import ContextConfig
 
 AS_OF = dt.date(2011, 11, 28)
 ZERO = ContextConfig(season_weight=0, event_weight=0, recent_weight=0, country_weight=0)
@@ -102,7 +105,7 @@ def test_published_lists_always_obey_the_rules():
     bought = history[history["event_type"] == "purchase"].merge(items[["item_id", "category"]], on="item_id")
     again = out.merge(bought, on=["user_id", "item_id"])
     assert len(again) == 0 or (again["category"] == "cat1").all(), "only the re-buy category comes back"
-    assert set(out["reason_code"]) <= set(explain.REASON_CODES)
+    assert set(out["reason_code"]) <= set(reasons.REASON_CODES)
 
 
 def test_christmas_items_rise_in_late_november_and_not_in_march():
@@ -117,7 +120,7 @@ def test_christmas_items_rise_in_late_november_and_not_in_march():
     november, out = christmas_share(dt.date(2011, 11, 25))
     march, _ = christmas_share(dt.date(2011, 3, 15))
     assert november > 2 * march
-    seasonal = out[out["reason_code"] == explain.SEASONAL]
+    seasonal = out[out["reason_code"] == reasons.SEASONAL]
     assert len(seasonal) and (seasonal["reason_ref"] == "christmas").all()
 
 
@@ -131,8 +134,8 @@ def test_cold_customers_get_their_segment_and_new_products_are_scored_from_featu
               feature_parameters=parameters)
     cold = out[out["user_id"] == "new1"]
     assert len(cold) == 10 and (cold["source"] == recommend.COLD_START).all()
-    assert set(cold["reason_code"]) <= {explain.POPULAR_IN_SEGMENT, explain.NEW_ARRIVAL, explain.SEASONAL}
-    assert (cold.loc[cold["reason_code"] == explain.POPULAR_IN_SEGMENT, "reason_ref"] == "Germany").all()
+    assert set(cold["reason_code"]) <= {reasons.POPULAR_IN_SEGMENT, reasons.NEW_ARRIVAL, reasons.SEASONAL}
+    assert (cold.loc[cold["reason_code"] == reasons.POPULAR_IN_SEGMENT, "reason_ref"] == "Germany").all()
     assert "NEW1" in set(out["item_id"]), "a new product with known features can be recommended"
     without = run(model, users, pd.concat([items, new_item]), history)
     assert "NEW1" not in set(without["item_id"]), "without feature parameters it cannot be scored"
@@ -150,10 +153,10 @@ def test_customer_ranges_split_the_same_lists():
 
 
 def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_march(online_retail_path):
-    from recsys.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
-    from recsys.config import TrainingConfig
-    from recsys.models import LightFMRecommender
-    from recsys.artifacts import in_memory_model
+    from recsys.training.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
+    from recsys.platform.settings import TrainingConfig
+    from recsys.training.models import LightFMRecommender
+    from recsys.training.artifacts import in_memory_model
 
     fee_codes = dbt_vars(REPO / "dbt" / "dbt_project.yml").get("fee_product_codes") or []
     frames = order_lines_to_frames(read_table(online_retail_path), fee_codes)
@@ -183,7 +186,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
 def test_reason_codes_follow_the_largest_lift_and_the_nearest_history_item():
     n = 6
     zeros = np.zeros(n)
-    codes, refs = explain.reasons(
+    codes, refs = reasons.reasons(
         season=np.array([0, 0, 0.1, 0, 0, 0]), event=np.array([0, 0, 2.0, 0, 0, 0]),
         promotion=np.array([0, 3.0, 0, 0, 0, 0]), recent=np.array([0, 0, 0, 1.5, 0, 0]), scale=1.0,
         exploration=np.array([True, False, False, False, False, False]),
@@ -196,13 +199,13 @@ def test_reason_codes_follow_the_largest_lift_and_the_nearest_history_item():
     assert codes.tolist() == ["new_arrival", "promoted", "seasonal", "similar_to_viewed", "similar_to_viewed",
                               "popular_in_segment"]
     assert refs.tolist() == [None, None, "christmas", "A", "C", "champions"]
-    small = explain.reasons(season=zeros, event=zeros + 0.1, promotion=zeros, recent=zeros, scale=1.0,
+    small = reasons.reasons(season=zeros, event=zeros + 0.1, promotion=zeros, recent=zeros, scale=1.0,
                             exploration=zeros > 1, popular=zeros > 1, event_name=np.full(n, None, dtype=object),
                             recent_item=np.full(n, None, dtype=object), nearest_item=np.full(n, "B", dtype=object),
                             nearest_bought=zeros < 1, segment=np.full(n, "all", dtype=object))
     assert set(small[0]) == {"bought_together"}, "a nudge below MIN_LIFT leaves the model's reason"
     unit = np.array([[1, 0], [0, 1], [0.8, 0.6]], dtype=np.float32)
-    nearest = explain.nearest_history(unit, np.array([2, 2, 0]), np.array([[0, 1], [1, -1], [-1, -1]]))
+    nearest = reasons.nearest_history(unit, np.array([2, 2, 0]), np.array([[0, 1], [1, -1], [-1, -1]]))
     assert nearest.tolist() == [0, 0, -1]
 
 
@@ -215,5 +218,5 @@ def test_a_promotion_lifts_its_product_inside_its_window_and_says_so():
     outside = run(model, users, items, history, business_rules=promo, as_of=dt.date(2011, 12, 5))
     promoted = inside[inside["item_id"] == target]
     assert len(promoted) > 2 * (outside["item_id"] == target).sum()
-    assert (promoted["promotion_factor"] > 0).all() and (promoted["reason_code"] == explain.PROMOTED).all()
+    assert (promoted["promotion_factor"] > 0).all() and (promoted["reason_code"] == reasons.PROMOTED).all()
     assert (outside["promotion_factor"] == 0).all()

@@ -13,10 +13,14 @@ import pandas as pd
 import psycopg
 import pytest
 
-from recsys import artifacts, registry, warehouse
-from recsys.config import EvaluationConfig, TrainingConfig
-from recsys.dataset import Weighting
-from recsys.train import check_training_inputs, run_training
+from recsys.training import artifacts
+
+from recsys.training import registry
+
+from recsys.platform import warehouse
+from recsys.platform.settings import EvaluationConfig, TrainingConfig
+from recsys.training.dataset import Weighting
+from recsys.training.train import check_training_inputs, run_training
 from planted import START, planted_frames
 
 CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys import scoring
+from recsys.ranking import topk
 
 
 def reference(u, v, k, *, exclude=None, boost=None, group_offsets=None, start=0, stop=None):
@@ -43,7 +43,7 @@ def assert_same(result, expected_idx, expected_val):
 @pytest.mark.parametrize(("n_items", "k"), [(1, 20), (50, 20), (257, 20), (3000, 20), (3000, 50), (12_000, 50)])
 def test_matches_stable_argsort(n_items, k):
     u, v = random_problem(120, n_items, 8, seed=n_items, integer=True)
-    result = scoring.top_k(u, v, k, block_size=16)
+    result = topk.top_k(u, v, k, block_size=16)
     idx, val = reference(u, v, k)
     assert result.indices.shape == (120, k)
     np.testing.assert_array_equal(result.indices, idx)
@@ -57,7 +57,7 @@ def test_select_top_k_of_dense_scores_matches_stable_argsort(n_items):
     excluded = np.random.default_rng(0).random(scores.shape) < 0.3
     scores[excluded] = -np.inf
     exclude = sp.csr_matrix(excluded.astype(np.float32))
-    result = scoring.select_top_k(scores, 10)
+    result = topk.select_top_k(scores, 10)
     assert_same(result, *reference(u, v, 10, exclude=exclude))
 
 
@@ -67,9 +67,9 @@ def test_exclusions_boosts_and_group_offsets():
     exclude = sp.random(200, 700, density=0.05, format="csr", random_state=3, dtype=np.float32)
     exclude.data[:] = 1
     boost = sp.random(200, 700, density=0.02, format="csr", random_state=4, dtype=np.float32) * 5
-    offsets = scoring.GroupOffsets(groups=rng.integers(0, 3, 200),
+    offsets = topk.GroupOffsets(groups=rng.integers(0, 3, 200),
                                    offsets=rng.standard_normal((3, 700)).astype(np.float32))
-    result = scoring.top_k(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets, block_size=32)
+    result = topk.top_k(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets, block_size=32)
     idx, val = reference(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets)
     assert_same(result, idx, val)
     excluded = exclude.toarray() != 0
@@ -78,18 +78,18 @@ def test_exclusions_boosts_and_group_offsets():
 
 def test_block_ranges_threads_and_block_sizes_agree():
     u, v = random_problem(301, 900, 12, seed=5)
-    whole = scoring.top_k(u, v, 10, num_threads=1, block_size=8)
-    parts = [scoring.top_k(u, v, 10, start=a, stop=b, num_threads=2, block_size=64) for a, b in
+    whole = topk.top_k(u, v, 10, num_threads=1, block_size=8)
+    parts = [topk.top_k(u, v, 10, start=a, stop=b, num_threads=2, block_size=64) for a, b in
              [(0, 100), (100, 101), (101, 301)]]
     np.testing.assert_array_equal(np.vstack([p.indices for p in parts]), whole.indices)
     assert [p.start for p in parts] == [0, 100, 101]
-    np.testing.assert_array_equal(scoring.top_k(u, v, 10, start=5, stop=5).indices.shape, (0, 10))
+    np.testing.assert_array_equal(topk.top_k(u, v, 10, start=5, stop=5).indices.shape, (0, 10))
 
 
 def test_fewer_candidates_than_k_are_padded():
     u, v = random_problem(4, 6, 3, seed=6)
     exclude = sp.csr_matrix(np.eye(4, 6, dtype=np.float32))
-    result = scoring.top_k(u, v, 8, exclude=exclude)
+    result = topk.top_k(u, v, 8, exclude=exclude)
     assert (result.indices[:, 5:] == -1).all() and np.isneginf(result.scores[:, 5:]).all()
     assert ((result.indices[:, :5] >= 0).all())
     assert all(len(set(row[:5])) == 5 for row in result.indices)
@@ -99,14 +99,14 @@ def test_factor_vectors_reproduce_the_factor_model_score():
     rng = np.random.default_rng(7)
     ue, ub = rng.standard_normal((5, 4)), rng.standard_normal(5)
     ie, ib = rng.standard_normal((9, 4)), rng.standard_normal(9)
-    u, v = scoring.factor_vectors(ue, ub, ie, ib)
+    u, v = topk.factor_vectors(ue, ub, ie, ib)
     np.testing.assert_allclose(u @ v.T, ue @ ie.T + ub[:, None] + ib[None, :], rtol=1e-5, atol=1e-5)
 
 
 def test_similar_items_are_nearest_by_cosine_and_never_themselves():
     rng = np.random.default_rng(8)
     v = rng.standard_normal((300, 6)).astype(np.float32)
-    result = scoring.similar_items(v, 5)
+    result = topk.similar_items(v, 5)
     assert not (result.indices == np.arange(300)[:, None]).any()
     unit = v / np.linalg.norm(v, axis=1, keepdims=True)
     cosine = unit @ unit.T
@@ -117,12 +117,12 @@ def test_similar_items_are_nearest_by_cosine_and_never_themselves():
 def test_bad_inputs_are_refused_with_a_reason():
     u, v = random_problem(3, 4, 2, seed=9)
     with pytest.raises(ValueError, match="same width"):
-        scoring.top_k(u, v[:, :1], 2)
+        topk.top_k(u, v[:, :1], 2)
     with pytest.raises(ValueError, match="outside"):
-        scoring.top_k(u, v, 2, start=2, stop=9)
+        topk.top_k(u, v, 2, start=2, stop=9)
     bad = u.copy()
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        scoring.top_k(bad, v, 2)
+        topk.top_k(bad, v, 2)
     with pytest.raises(ValueError, match="exclude has shape"):
-        scoring.top_k(u, v, 2, exclude=sp.csr_matrix((2, 4)))
+        topk.top_k(u, v, 2, exclude=sp.csr_matrix((2, 4)))

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from recsys import warehouse
+from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 {#- Building blocks of the interaction weight and product attributes, driven by the vars
-    in dbt_project.yml so recsys.dataset and the marts use one definition. -#}
+    in dbt_project.yml so recsys.training.dataset and the marts use one definition. -#}
 
 {#- log_base(1 + count): diminishing returns, so 500 purchases weigh ~9x one purchase
     (base 2), not 500x. -#}

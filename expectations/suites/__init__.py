@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-#: Suite name -> module under ``expectations.suites``.
+#: Suite name -> module under ``recsys_expectations.suites``.
 SUITES = (
     "raw_events",
     "raw_order_lines",
@@ -33,4 +33,4 @@ def suite_module(name: str) -> ModuleType:
     """The module of suite ``name``; an unknown name lists the known ones."""
     if name not in SUITES:
         raise ValueError(f"unknown suite {name!r}; known suites: {', '.join(SUITES)} (stages: {', '.join(STAGES)})")
-    return importlib.import_module(f"expectations.suites.{name}")
+    return importlib.import_module(f".{name}", __name__)

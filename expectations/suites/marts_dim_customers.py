@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from expectations.catalog import unique_key_index
-from expectations.checks import BatchChecks, SuiteRequest, TableBatch, not_null, unique_key
+from ..catalog import unique_key_index
+from ..checks import BatchChecks, SuiteRequest, TableBatch, not_null, unique_key
 
 TABLE = "marts.dim_customers"
 

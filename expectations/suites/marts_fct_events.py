@@ -2,7 +2,7 @@
 bands learnt from the days before.
 
 The table is incremental (rebuilt by day), so row checks read the days the night rebuilt
-(:mod:`expectations.window`); the key is the primary key's when the table has one, and
+(:mod:`recsys_expectations.window`); the key is the primary key's when the table has one, and
 freshness and the history use the date index: the gate costs the night, not the history.
 """
 
@@ -12,12 +12,12 @@ import datetime as dt
 
 import great_expectations.expectations as gxe
 
-from expectations.bands import Band, share_band, volume_band
-from expectations.catalog import unique_key_index
-from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, not_null, unique_key
-from expectations.history import daily_event_history
-from expectations.sqltext import render
-from expectations.window import recent_rows
+from ..bands import Band, share_band, volume_band
+from ..catalog import unique_key_index
+from ..checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, not_null, unique_key
+from ..history import daily_event_history
+from ..sqltext import render
+from ..window import recent_rows
 
 TABLE = "marts.fct_events"
 #: First-seen dates of products (a product is "new" on the day the warehouse first saw it).

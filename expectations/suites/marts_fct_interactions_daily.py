@@ -2,15 +2,15 @@
 product it mentions exists in the dimensions.
 
 Incremental by day like ``fct_events``: the rows checked are those of the days the night
-rebuilt (:mod:`expectations.window`); the key is the primary key's when there is one.
+rebuilt (:mod:`recsys_expectations.window`); the key is the primary key's when there is one.
 """
 
 from __future__ import annotations
 
-from expectations.catalog import unique_key_index
-from expectations.checks import BatchChecks, SuiteRequest, TableBatch, not_null, rows_absent, unique_key
-from expectations.sqltext import render
-from expectations.window import recent_rows
+from ..catalog import unique_key_index
+from ..checks import BatchChecks, SuiteRequest, TableBatch, not_null, rows_absent, unique_key
+from ..sqltext import render
+from ..window import recent_rows
 
 TABLE = "marts.fct_interactions_daily"
 CUSTOMERS = "marts.dim_customers"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.catalog import unique_key_index
-from expectations.checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, unique_key
-from expectations.sqltext import render
+from ..catalog import unique_key_index
+from ..checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, unique_key
+from ..sqltext import render
 
 TABLE = "intermediate.int_user_item_interactions"
 #: The stored pairs under the view ``TABLE`` (dbt applies the decay on read).

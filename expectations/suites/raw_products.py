@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from expectations.checks import (
+from ..checks import (
     BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, timestamp_window, unique_key, warning,
 )
 

@@ -10,10 +10,10 @@ import math
 
 import great_expectations.expectations as gxe
 
-from expectations.catalog import unique_key_index
-from expectations.checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, not_null, rows_absent, unique_key
-from expectations.history import scalar
-from expectations.sqltext import render
+from ..catalog import unique_key_index
+from ..checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, not_null, rows_absent, unique_key
+from ..history import scalar
+from ..sqltext import render
 
 TABLE = "recs.user_recommendations"
 PRODUCTS = "marts.dim_products"

@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
-from recsys import dbt_runner, warehouse
-from recsys.config import get_settings
+from recsys.platform import dbt_runner
+
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 #: How many of the slowest nodes a build reports.
 SLOWEST = 5

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recsys import warehouse
-from recsys.config import get_settings
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 STATUS = {(True, "error"): "[green]pass[/]", (True, "warning"): "[green]pass[/]",
           (False, "error"): "[bold red]FAIL[/]", (False, "warning"): "[yellow]warn[/]"}
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         docs: bool = typer.Option(True, help="Build the Data Docs site under artifacts/dq/data_docs."),
     ) -> None:
         """Validate, record in dq.validation_results, print the results; exit 1 on an error."""
-        from expectations import DataQualityError, raise_for_errors, run_stage, run_suite
+        from recsys_expectations import DataQualityError, raise_for_errors, run_stage, run_suite
 
         settings = get_settings()
         url = url or warehouse.warehouse_url(settings)
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
     @group.command("suites")
     def suites() -> None:
         """List the suites and the stages that group them."""
-        from expectations import STAGES, SUITES
+        from recsys_expectations import STAGES, SUITES
 
         for stage, names in STAGES.items():
             typer.echo(f"{stage}: {', '.join(names)}")

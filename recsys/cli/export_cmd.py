@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from recsys import export, warehouse
-from recsys.config import get_settings
+from recsys.publishing import exports
+
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 console = Console()
 
@@ -29,8 +31,8 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         if audience_sql and audience_sql.endswith(".sql") and Path(audience_sql).exists():
             audience_sql = Path(audience_sql).read_text()
-        manifest = export.export_campaign(
+        manifest = exports.export_campaign(
             warehouse.warehouse_url(settings), settings.recs, campaign, out, k=k, fmt=fmt,
-            audience=export.Audience(segment=segment, sql_text=audience_sql), holdout_share=holdout_share,
+            audience=exports.Audience(segment=segment, sql_text=audience_sql), holdout_share=holdout_share,
             run_id=run_id)
         console.print(f"campaign files and manifest in {manifest.parent}")

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from recsys.config import get_settings
-from recsys.generator_spec import PRESETS
+from recsys.platform.settings import get_settings
+from recsys.generator.spec import PRESETS
 
 _DATE = ["%Y-%m-%d"]
 
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         truth: bool = typer.Option(True, help="Also write the planted ground truth to <out>/_truth."),
     ) -> None:
         """Generate products, customers and events in the landing file contract."""
-        from recsys.generator import generate_shop, landing_dates, shop_spec  # numpy/pyarrow only when run
+        from recsys.generator.shop import generate_shop, landing_dates, shop_spec  # numpy/pyarrow only when run
 
         try:
             spec = shop_spec(size, seed=seed, n_customers=customers, n_products=products, n_events=events,

@@ -8,8 +8,8 @@ from typing import Iterable, List, Optional
 
 import typer
 
-from recsys import warehouse
-from recsys.config import get_settings
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
 
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         """Load every landing file available on the date that has not loaded yet."""
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-        from recsys.loading import LoadError, load_landing
+        from recsys.ingest.loading import LoadError, load_landing
 
         settings = get_settings()
         url = warehouse.warehouse_url(settings)
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         """Load what changed in the shop's tables since their watermarks."""
         import psycopg
 
-        from recsys.oltp import load_oltp
+        from recsys.ingest.oltp import load_oltp
 
         url = warehouse.warehouse_url(get_settings())
         try:

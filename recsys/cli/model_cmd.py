@@ -4,7 +4,7 @@
 columns (``user_id,item_id,timestamp[,weight][,rating]``; items: ``item_id`` + feature
 columns; users: ``user_id`` + feature columns) or, for ``evaluate``, on order lines in the
 Online Retail layout or on the warehouse marts.  ``recommend`` ranks with the nightly
-publish's path (:mod:`recsys.offline` turns the files into its inputs).  Long steps log
+publish's path (:mod:`recsys.serving.offline` turns the files into its inputs).  Long steps log
 their progress.
 """
 
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from recsys.config import Settings, get_settings
+from recsys.platform.settings import Settings, get_settings
 
 console = Console(stderr=True)
 
@@ -35,7 +35,7 @@ def _logging() -> None:
 
 
 def _weighting(settings: Settings):
-    from recsys.dataset import load_weighting
+    from recsys.training.dataset import load_weighting
 
     return load_weighting(settings.dbt_project_dir / "dbt_project.yml")
 
@@ -43,7 +43,8 @@ def _weighting(settings: Settings):
 def _frames(settings: Settings, interactions: Path | None, items: Path | None, users: Path | None,
             order_lines: Path | None, date: dt.date | None):
     """Standard frames from files, Online Retail order lines, or the warehouse."""
-    from recsys import dataset, warehouse
+    from recsys.training import dataset
+    from recsys.platform import warehouse
 
     if interactions and order_lines:
         raise typer.BadParameter("give --interactions or --order-lines, not both")
@@ -59,7 +60,7 @@ def _frames(settings: Settings, interactions: Path | None, items: Path | None, u
 
 def print_table(evaluations, title: str) -> None:
     """Every model's headline metrics, one row per model."""
-    from recsys.evaluate import metrics_table
+    from recsys.training.evaluate import metrics_table
 
     frame = metrics_table(evaluations)
     table = Table(title=title)
@@ -82,8 +83,9 @@ def register(app: typer.Typer) -> None:
         artifacts_dir: Path = typer.Option(None, help="Where artifacts go (default: <home>/artifacts)."),
     ) -> None:
         """Train on the warehouse marts, evaluate, record the run and apply the champion gate."""
-        from recsys import registry, warehouse
-        from recsys.train import run_training
+        from recsys.training import registry
+        from recsys.platform import warehouse
+        from recsys.training.train import run_training
 
         _logging()
         settings = get_settings()
@@ -107,9 +109,9 @@ def register(app: typer.Typer) -> None:
         report: Path = typer.Option(None, help="Also write an HTML report here."),
     ) -> None:
         """Compare the hybrid with every baseline on held-out data; print a table, write JSON."""
-        from recsys import split as splits
-        from recsys.report import write_report
-        from recsys.train import train_and_evaluate
+        from recsys.training import split as splits
+        from recsys.training.report import write_report
+        from recsys.training.train import train_and_evaluate
 
         if protocol not in ("temporal", "leave-last-out", "both"):
             raise typer.BadParameter(f"unknown protocol {protocol!r}")
@@ -150,13 +152,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the hybrid on the interactions before the send date and write every user's top k,
         ranked as the nightly publish ranks (context adjustment, cold start, business rules)."""
-        from recsys import offline
-        from recsys.artifacts import in_memory_model
-        from recsys.context import load_calendar
-        from recsys.dataset import read_files
-        from recsys.publish_job import business_rules
-        from recsys.recommend import recommend_for_users
-        from recsys.train import fit_full_history
+        from recsys.serving import offline
+        from recsys.training.artifacts import in_memory_model
+        from recsys.serving.context import load_calendar
+        from recsys.training.dataset import read_files
+        from recsys.publishing.job import business_rules
+        from recsys.serving.recommend import recommend_for_users
+        from recsys.training.train import fit_full_history
 
         _logging()
         settings = get_settings()

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recsys import demo
-from recsys.airflow_env import airflow_environment
-from recsys.config import get_settings
-from recsys.warehouse import ensure_schemas, warehouse_url
+from recsys.cli import demo
+from recsys.platform.airflow_env import airflow_environment
+from recsys.platform.settings import get_settings
+from recsys.platform.warehouse import ensure_schemas, warehouse_url
 
 console = Console()
 
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         url = warehouse_url(settings)
         ensure_schemas(url)
-        from recsys.dbt_runner import parse_project
+        from recsys.platform.dbt_runner import parse_project
 
         parse_project(settings)
         env = airflow_environment(settings, url)

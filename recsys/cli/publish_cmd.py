@@ -11,8 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recsys import publish, publish_job, warehouse
-from recsys.config import get_settings
+from recsys.publishing import runs
+
+from recsys.publishing import job
+
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 console = Console()
 
@@ -33,7 +37,7 @@ def register(app: typer.Typer) -> None:
                                               help="Date the lists are for (default: --date + "
                                                    "RECSYS_RECS__SEND_OFFSET_DAYS)."),
         validate: bool = typer.Option(True, help="Run the output data-quality suite before the swap."),
-        range_size: int = typer.Option(publish_job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
+        range_size: int = typer.Option(job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
     ) -> None:
         """Score, check and publish one run with the champion model."""
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -42,16 +46,16 @@ def register(app: typer.Typer) -> None:
         url = warehouse.warehouse_url(settings)
         warehouse.ensure_schemas(url)
         logical = date.date()
-        gate = publish_job.quality_gate(url, settings, logical) if validate else None
-        info = publish_job.publish_for_date(url, settings, logical, gate, range_size,
+        gate = job.quality_gate(url, settings, logical) if validate else None
+        info = job.publish_for_date(url, settings, logical, gate, range_size,
                                             send_date=send_date.date() if send_date else None)
         console.print(f"run {info.run_id} is current: {info.n_rows} rows for {info.n_customers} customers "
                       f"(send date {info.context_date}, model {info.model_version})")
 
     @group.command("runs")
-    def runs() -> None:
+    def list_runs() -> None:
         """List publishing runs, newest first."""
-        frame = publish.list_runs(warehouse.warehouse_url(get_settings()))
+        frame = runs.list_runs(warehouse.warehouse_url(get_settings()))
         table = Table("run_id", "status", "send date", "model", "customers", "rows", "published at")
         for row in frame.itertuples(index=False):
             table.add_row(row.run_id, row.status, str(row.context_date), str(row.model_version),
@@ -62,7 +66,7 @@ def register(app: typer.Typer) -> None:
     @group.command("restore")
     def restore(run_id: str = typer.Option(..., "--run-id", help="A kept run (see `recsys publish runs`).")) -> None:
         """Make an earlier run current again, in one transaction."""
-        info = publish.restore_run(warehouse.warehouse_url(get_settings()), run_id)
+        info = runs.restore_run(warehouse.warehouse_url(get_settings()), run_id)
         console.print(f"run {info.run_id} is current again ({info.n_rows} rows, send date {info.context_date})")
 
     app.add_typer(group, name="publish")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from recsys import warehouse
-from recsys.config import get_settings
+from recsys.platform import warehouse
+from recsys.platform.settings import get_settings
 
 
 def register(app: typer.Typer) -> None:

@@ -36,8 +36,8 @@ def _summaries(results) -> list[dict]:
 @task
 def load_landing_files(business_date: str) -> list[dict]:
     """COPY every new landing file dated on or before the business date into ``raw``."""
-    from recsys.config import get_settings
-    from recsys.loading import load_landing
+    from recsys.platform.settings import get_settings
+    from recsys.ingest.loading import load_landing
 
     settings = get_settings()
     results = load_landing(warehouse_url(), settings.landing_dir, dt.date.fromisoformat(business_date))
@@ -52,7 +52,7 @@ def load_shop_oltp(business_date: str) -> list[dict]:
     """Incremental read of the shop's OLTP tables; skipped without a ``shop_oltp`` connection."""
     from airflow.sdk import BaseHook
 
-    from recsys.oltp import load_oltp
+    from recsys.ingest.oltp import load_oltp
     from recsys_airflow.hooks.warehouse import WarehouseHook
 
     try:

@@ -14,8 +14,8 @@ from recsys_airflow.tasks.common import warehouse_url
 @task
 def begin_publish_run(business_date: str) -> dict:
     """A new ``recs.runs`` row with empty run tables, and the customer ranges to score."""
-    from recsys.config import get_settings
-    from recsys.publish_job import prepare_run
+    from recsys.platform.settings import get_settings
+    from recsys.publishing.job import prepare_run
 
     prepared = prepare_run(warehouse_url(), get_settings(), dt.date.fromisoformat(business_date))
     return {"run_id": prepared["run_id"], "ranges": [list(r) for r in prepared["ranges"]]}
@@ -30,8 +30,8 @@ def customer_ranges(prepared: dict) -> list[list[int]]:
 @task(max_active_tis_per_dagrun=2)
 def score_customer_range(customer_range: list[int], prepared: dict) -> int:
     """Score customers ``start:stop`` and COPY their lists into the run's table (idempotent)."""
-    from recsys.config import get_settings
-    from recsys.publish_job import score_range
+    from recsys.platform.settings import get_settings
+    from recsys.publishing.job import score_range
 
     start, stop = customer_range
     return score_range(warehouse_url(), get_settings(), prepared["run_id"], start, stop)
@@ -43,8 +43,8 @@ def check_and_swap(business_date: str, prepared: dict, written: list[int]) -> di
 
     A failed gate raises before the swap: readers keep the previous run.
     """
-    from recsys.config import get_settings
-    from recsys.publish_job import finalize_run, quality_gate
+    from recsys.platform.settings import get_settings
+    from recsys.publishing.job import finalize_run, quality_gate
 
     url = warehouse_url()
     settings = get_settings()

@@ -15,9 +15,9 @@ from recsys_airflow.tasks.common import warehouse_url
 @task(execution_timeout=dt.timedelta(hours=2))
 def train_and_evaluate(business_date: str) -> dict:
     """Train the hybrid, evaluate it against baselines and the champion, apply the gate."""
-    from recsys.config import get_settings
-    from recsys.registry import git_revision
-    from recsys.train import run_training
+    from recsys.platform.settings import get_settings
+    from recsys.training.registry import git_revision
+    from recsys.training.train import run_training
 
     settings = get_settings()
     result = run_training(

@@ -1,0 +1,205 @@
+"""What each landing source looks like: declared, not coded.
+
+A :class:`SourceSpec` says which raw table a source fills, how file headers map to raw
+columns, each column's Postgres type and which values are rejected on load.  The loader
+(:mod:`recsys.ingest.loading`) and the OLTP extractor (:mod:`recsys.ingest.oltp`) read these
+declarations; adding a column or a source is an edit here (and in ``sql/ddl_raw.sql``),
+not new loading code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Calendar-valid month-day pairs; 29 February is left to Postgres (leap years).
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+)
+_DATE = rf"[12]\d{{3}}-{_MONTH_DAY}"
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
+_ZONE = r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
+#: Postgres accepts 'now', 'epoch', 'infinity' and locale formats as dates; the
+#: landing contract is ISO 8601, so anything not starting like one is rejected.
+_ISO_DATE_PREFIX = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
+
+
+@dataclass(frozen=True)
+class RawType:
+    """How values of one Postgres type are checked on load.
+
+    Attributes
+    ----------
+    sql : str
+        The type as written in ``ddl_raw.sql`` and in casts.
+    label : str
+        What a valid value is called in rejection reasons.
+    certain : str or None
+        RE2 pattern of values Postgres certainly accepts.  Rows whose values all match
+        skip the SQL validation stage; a wrong pattern here would fail the whole load,
+        so it is deliberately narrower than Postgres (tests check it against
+        ``pg_input_is_valid``).  ``None`` for text, which accepts anything.
+    shape : str
+        Postgres regex a value must match on top of ``pg_input_is_valid``: it rejects
+        inputs Postgres would accept but the contract does not ('now', 'NaN').
+    """
+
+    sql: str
+    label: str
+    certain: str | None = None
+    shape: str = ""
+
+
+TEXT = RawType("text", "text")
+SMALLINT = RawType("smallint", "integer", certain=r"^[+-]?\d{1,4}$")
+INTEGER = RawType("integer", "integer", certain=r"^[+-]?\d{1,9}$")
+NUMERIC = RawType("numeric", "finite number", certain=r"^[+-]?\d{1,15}(?:\.\d{1,15})?$", shape=r"^\s*[+-]?\.?\d")
+BOOLEAN = RawType("boolean", "boolean", certain=r"^(?i:true|false|t|f|yes|no|1|0)$")
+DATE = RawType("date", "ISO 8601 date", certain=rf"^{_DATE}$", shape=_ISO_DATE_PREFIX)
+TIMESTAMP = RawType("timestamp", "ISO 8601 timestamp", certain=rf"^{_DATE}[ T]{_TIME}$", shape=_ISO_DATE_PREFIX)
+TIMESTAMPTZ = RawType(
+    "timestamptz", "ISO 8601 timestamp", certain=rf"^{_DATE}[ T]{_TIME}{_ZONE}?$", shape=_ISO_DATE_PREFIX
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One raw column and the file header it comes from.
+
+    Attributes
+    ----------
+    name : str
+        Raw column name.
+    type : RawType
+        Postgres type of the raw column.
+    header : str or None
+        Header in landing files when it differs from ``name`` (the Online Retail
+        layout); headers match case-insensitively, and the raw name is accepted too.
+    required : bool
+        A row without a value (empty or blank) is rejected.
+    optional : bool
+        Files may omit the column altogether (it loads as NULL).
+    accepted : tuple of str
+        When not empty, the only values accepted.
+    value_range : (int, int) or None
+        Inclusive bounds for an integer column.
+    """
+
+    name: str
+    type: RawType = TEXT
+    header: str | None = None
+    required: bool = False
+    optional: bool = False
+    accepted: tuple[str, ...] = ()
+    value_range: tuple[int, int] | None = None
+
+    @property
+    def file_header(self) -> str:
+        return self.header or self.name
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A landing source: its raw table and its columns.
+
+    Attributes
+    ----------
+    name : str
+        Source name: the landing folder and ``raw.load_batches.source``.
+    table : str
+        Table in schema ``raw``.
+    columns : tuple of Column
+        Declared columns in raw-table order.
+    attributes_column : str or None
+        A ``jsonb`` column collecting every undeclared header column; without it
+        undeclared columns are ignored.
+    """
+
+    name: str
+    table: str
+    columns: tuple[Column, ...]
+    attributes_column: str | None = None
+
+    @property
+    def header_mapping(self) -> dict[str, str]:
+        """File header -> raw column, as declared."""
+        return {c.file_header: c.name for c in self.columns}
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+EVENT_TYPES = ("view", "cart", "purchase", "rating")
+
+EVENTS = SourceSpec(
+    name="events",
+    table="events",
+    columns=(
+        Column("event_id"),
+        Column("customer_id"),
+        Column("session_id"),
+        Column("event_type", required=True, accepted=EVENT_TYPES),
+        Column("product_id", required=True),
+        Column("event_ts", TIMESTAMPTZ, required=True),
+        Column("price", NUMERIC),
+        Column("rating", SMALLINT, optional=True, value_range=(1, 5)),
+    ),
+)
+
+#: The UCI Online Retail layout, mapped to raw names.
+ORDER_LINES = SourceSpec(
+    name="order_lines",
+    table="order_lines",
+    columns=(
+        Column("invoice_no", header="InvoiceNo", required=True),
+        Column("product_id", header="StockCode", required=True),
+        Column("description", header="Description"),
+        Column("quantity", INTEGER, header="Quantity", required=True),
+        Column("invoice_ts", TIMESTAMP, header="InvoiceDate", required=True),
+        Column("unit_price", NUMERIC, header="UnitPrice"),
+        Column("customer_id", header="CustomerID"),
+        Column("country", header="Country"),
+    ),
+)
+
+PRODUCTS = SourceSpec(
+    name="products",
+    table="products",
+    columns=(
+        Column("product_id", required=True),
+        Column("title"),
+        Column("category"),
+        Column("brand"),
+        Column("price", NUMERIC),
+        Column("stock_level", INTEGER),
+        Column("created_at", TIMESTAMPTZ, optional=True),
+        Column("description", optional=True),
+        Column("image_url", optional=True),
+        Column("product_url", optional=True),
+        Column("is_active", BOOLEAN, optional=True),
+    ),
+)
+
+CUSTOMERS = SourceSpec(
+    name="customers",
+    table="customers",
+    columns=(
+        Column("customer_id", required=True),
+        Column("country"),
+        Column("signup_date", DATE),
+        Column("email"),
+    ),
+    attributes_column="attributes",
+)
+
+#: Every source, in the order a landing load visits them (dimensions first).
+SOURCES: dict[str, SourceSpec] = {s.name: s for s in (CUSTOMERS, PRODUCTS, EVENTS, ORDER_LINES)}
+
+
+def get_source(name: str) -> SourceSpec:
+    """The spec of source ``name``, with the valid names in the error."""
+    try:
+        return SOURCES[name]
+    except KeyError:
+        raise ValueError(f"unknown source {name!r}: expected one of {', '.join(SOURCES)}") from None

@@ -1,0 +1,316 @@
+"""One typed settings object, read from the environment.
+
+Every component (CLI, Airflow tasks, dbt profile, Great Expectations, tests) builds its
+configuration from :func:`get_settings`, so a single variable such as ``WAREHOUSE_URL``
+moves all of them at once.  Nested sections are overridden with a double underscore:
+``RECSYS_TRAINING__EPOCHS=40`` sets ``settings.training.epochs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "RECSYS_"
+
+
+def _default_home() -> Path:
+    """The repository root: the folder holding ``dbt/`` next to this package."""
+    return Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How the LightFM hybrid and the learned baselines are fitted (``RECSYS_TRAINING__*``).
+
+    ``epochs`` is an upper bound: training stops early when NDCG@10 on the validation
+    window (carved from before the test cutoff) has not improved for ``patience``
+    checks.  ``popularity_blend`` lists the weights of the recent-popularity prior
+    tried on that same validation window.  LightFM's Hogwild SGD races with more than
+    one thread, so ``deterministic`` fits it on one thread (same data and config, same
+    model); ``num_threads`` (0 = all cores) still drives ALS, scoring and evaluation.
+    """
+
+    loss: str = "warp"
+    no_components: int = 48
+    epochs: int = 80
+    learning_rate: float = 0.05
+    item_alpha: float = 1e-6
+    user_alpha: float = 1e-6
+    max_sampled: int = 30
+    use_item_features: bool = True
+    use_user_features: bool = True
+    num_threads: int = 0
+    deterministic: bool = True
+    seed: int = 42
+    eval_every: int = 5
+    patience: int = 2
+    popularity_blend: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+    sample_fraction: float = 1.0
+    als_factors: int = 64
+    als_iterations: int = 15
+    als_regularization: float = 0.05
+    als_alpha: float = 10.0
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """The split, the metrics and the champion gate (``RECSYS_EVALUATION__*``).
+
+    The test window is the last ``test_days`` before the logical date; the validation
+    window is the ``validation_days`` before the test window, and is the only data any
+    setting is chosen on.  When more than ``max_users`` customers are active in a window,
+    a seeded random sample of that many is evaluated (every model on the same sample):
+    each model is scored against the whole catalogue, and at 20,000 users the standard
+    error of a mean NDCG is already near 0.002, below the champion tolerance.  0 means all.
+    """
+
+    test_days: int = 28
+    validation_days: int = 28
+    trending_days: int = 14
+    ks: tuple[int, ...] = (5, 10, 20)
+    cold_user_max_interactions: int = 2
+    max_segments: int = 8
+    max_users: int = 20_000
+    champion_tolerance: float = 0.005
+    min_lift_over_popularity: float = 0.05
+    min_train_interactions: int = 1000
+    min_test_users: int = 20
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """Thresholds of the data-quality gates (``RECSYS_DQ__*``).
+
+    Bands "learnt from history" use the ``history_days`` before the logical date; with
+    fewer than ``min_history_days`` days of data the check is recorded as a warning.
+    Event times may run ``future_tolerance_days`` past the logical date (a first load of
+    an undated file holds the days after it).
+    A day's volume fails below ``volume_low_ratio`` or above ``volume_high_ratio`` times
+    the median; a share fails outside median +/- max(``share_mad_k`` robust sigmas,
+    ``share_min_half_width``).
+    """
+
+    freshness_lag_days: int = 2
+    future_tolerance_days: int = 3
+    history_days: int = 28
+    min_history_days: int = 7
+    volume_low_ratio: float = 0.2
+    volume_high_ratio: float = 5.0
+    share_mad_k: float = 5.0
+    share_min_half_width: float = 0.05
+    customer_id_mostly: float = 0.95
+    duplicate_lines_mostly: float = 0.95
+    max_price: float = 100_000.0
+    max_quantity: int = 100_000
+    min_users: int = 100
+    min_items: int = 50
+    min_interactions: int = 1000
+    density_min: float = 1e-5
+    density_max: float = 0.5
+    min_catalog_coverage: float = 0.02
+
+
+@dataclass(frozen=True)
+class ContextConfig:
+    """Season, calendar, recent-activity and country adjustments of scores (``RECSYS_CONTEXT__*``).
+
+    Each factor enters the score as ``weight * score_scale * value`` (``score_scale`` is
+    the model's typical within-user score spread), so a weight means the same for every
+    model; all weights 0 give the raw model order.  Log-ratio factors are clipped to
+    +/- ``max_log_factor``.  The weights were chosen on Online Retail validation weeks
+    (the third Monday of each month of 2011), not on the weeks docs/benchmarks.md reports.
+    """
+
+    season_weight: float = 1.0
+    event_weight: float = 0.5
+    recent_weight: float = 1.0
+    country_weight: float = 0.5
+    season_smoothing_weeks: float = 1.5
+    season_horizon_weeks: int = 2
+    season_prior_strength: float = 30.0
+    max_log_factor: float = 2.0
+    event_suppress_days: int = 60
+    event_prior_strength: float = 20.0
+    recent_days: int = 14
+    recent_half_life_days: float = 3.0
+    recent_event_types: tuple[str, ...] = ("view", "cart")
+    recent_neighbours: int = 20
+    country_prior_strength: float = 5.0
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Business rules of the published lists (``RECSYS_RULES__*``).
+
+    ``rules_file`` is the shop's YAML (promotions, re-buy categories, fee codes, caps);
+    its values override these defaults (see :mod:`recsys.serving.rules`).
+    """
+
+    rules_file: Path | None = None
+    exclude_purchased: bool = True
+    rebuy_categories: tuple[str, ...] = ()
+    fee_product_codes: tuple[str, ...] = ()
+    category_cap: int = 3
+    exploration_share: float = 0.1
+    new_item_days: int = 30
+    candidates_per_slot: int = 4
+
+
+@dataclass(frozen=True)
+class RecsConfig:
+    """Nightly scoring, publishing and CRM exports (``RECSYS_RECS__*``).
+
+    ``block_size`` 0 uses :func:`recsys.ranking.topk.block_rows` (256 users); ``num_threads`` 0 uses every core.
+    The lists of a run for logical date D are for the send date D + ``send_offset_days``
+    (history up to and including D; season and calendar of the send date).
+    """
+
+    k: int = 10
+    similar_k: int = 20
+    popular_k: int = 50
+    keep_runs: int = 3
+    block_size: int = 0
+    num_threads: int = 0
+    active_days: int = 365
+    holdout_share: float = 0.10
+    send_offset_days: int = 1
+    product_url_template: str = "https://shop.example.com/products/{product_id}"
+    image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Platform settings.
+
+    Attributes
+    ----------
+    home : Path
+        Root of the repository; local state (embedded warehouse, landing files,
+        artifacts) lives in git-ignored folders below it.
+    warehouse_url : str or None
+        libpq URL of the warehouse (``WAREHOUSE_URL``).  Unset means: start the
+        embedded PostgreSQL from ``pgserver`` in ``<home>/.warehouse``.
+    warehouse_db : str
+        Database created on the embedded server.
+    shop_opened : date
+        Earliest plausible event date; older timestamps are data errors.
+    data_root, artifacts_root : Path or None
+        Override ``<home>/.data`` (landing files, logs, dbt profiles) and
+        ``<home>/artifacts`` (models, reports, Data Docs, exports), e.g. to keep a test
+        or benchmark run apart from the demo's.
+    training : TrainingConfig
+        Model hyperparameters (``RECSYS_TRAINING__EPOCHS=40``).
+    evaluation : EvaluationConfig
+        Split windows, metrics and champion gate (``RECSYS_EVALUATION__TEST_DAYS=28``).
+    dq : QualityConfig
+        Data-quality gate thresholds (``RECSYS_DQ__FRESHNESS_LAG_DAYS=2``).
+    context : ContextConfig
+        Context factors of scores (``RECSYS_CONTEXT__SEASON_WEIGHT=0`` turns one off).
+    rules : RulesConfig
+        Business rules (``RECSYS_RULES__RULES_FILE=rules/shop.yml``).
+    recs : RecsConfig
+        Scoring, publishing and exports (``RECSYS_RECS__K=10``).
+    """
+
+    home: Path = field(default_factory=_default_home)
+    warehouse_url: str | None = None
+    warehouse_db: str = "warehouse"
+    shop_opened: dt.date = dt.date(2009, 1, 1)
+    data_root: Path | None = None
+    artifacts_root: Path | None = None
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    dq: QualityConfig = field(default_factory=QualityConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    recs: RecsConfig = field(default_factory=RecsConfig)
+
+    @property
+    def embedded_dir(self) -> Path:
+        return self.home / ".warehouse"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.data_root or self.home / ".data"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.artifacts_root or self.home / "artifacts"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.home / "dbt"
+
+    @property
+    def dbt_profiles_dir(self) -> Path:
+        return self.data_dir / "dbt_profiles"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / ".airflow"
+
+    @property
+    def dq_dir(self) -> Path:
+        """Great Expectations output: ``data_docs/index.html`` and raw ``validations/`` JSON."""
+        return self.artifacts_dir / "dq"
+
+
+def _cast(value: str, kind: typing.Any):
+    """Turn an environment string into the declared field type."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        return None if value == "" else _cast(value, args[0])
+    if origin is tuple:
+        (item,) = {a for a in typing.get_args(kind) if a is not Ellipsis}
+        return tuple(_cast(v.strip(), item) for v in value.split(",") if v.strip())
+    if kind is bool:
+        if value.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+            raise ValueError(f"not a boolean: {value!r}")
+        return value.lower() in {"1", "true", "yes"}
+    if kind is dt.date:
+        return dt.date.fromisoformat(value)
+    if kind is Path:
+        return Path(value).expanduser()
+    return kind(value)
+
+
+def from_env(cls, env: typing.Mapping[str, str], prefix: str):
+    """Build dataclass ``cls`` from ``env``, recursing into nested dataclasses."""
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        name = f"{prefix}{f.name.upper()}"
+        if dataclasses.is_dataclass(kind):
+            values[f.name] = from_env(kind, env, f"{name}__")
+        elif name in env:
+            try:
+                values[f.name] = _cast(env[name], kind)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}={env[name]!r}: {exc}") from exc
+    return cls(**values)
+
+
+def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``env`` (default: the process environment).
+
+    ``WAREHOUSE_URL`` is accepted without the ``RECSYS_`` prefix because it is the one
+    variable operators set most.
+    """
+    env = dict(os.environ if env is None else env)
+    if "WAREHOUSE_URL" in env and f"{ENV_PREFIX}WAREHOUSE_URL" not in env:
+        env[f"{ENV_PREFIX}WAREHOUSE_URL"] = env["WAREHOUSE_URL"]
+    if f"{ENV_PREFIX}HOME" not in env:
+        env[f"{ENV_PREFIX}HOME"] = str(_default_home())
+    return from_env(Settings, env, ENV_PREFIX)

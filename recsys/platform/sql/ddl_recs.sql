@@ -1,0 +1,102 @@
+-- Published recommendations (recsys.publishing.runs writes them).
+-- Each run's rows live in tables of their own, recs.<kind>__<run_id>, created like the
+-- templates below; the names readers use (recs.user_recommendations, recs.similar_items,
+-- recs.popular_items) are views over the current run's tables, replaced in one
+-- transaction, so a reader sees one complete run, never a mix.
+
+create sequence if not exists recs.run_number;
+
+create table if not exists recs.runs (
+    run_id text primary key,
+    status text not null check (status in ('building', 'current', 'previous', 'failed', 'purged')),
+    context_date date not null,
+    model_version text,
+    k integer not null,
+    n_customers bigint,
+    n_rows bigint,
+    n_similar bigint,
+    n_popular bigint,
+    timings jsonb not null default '{}'::jsonb,
+    message text,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    published_at timestamptz
+);
+
+-- At most one run is the one readers see.
+create unique index if not exists runs_one_current on recs.runs ((true)) where status = 'current';
+
+-- Blocks of customers already written to a run (a retried Airflow task skips them).
+create table if not exists recs.run_blocks (
+    run_id text not null references recs.runs (run_id) on delete cascade,
+    kind text not null,
+    block_key text not null,
+    n_rows bigint not null,
+    written_at timestamptz not null default now(),
+    primary key (run_id, kind, block_key)
+);
+
+create table if not exists recs._user_recommendations_template (
+    run_id text not null,
+    customer_id text not null,
+    rank smallint not null,
+    product_id text not null,
+    score double precision not null,
+    raw_score double precision not null,
+    season_factor double precision not null,
+    event_factor double precision not null,
+    country_factor double precision not null,
+    recent_factor double precision not null,
+    promotion_factor double precision not null,
+    reason_code text not null,
+    reason_ref text,
+    source text not null,
+    model_version text,
+    context_date date not null,
+    generated_at timestamptz not null
+);
+
+create table if not exists recs._similar_items_template (
+    run_id text not null,
+    product_id text not null,
+    rank smallint not null,
+    similar_product_id text not null,
+    score double precision not null
+);
+
+create table if not exists recs._popular_items_template (
+    run_id text not null,
+    segment text not null,
+    country text not null,
+    rank smallint not null,
+    product_id text not null,
+    score double precision not null
+);
+
+-- The reader-facing views start over the empty templates (before the first publish).
+do $$
+begin
+    if to_regclass('recs.user_recommendations') is null then
+        create view recs.user_recommendations as select * from recs._user_recommendations_template;
+    end if;
+    if to_regclass('recs.similar_items') is null then
+        create view recs.similar_items as select * from recs._similar_items_template;
+    end if;
+    if to_regclass('recs.popular_items') is null then
+        create view recs.popular_items as select * from recs._popular_items_template;
+    end if;
+end
+$$;
+
+-- CRM campaign audiences: who was sent what, and who was held out (recsys.publishing.exports).
+create table if not exists recs.campaign_audiences (
+    campaign text not null,
+    send_date date not null,
+    customer_id text not null,
+    run_id text not null,
+    in_holdout boolean not null,
+    holdout_bucket double precision not null,
+    holdout_share double precision not null,
+    recorded_at timestamptz not null default now(),
+    primary key (campaign, send_date, customer_id)
+);

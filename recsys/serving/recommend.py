@@ -1,0 +1,491 @@
+"""Recommendations for a send date: model scores, context factors, business rules, reasons.
+
+:func:`recommend_for_users` is the one path from a model and standard frames to
+recommendation rows; the nightly publish and the offline ``recsys recommend`` both call
+it, so a list is the same wherever it is made.  It runs in two steps that Airflow can
+split: :func:`plan_recommendations` computes everything shared by all customers (candidate
+items, context factors, exclusions, popularity), :func:`score_plan` scores one range of
+customers (``start``, ``stop``) with the blocked top-k kernel.
+
+Inputs (standard frames, as :mod:`recsys.training.dataset`):
+
+``users``
+    ``user_id`` and optionally ``country``, ``segment`` (or ``rfm_segment``): who to score.
+``items``
+    ``item_id`` and optionally ``title, category, in_stock, stock_level, is_active,
+    is_product, created_at`` (the catalogue; only its recommendable items are candidates).
+``history``
+    ``user_id, item_id, timestamp`` and optionally ``event_type`` (default ``purchase``):
+    everything known before the send date.
+
+Output rows: ``user_id, rank, item_id, score, raw_score``, one column per factor
+(:data:`FACTOR_COLUMNS`, in score units, so ``score = raw_score + sum(factors)`` up to
+float rounding), ``reason_code, reason_ref, source`` (model, exploration, fallback,
+cold_start).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recsys.serving import coldstart
+
+from recsys.serving import context
+
+from recsys.serving import reasons
+
+from recsys.serving import rules
+
+from recsys.ranking import topk
+from recsys.platform.settings import ContextConfig
+
+log = logging.getLogger(__name__)
+
+FACTORS = ("season", "event", "country", "recent", "promotion")
+FACTOR_COLUMNS = tuple(f"{name}_factor" for name in FACTORS)
+OUTPUT_COLUMNS = ("user_id", "rank", "item_id", "score", "raw_score", *FACTOR_COLUMNS, "reason_code", "reason_ref",
+                  "source")
+#: Most recent distinct items per customer kept to explain the model's choices.
+HISTORY_ITEMS = 20
+#: Nearest neighbours kept per item (similar items, recent-activity boost).
+NEIGHBOURS = 50
+SOURCES = {rules.FROM_MODEL: "model", rules.FROM_EXPLORATION: "exploration", rules.FROM_FALLBACK: "fallback"}
+COLD_START = "cold_start"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Items that can be scored (model items and new items scored from features) and
+    which of them may be recommended."""
+
+    item_ids: np.ndarray  # (n_all,) str
+    vectors: np.ndarray  # (n_all, d + 2) factor vectors (topk.factor_vectors)
+    unit: np.ndarray  # (n_all, d) normalised embeddings (similarity)
+    candidates: np.ndarray  # (n_cand,) rows of recommendable items
+    category: np.ndarray  # (n_cand,) category code, -1 for none
+    new: np.ndarray  # (n_cand,) bool: a new product (exploration)
+    attributes: pd.DataFrame  # catalogue attributes aligned with item_ids
+
+    @property
+    def candidate_ids(self) -> np.ndarray:
+        return self.item_ids[self.candidates]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one send date's scoring shares across customers."""
+
+    as_of: dt.date
+    k: int
+    rules: rules.BusinessRules
+    config: ContextConfig
+    catalogue: Catalogue
+    user_ids: np.ndarray  # (n_users,) in the order of the users frame
+    model_rows: np.ndarray  # (n_users,) row in the model's user vectors, -1 for cold start
+    user_vectors: np.ndarray  # the model's user factor vectors
+    groups: np.ndarray  # (n_users,) country group
+    group_names: tuple[str, ...]
+    keys: pd.DataFrame  # segment, country of the popularity levels
+    user_key: np.ndarray  # (n_users,) row of keys
+    popularity: np.ndarray  # (n_keys, n_cand) log popularity
+    season: np.ndarray  # (n_cand,)
+    events: context.EventFactors  # affinity over candidates
+    country: np.ndarray  # (n_groups, n_cand)
+    promotion: np.ndarray  # (n_cand,)
+    scale: float  # model score scale
+    cold_scale: float  # popularity score scale
+    exclude: sp.csr_matrix  # (n_users, n_cand)
+    recent: context.RecentBoost  # (n_users, n_cand)
+    history: np.ndarray  # (n_users, HISTORY_ITEMS) catalogue rows, -1 padding
+    history_bought: np.ndarray  # (n_users, HISTORY_ITEMS) bool
+    neighbours: topk.TopK  # (n_all, NEIGHBOURS) candidate columns and cosine
+    fallback: np.ndarray  # candidate columns by shop popularity
+
+    @property
+    def weights(self) -> dict[str, float]:
+        c = self.config
+        return {"season": c.season_weight, "event": c.event_weight, "country": c.country_weight,
+                "recent": c.recent_weight, "promotion": 1.0}
+
+
+def recommend_for_users(model, users: pd.DataFrame, items: pd.DataFrame | None, history: pd.DataFrame,
+                        context_config: ContextConfig, business_rules: rules.BusinessRules, as_of: dt.date, k: int,
+                        *, demand: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
+                        feature_parameters: tuple[np.ndarray, np.ndarray] | None = None, start: int = 0,
+                        stop: int | None = None, block_size: int = 0, num_threads: int = 0) -> pd.DataFrame:
+    """Top-``k`` lists of ``users[start:stop]`` for the send date ``as_of``.
+
+    Parameters
+    ----------
+    model : recsys.training.artifacts.LoadedModel
+        Embeddings, biases, prior and id mappings of the champion.
+    demand : DataFrame, optional
+        ``product_id, week_start, n_purchases`` (``marts.fct_product_weekly_demand``);
+        default: weekly purchases of ``history``.
+    calendar : DataFrame, optional
+        Calendar events (:func:`recsys.serving.context.normalise_calendar`); none: no event factor.
+    feature_parameters : (embeddings, biases), optional
+        LightFM's per-feature item parameters, to score products newer than the model
+        (:func:`recsys.serving.coldstart.lightfm_item_parameters`); without them such products
+        are not candidates.
+    """
+    plan = plan_recommendations(model, users, items, history, context_config, business_rules, as_of, k,
+                                demand=demand, calendar=calendar, feature_parameters=feature_parameters,
+                                num_threads=num_threads)
+    return score_plan(plan, start, stop, block_size=block_size, num_threads=num_threads)
+
+
+def plan_recommendations(model, users: pd.DataFrame, items: pd.DataFrame | None, history: pd.DataFrame,
+                         context_config: ContextConfig, business_rules: rules.BusinessRules, as_of: dt.date, k: int,
+                         *, demand: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
+                         feature_parameters: tuple[np.ndarray, np.ndarray] | None = None,
+                         num_threads: int = 0) -> Plan:
+    """The shared part of a scoring run (see :func:`recommend_for_users` for parameters)."""
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    users, history = _standard_users(users), _standard_history(history, as_of)
+    catalogue = build_catalogue(model, items, business_rules, as_of, feature_parameters)
+    user_ids = users["user_id"].to_numpy(dtype=str)
+    purchases = history[history["event_type"] == "purchase"]
+    group_names = (context.DEFAULT_COUNTRY, *sorted(set(users["country"].dropna().astype(str))))
+    groups = pd.Index(group_names).get_indexer(users["country"].astype(object).where(users["country"].notna(),
+                                                                                     context.DEFAULT_COUNTRY))
+    cand_ids = catalogue.candidate_ids
+    season_model = context.seasonality(context.weekly_demand(purchases) if demand is None else demand,
+                                       cand_ids, as_of, context_config, _launched(catalogue))
+    events = _event_factors(calendar, catalogue, list(group_names), season_model, as_of, context_config)
+    keys, user_key = _popularity_keys(users)
+    popularity = coldstart.segment_popularity(purchases, users, cand_ids, keys, as_of)
+    u_vectors = topk.user_factor_vectors(model.user_embeddings, model.user_biases)
+    cand_vectors = catalogue.vectors[catalogue.candidates]
+    neighbours = _neighbours(catalogue, num_threads)
+    history_rows, history_bought = _history_arrays(history, user_ids, catalogue.item_ids)
+    plan = Plan(
+        as_of=as_of, k=k, rules=business_rules, config=context_config, catalogue=catalogue, user_ids=user_ids,
+        model_rows=model.user_index(user_ids), user_vectors=u_vectors, groups=groups, group_names=group_names,
+        keys=keys, user_key=user_key, popularity=popularity,
+        season=context.season_factor(season_model, as_of, context_config), events=events,
+        country=context.country_factor(purchases, users.set_index("user_id")["country"], cand_ids, list(group_names),
+                                       context_config),
+        promotion=rules.promotion_boost(cand_ids, business_rules, as_of),
+        scale=context.score_scale(u_vectors, cand_vectors), cold_scale=_spread(popularity),
+        exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue),
+                                           business_rules),
+        recent=context.recent_boost(history, user_ids, catalogue.item_ids, neighbours.indices, neighbours.scores,
+                                    _self_target(catalogue), len(cand_ids), as_of, context_config),
+        history=history_rows, history_bought=history_bought, neighbours=neighbours,
+        fallback=np.argsort(-popularity[_all_key(keys)], kind="stable"),
+    )
+    log.info("plan for %s: %d users (%d cold), %d candidate items (%d new), score scale %.3f", as_of, len(user_ids),
+             int((plan.model_rows < 0).sum()), len(cand_ids), int(catalogue.new.sum()), plan.scale)
+    return plan
+
+
+def _standard_users(users: pd.DataFrame) -> pd.DataFrame:
+    if "user_id" not in users:
+        raise ValueError("the users frame needs a user_id column")
+    out = users.rename(columns={"rfm_segment": "segment"}) if "segment" not in users else users
+    out = out.assign(user_id=out["user_id"].astype(str))
+    for column in ("country", "segment"):
+        if column not in out:
+            out[column] = None
+    if out["user_id"].duplicated().any():
+        raise ValueError("the users frame lists some user_id twice")
+    return out.reset_index(drop=True)
+
+
+def _standard_history(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    missing = {"user_id", "item_id", "timestamp"} - set(history.columns)
+    if missing:
+        raise ValueError(f"the history frame needs user_id, item_id, timestamp; missing {sorted(missing)}")
+    ts = pd.to_datetime(history["timestamp"], utc=True).dt.tz_localize(None)
+    out = pd.DataFrame({"user_id": history["user_id"].astype(str), "item_id": history["item_id"].astype(str),
+                        "timestamp": ts,
+                        "event_type": history["event_type"].astype(str) if "event_type" in history else "purchase"})
+    return out[(out["timestamp"] < pd.Timestamp(as_of)).to_numpy()].reset_index(drop=True)
+
+
+def build_catalogue(model, items: pd.DataFrame | None, business_rules: rules.BusinessRules, as_of: dt.date,
+                    feature_parameters: tuple[np.ndarray, np.ndarray] | None = None) -> Catalogue:
+    """Scoreable items and the recommendable ones among them.
+
+    Model items absent from a given catalogue frame are no longer sold: not candidates.
+    Catalogue items the model lacks are scored from their features when
+    ``feature_parameters`` are given, else left out.
+    """
+    item_embeddings = np.asarray(model.item_embeddings, np.float32)
+    biases = np.asarray(model.item_biases, np.float32) + np.asarray(model.item_prior, np.float32)
+    ids = np.asarray(model.item_ids, dtype=str)
+    attributes = pd.DataFrame({"item_id": ids}) if items is None else items.assign(item_id=items["item_id"].astype(str))
+    attributes = attributes.drop_duplicates("item_id")
+    unseen = attributes[~attributes["item_id"].isin(ids)]
+    if len(unseen) and feature_parameters is not None:
+        emb, bias, known = coldstart.item_vectors_from_features(unseen, tuple(model.item_feature_names),
+                                                                *feature_parameters)
+        log.info("%d new products scored from their features (%d with no known feature)", len(unseen),
+                 int((~known).sum()))
+        ids, item_embeddings = np.concatenate([ids, unseen["item_id"].to_numpy(str)]), np.vstack([item_embeddings, emb])
+        biases = np.concatenate([biases, bias])
+    elif len(unseen):
+        log.warning("%d catalogue items are unknown to the model and cannot be scored", len(unseen))
+    attributes = attributes.set_index("item_id").reindex(ids).reset_index()
+    present = np.ones(len(ids), bool) if items is None else pd.Index(ids).isin(items["item_id"].astype(str))
+    eligible = present & rules.recommendable(attributes, business_rules)
+    candidates = np.flatnonzero(eligible)
+    codes = rules.category_codes(attributes["category"] if "category" in attributes else pd.Series([None] * len(ids)))
+    vectors = topk.item_factor_vectors(item_embeddings, biases)
+    norms = np.linalg.norm(item_embeddings, axis=1, keepdims=True)
+    unit = np.divide(item_embeddings, norms, out=np.zeros_like(item_embeddings), where=norms > 0)
+    return Catalogue(ids, vectors, unit, candidates, codes[candidates],
+                     rules.new_items(attributes, business_rules, as_of)[candidates], attributes)
+
+
+def _category_names(catalogue: Catalogue) -> np.ndarray:
+    attrs = catalogue.attributes
+    names = attrs["category"] if "category" in attrs else pd.Series([""] * len(attrs))
+    return names.fillna("").astype(str).to_numpy()[catalogue.candidates]
+
+
+def _launched(catalogue: Catalogue) -> pd.Series:
+    return pd.Series(rules.launch_dates(catalogue.attributes).to_numpy(), index=catalogue.attributes["item_id"])
+
+
+def _event_factors(calendar, catalogue: Catalogue, countries: list[str], season_model, as_of, config):
+    cand_attrs = catalogue.attributes.iloc[catalogue.candidates].reset_index(drop=True)
+    if calendar is None or len(calendar) == 0:
+        return context.EventFactors((), np.zeros((len(countries), 0), np.float32),
+                                    np.zeros((len(cand_attrs), 0), np.float32))
+    return context.event_factors(context.normalise_calendar(calendar), cand_attrs, countries, season_model, as_of,
+                                 config)
+
+
+def _popularity_keys(users: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct (segment, country) of the users plus the shop-wide level, and each user's row."""
+    member = coldstart.segment_keys(users)
+    keys = pd.concat([pd.DataFrame({"segment": [coldstart.ALL], "country": [coldstart.ALL]}), member])
+    keys = keys.drop_duplicates().sort_values(["segment", "country"]).reset_index(drop=True)
+    position = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(member))
+    return keys, position
+
+
+def _all_key(keys: pd.DataFrame) -> int:
+    return int(np.flatnonzero((keys["segment"] == coldstart.ALL) & (keys["country"] == coldstart.ALL))[0])
+
+
+def _spread(scores: np.ndarray) -> float:
+    spread = float(scores.std(axis=1).mean()) if scores.size else 0.0
+    return spread if spread > 0 else 1.0
+
+
+def _neighbours(catalogue: Catalogue, num_threads: int) -> topk.TopK:
+    """Nearest candidates of every scoreable item by cosine, never the item itself."""
+    cand = catalogue.candidates
+    self_pairs = sp.csr_matrix((np.ones(len(cand), np.float32), (cand, np.arange(len(cand)))),
+                               shape=(len(catalogue.item_ids), len(cand)))
+    return topk.top_k(catalogue.unit, catalogue.unit[cand], NEIGHBOURS, exclude=self_pairs,
+                         num_threads=num_threads)
+
+
+def _self_target(catalogue: Catalogue) -> np.ndarray:
+    target = np.full(len(catalogue.item_ids), -1, dtype=np.int64)
+    target[catalogue.candidates] = np.arange(len(catalogue.candidates))
+    return target
+
+
+def _history_arrays(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray):
+    """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
+    rows = np.full((len(user_ids), HISTORY_ITEMS), -1, dtype=np.int64)
+    bought = np.zeros((len(user_ids), HISTORY_ITEMS), dtype=bool)
+    frame = history.assign(u=pd.Index(user_ids).get_indexer(history["user_id"]),
+                           i=pd.Index(item_ids).get_indexer(history["item_id"]),
+                           p=history["event_type"] == "purchase")
+    frame = frame[(frame["u"] >= 0) & (frame["i"] >= 0)]
+    per_item = frame.groupby(["u", "i"]).agg(last=("timestamp", "max"), p=("p", "any")).reset_index()
+    per_item = per_item.sort_values(["u", "last", "i"], ascending=[True, False, True])
+    slot = per_item.groupby("u").cumcount().to_numpy()
+    keep = slot < HISTORY_ITEMS
+    rows[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["i"].to_numpy()[keep]
+    bought[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["p"].to_numpy()[keep]
+    return rows, bought
+
+
+@dataclass(frozen=True)
+class _Scorer:
+    """User vectors, item vectors and offsets of one kind of customer (model or cold start)."""
+
+    users: np.ndarray  # plan user positions
+    user_vectors: np.ndarray  # (len(users), d')
+    item_vectors: np.ndarray  # (n_cand, d')
+    offsets: np.ndarray | None  # (n_groups, n_cand) in score units
+    scale: float
+    weights: dict[str, float]
+
+
+def _offsets(plan: Plan, scale: float, weights: dict[str, float]) -> np.ndarray | None:
+    """Context and promotion offsets per country group, or None when all are zero (raw order)."""
+    if not any(weights[f] for f in ("season", "event", "country")) and not plan.promotion.any():
+        return None
+    item_level = weights["season"] * plan.season + plan.promotion
+    return (scale * (item_level[None, :] + weights["event"] * plan.events.values
+                     + weights["country"] * plan.country)).astype(np.float32)
+
+
+def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
+    model_rows = plan.model_rows[positions]
+    known, cold = positions[model_rows >= 0], positions[model_rows < 0]
+    cand_vectors = plan.catalogue.vectors[plan.catalogue.candidates]
+    scorers = [_Scorer(known, plan.user_vectors[plan.model_rows[known]], cand_vectors,
+                       _offsets(plan, plan.scale, plan.weights), plan.scale, plan.weights)]
+    if len(cold):
+        # a cold customer's "vector" picks the popularity row of their segment and country
+        one_hot = np.zeros((len(cold), len(plan.keys)), np.float32)
+        one_hot[np.arange(len(cold)), plan.user_key[cold]] = 1
+        weights = plan.weights | {"country": 0.0}  # country is already in the popularity
+        scorers.append(_Scorer(cold, one_hot, np.ascontiguousarray(plan.popularity.T), _offsets(plan, plan.cold_scale,
+                               weights), plan.cold_scale, weights))
+    return scorers
+
+
+def score_plan(plan: Plan, start: int = 0, stop: int | None = None, *, block_size: int = 0,
+               num_threads: int = 0) -> pd.DataFrame:
+    """Recommendation rows of plan users ``start:stop`` (see module docstring for columns)."""
+    stop = len(plan.user_ids) if stop is None else stop
+    if not 0 <= start <= stop <= len(plan.user_ids):
+        raise ValueError(f"user range {start}:{stop} is outside 0:{len(plan.user_ids)}")
+    frames = [_score_kind(plan, s, block_size, num_threads) for s in _scorers(plan, np.arange(start, stop))
+              if len(s.users)]
+    if not frames:
+        return pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
+    order = pd.Series(np.arange(start, stop), index=plan.user_ids[start:stop])
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows.assign(_pos=order.loc[rows["user_id"]].to_numpy()).sort_values(["_pos", "rank"], kind="stable")
+    return rows.drop(columns="_pos").reset_index(drop=True)[list(OUTPUT_COLUMNS)]
+
+
+def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) -> pd.DataFrame:
+    """Kernel candidates, exploration, assembly under the rules, then factors and reasons."""
+    users, k, cat = scorer.users, plan.k, plan.catalogue
+    exclude = plan.exclude[users]
+    boost = plan.recent.values[users] * np.float32(scorer.weights["recent"] * scorer.scale) \
+        if scorer.weights["recent"] else None
+    offsets = None if scorer.offsets is None else topk.GroupOffsets(plan.groups[users], scorer.offsets)
+    main = topk.top_k(scorer.user_vectors, scorer.item_vectors, plan.rules.candidates(k), exclude=exclude,
+                         boost=boost, group_offsets=offsets, block_size=block_size, num_threads=num_threads)
+    explore_idx, explore_scores = _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads)
+    lists = rules.assemble(main.indices, main.scores, explore_idx, explore_scores, plan.fallback, exclude,
+                           cat.category, k, plan.rules)
+    return _rows(plan, scorer, lists)
+
+
+def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
+    """Best new products of each user (columns of the candidate list), for exploration slots."""
+    slots = plan.rules.exploration_slots(plan.k)
+    new = np.flatnonzero(plan.catalogue.new)
+    n = len(scorer.users)
+    if slots == 0 or len(new) == 0:
+        return np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32)
+    sub_offsets = None if offsets is None else topk.GroupOffsets(offsets.groups, offsets.offsets[:, new])
+    found = topk.top_k(scorer.user_vectors, scorer.item_vectors[new], 2 * slots, exclude=exclude[:, new],
+                          boost=None if boost is None else boost[:, new], group_offsets=sub_offsets,
+                          block_size=block_size, num_threads=num_threads)
+    return np.where(found.indices >= 0, new[np.maximum(found.indices, 0)], -1).astype(np.int32), found.scores
+
+
+def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFrame:
+    """One row per list entry with its factors (score units) and reason."""
+    n, k = lists.indices.shape
+    local = np.repeat(np.arange(n), k)
+    user = scorer.users[local]
+    col = lists.indices.ravel().astype(np.int64)
+    group = plan.groups[user]
+    raw = np.einsum("rd,rd->r", scorer.user_vectors[local], scorer.item_vectors[col])
+    w, s = scorer.weights, scorer.scale
+    factors = {
+        "season": w["season"] * s * plan.season[col],
+        "event": w["event"] * s * (plan.events.values[group, col] if plan.events.names else np.zeros(len(col))),
+        "country": w["country"] * s * plan.country[group, col],
+        "recent": w["recent"] * s * _pairs(plan.recent.values, user, col),
+        "promotion": s * plan.promotion[col],
+    }
+    kernel_score = lists.scores.ravel()
+    score = np.where(np.isnan(kernel_score), raw + sum(factors.values()), kernel_score)
+    cold = plan.model_rows[user] < 0
+    source = np.where(cold, COLD_START, pd.Series(lists.source.ravel()).map(SOURCES).to_numpy())
+    codes, refs = _reasons(plan, user, col, group, factors, lists.source.ravel(), cold, s)
+    frame = pd.DataFrame({"user_id": plan.user_ids[user], "rank": np.tile(np.arange(1, k + 1), n),
+                          "item_id": plan.catalogue.candidate_ids[col], "score": score, "raw_score": raw,
+                          **{f"{name}_factor": values for name, values in factors.items()},
+                          "reason_code": codes, "reason_ref": refs, "source": source})
+    return frame.astype({c: np.float64 for c in ("score", "raw_score", *FACTOR_COLUMNS)})
+
+
+def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    if matrix.nnz == 0 or len(rows) == 0:
+        return np.zeros(len(rows))
+    return np.asarray(matrix[rows, cols]).ravel()
+
+
+def _reasons(plan: Plan, user, col, group, factors, source, cold, scale):
+    cat = plan.catalogue
+    cand_rows = cat.candidates[col]
+    nearest = reasons.nearest_history(cat.unit, cand_rows, plan.history[user])
+    found = nearest >= 0
+    take = np.maximum(nearest, 0)
+    nearest_row = plan.history[user, take]
+    nearest_item = np.where(found, cat.item_ids[np.maximum(nearest_row, 0)], None)
+    recent_src = _pairs(plan.recent.source, user, col).astype(np.int64) - 1
+    recent_item = np.where(recent_src >= 0, cat.item_ids[np.maximum(recent_src, 0)], None)
+    keys = plan.keys.iloc[plan.user_key[user]]
+    segment = np.where(keys["segment"] != coldstart.ALL, keys["segment"],
+                       np.where(keys["country"] != coldstart.ALL, keys["country"], coldstart.ALL))
+    return reasons.reasons(
+        season=factors["season"], event=factors["event"], promotion=factors["promotion"], recent=factors["recent"],
+        scale=scale, exploration=source == rules.FROM_EXPLORATION, popular=cold | (source == rules.FROM_FALLBACK),
+        event_name=plan.events.strongest(group, col), recent_item=recent_item, nearest_item=nearest_item,
+        nearest_bought=plan.history_bought[user, take] & found, segment=segment.astype(object),
+    )
+
+
+def similar_items_frame(plan: Plan, k: int) -> pd.DataFrame:
+    """``product_id, rank, similar_product_id, score``: the ``k`` nearest recommendable items
+    (cosine of the model's item embeddings) of every recommendable item."""
+    cat = plan.catalogue
+    indices = plan.neighbours.indices[cat.candidates, :k]
+    scores = plan.neighbours.scores[cat.candidates, :k]
+    row, rank = np.nonzero(indices >= 0)
+    return pd.DataFrame({"product_id": cat.candidate_ids[row], "rank": rank + 1,
+                         "similar_product_id": cat.candidate_ids[indices[row, rank]],
+                         "score": scores[row, rank].astype(np.float64)})
+
+
+def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
+    """``segment, country, rank, product_id, score``: the ``k`` most popular recommendable
+    items of every segment and country of the plan (``all`` levels included), season and
+    calendar applied; a ranking for analysts, so no category cap."""
+    keys = plan.keys
+    groups = pd.Index(plan.group_names).get_indexer(keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY))
+    weights = plan.weights | {"country": 0.0}
+    offsets = _offsets(plan, plan.cold_scale, weights)
+    top = topk.top_k(np.eye(len(keys), dtype=np.float32), np.ascontiguousarray(plan.popularity.T),
+                        plan.rules.candidates(k), group_offsets=None if offsets is None else topk.GroupOffsets(
+                            np.maximum(groups, 0), offsets))
+    empty = np.zeros((len(keys), 0), np.int32)
+    ranking = dataclasses.replace(plan.rules, exploration_share=0.0, category_cap=k)  # a ranking, not a send list
+    lists = rules.assemble(top.indices, top.scores, empty, empty.astype(np.float32), plan.fallback,
+                           sp.csr_matrix((len(keys), len(plan.catalogue.candidates))), plan.catalogue.category, k,
+                           ranking)
+    row = np.repeat(np.arange(len(keys)), k)
+    col = lists.indices.ravel()
+    fallback_score = plan.popularity[row, col]
+    return pd.DataFrame({"segment": keys["segment"].to_numpy()[row], "country": keys["country"].to_numpy()[row],
+                         "rank": np.tile(np.arange(1, k + 1), len(keys)),
+                         "product_id": plan.catalogue.candidate_ids[col],
+                         "score": np.where(np.isnan(lists.scores.ravel()), fallback_score,
+                                           lists.scores.ravel()).astype(np.float64)})

@@ -1,8 +1,0 @@
--- What a send file shows of each product (joined to the lists by recsys.export).
-select
-    product_id,
-    title,
-    price::double precision as price,
-    product_url,
-    image_url
-from marts.dim_products

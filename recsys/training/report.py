@@ -1,0 +1,138 @@
+"""The training report: one self-contained HTML page per run, plots embedded as PNG.
+
+Sections: the gate's decision, every model's metrics, model vs baselines, per-slice
+results, the validation curves that chose the epochs, how popular the recommended items
+are, and the metric history across runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from recsys.training.evaluate import metrics_table  # noqa: E402
+
+HEADLINE = ("ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "auc", "coverage@10", "gini@10",
+            "diversity@10", "novelty@10")
+FOCUS = ("lightfm_hybrid", "lightfm_cf", "popularity", "trending")
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def plot_models(table: pd.DataFrame) -> str:
+    """NDCG@10 and recall@10 of every model, best first."""
+    columns = [c for c in ("ndcg@10", "recall@10") if c in table]
+    figure, ax = plt.subplots(figsize=(8, 0.4 * len(table) + 1.5))
+    table[columns].sort_values(columns[0]).plot.barh(ax=ax)
+    ax.set_xlabel("value on the test window")
+    ax.set_title("Model vs baselines")
+    return _png(figure)
+
+
+def plot_slices(evaluations, metric: str = "ndcg@10") -> str:
+    """``metric`` per slice for the hybrid and the main baselines."""
+    frame = pd.DataFrame({e.name: {name: values.get(metric, np.nan) for name, values in e.slices.items()}
+                          for e in evaluations if e.name in FOCUS})
+    figure, ax = plt.subplots(figsize=(9, 0.35 * max(len(frame), 1) * max(len(frame.columns), 1) / 2 + 2))
+    frame.plot.barh(ax=ax)
+    ax.set_xlabel(metric)
+    ax.set_title(f"{metric} per slice")
+    return _png(figure)
+
+
+def plot_validation(curves: dict[str, list[dict]]) -> str:
+    """Validation NDCG@10 against epochs: the early-stopping curves."""
+    figure, ax = plt.subplots(figsize=(7, 3.5))
+    for name, history in curves.items():
+        if history:
+            frame = pd.DataFrame(history)
+            ax.plot(frame["epoch"], frame.iloc[:, 1], marker="o", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation ndcg@10")
+    ax.set_title("Early stopping on the validation window")
+    ax.legend()
+    return _png(figure)
+
+
+def plot_popularity(evaluations, popularity: np.ndarray) -> str:
+    """Distribution of the training popularity of recommended items (top-10 lists)."""
+    figure, ax = plt.subplots(figsize=(7, 3.5))
+    bins = np.linspace(0, np.log1p(popularity.max()) if popularity.size else 1, 30)
+    for e in evaluations:
+        if e.name in FOCUS and e.recommendation_counts.sum():
+            ax.hist(np.log1p(popularity), bins=bins, weights=e.recommendation_counts, histtype="step", label=e.name,
+                    density=True)
+    ax.set_xlabel("log(1 + training users of the item)")
+    ax.set_ylabel("share of recommendations")
+    ax.set_title("How popular the recommended items are")
+    ax.legend()
+    return _png(figure)
+
+
+def plot_history(history: pd.DataFrame, metric: str = "ndcg@10") -> str:
+    """``metric`` of the hybrid and popularity across runs (each run's own test window)."""
+    history = history.assign(logical_date=pd.to_datetime(history["logical_date"])).sort_values("logical_date")
+    figure, ax = plt.subplots(figsize=(7, 3.5))
+    for model in ("lightfm_hybrid", "popularity", "trending"):
+        values = history["metrics"].map(lambda m: (((m or {}).get("models") or {}).get(model) or {})
+                                        .get("overall", {}).get(metric))
+        ax.plot(history["logical_date"], values.astype(float), marker="o", label=model)
+    ax.set_xlabel("logical date")
+    ax.set_ylabel(metric)
+    ax.set_title("Metric history across runs")
+    ax.legend()
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def render(run, *, title: str, decision_text: str, history: pd.DataFrame | None = None) -> str:
+    """The HTML page of one evaluation run (:class:`recsys.training.train.EvaluationRun`)."""
+    table = metrics_table(run.evaluations)
+    headline = table[[c for c in HEADLINE if c in table]]
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p><b>Decision:</b> {html.escape(decision_text)}</p>",
+        f"<p><b>Split:</b> {html.escape(str(run.split.describe()))}</p>",
+        f"<p><b>Hybrid:</b> {run.hybrid.epochs} epochs, popularity blend {run.hybrid.blend_weight} "
+        f"(validation: {html.escape(str({k: round(v, 4) for k, v in run.hybrid.blend_scores.items()}))})</p>",
+        "<h2>Metrics on the test window</h2>", headline.to_html(float_format="%.4f"),
+        "<h2>Model vs baselines</h2>", plot_models(table),
+        "<h2>Slices</h2>", plot_slices(run.evaluations),
+        "<h2>Validation curves</h2>",
+        plot_validation({"lightfm_hybrid": run.hybrid.history, "lightfm_cf": run.collaborative.history}),
+        "<h2>Popularity of recommended items</h2>",
+        plot_popularity(run.evaluations, np.asarray((run.data.interactions > 0).sum(axis=0)).ravel()),
+    ]
+    if run.ratings:
+        sections += ["<h2>Rating prediction (scikit-surprise SVD)</h2>",
+                     pd.Series(run.ratings).to_frame("value").to_html(float_format="%.4f")]
+    if history is not None and len(history):
+        sections += ["<h2>History</h2>", plot_history(history)]
+    sections += ["<h2>All metrics</h2>", table.T.to_html(float_format="%.4f")]
+    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:12px}" \
+            "td,th{border:1px solid #ccc;padding:2px 6px}"
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
+           f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
+
+
+def write_report(path: Path, run, *, title: str, decision_text: str, history: pd.DataFrame | None = None) -> Path:
+    """Write :func:`render`'s page to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(run, title=title, decision_text=decision_text, history=history))
+    return path
