@@ -25,17 +25,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.serving import context
-
-from recsys.training import metrics
-
-from recsys.serving import recommend
-
-from recsys.serving import rules
-from recsys.training.artifacts import in_memory_model
+from recsys.platform.dbt_project import dbt_vars
 from recsys.platform.settings import ContextConfig, TrainingConfig
-from recsys.training.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
+from recsys.serving import context, recommend, rules
+from recsys.training import metrics
+from recsys.training.artifacts import in_memory_model
+from recsys.training.frames import order_lines_to_frames, read_table
+from recsys.training.matrix import build_training_data
 from recsys.training.models import LightFMRecommender
+from recsys.training.weighting import load_weighting
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"

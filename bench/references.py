@@ -18,10 +18,11 @@ import time
 import numpy as np
 from psycopg import sql
 
+from recsys.platform import warehouse
+from recsys.ranking import topk
+
 from .scoring import bare_product
 from .stages import StageContext, StageOutput, read_bench_sql
-from recsys.ranking import topk
-from recsys.platform import warehouse
 
 #: Spool chunk of the binary COPY reference.
 COPY_CHUNK = 1 << 20

@@ -28,12 +28,13 @@ import psutil
 import psycopg
 from psycopg import sql
 
+from recsys.generator.spec import shop_spec
+from recsys.platform import embedded, warehouse
+from recsys.platform.settings import get_settings
+
 from . import report
 from .machine import machine_info
 from .stages import NIGHTLY, STAGES, read_bench_sql
-from recsys.platform import warehouse
-from recsys.platform.settings import get_settings
-from recsys.generator.spec import shop_spec
 
 log = logging.getLogger("bench")
 REPO = Path(__file__).resolve().parents[1]
@@ -124,7 +125,7 @@ def admin_url(settings) -> str:
     """The server's maintenance database (``postgres``): ``WAREHOUSE_URL``'s server or the embedded one."""
     if settings.warehouse_url:
         return warehouse.with_database(settings.warehouse_url, "postgres")
-    return warehouse.start_embedded(settings)
+    return embedded.start_embedded(settings)
 
 
 def _database_ddl(admin: str, dbname: str, *names: str) -> None:

@@ -22,12 +22,10 @@ import numpy as np
 import pandas as pd
 from psycopg import sql
 
-from recsys.publishing import runs
-
-from recsys.ranking import topk
-
-from recsys.platform import warehouse
+from recsys.platform import embedded, warehouse
 from recsys.platform.settings import get_settings
+from recsys.publishing import runs
+from recsys.ranking import topk
 
 BARE_BLOCK_ROWS = 2048
 
@@ -81,7 +79,7 @@ def recommendation_rows(n_users: int, k: int = 10) -> pd.DataFrame:
 
 def publish_figures(n_users: int, repeats: int) -> dict:
     settings = get_settings()
-    admin = warehouse.start_embedded(settings) if not settings.warehouse_url else \
+    admin = embedded.start_embedded(settings) if not settings.warehouse_url else \
         warehouse.with_database(settings.warehouse_url, "postgres")
     warehouse.ensure_database(admin, "bench_publish")
     url = warehouse.with_database(admin, "bench_publish")

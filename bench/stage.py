@@ -21,8 +21,9 @@ import resource
 import sys
 from pathlib import Path
 
-from . import references, stages
 from recsys.platform.settings import get_settings
+
+from . import references, stages
 
 RUNNERS = stages.RUNNERS | references.RUNNERS
 

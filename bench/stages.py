@@ -21,9 +21,10 @@ from typing import Callable
 
 from psycopg import sql
 
-from . import probe
 from recsys.platform import warehouse
 from recsys.platform.settings import Settings
+
+from . import probe
 
 #: Stages in run order; the first three set up the history and are not part of the night.
 STAGES = ("generate", "backfill_load", "backfill_dbt", "load", "raw_gate", "dbt_build", "mart_gate",
@@ -87,7 +88,7 @@ def generate(ctx: StageContext) -> StageOutput:
 
 
 def _load(ctx: StageContext, day: dt.date) -> StageOutput:
-    from recsys.ingest.loading import load_landing
+    from recsys.ingest.landing import load_landing
 
     results, seconds = _timed(load_landing, ctx.url, ctx.settings.landing_dir, day)
     loaded = [r for r in results if not r.skipped]  # the history files are skipped at night
@@ -190,8 +191,7 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     less the time producing the rows (``rows``: scoring + publish layout) and less the
     similar and popular items (``small_tables``, written through ``write_block``).
     """
-    from recsys.publishing import runs
-    from recsys.publishing import job
+    from recsys.publishing import job, runs
     from recsys.serving import recommend
 
     validate = job.quality_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)

@@ -16,11 +16,10 @@ Trains tonight's LightFM hybrid once the validated marts are in (`warehouse_mart
 """
 
 from airflow.sdk import dag
-
 from recsys_airflow.assets import WAREHOUSE_MARTS
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
-from recsys_airflow.tasks.common import resolve_business_date
 from recsys_airflow.operators.data_quality import DataQualityOperator
+from recsys_airflow.tasks.common import resolve_business_date
 from recsys_airflow.tasks.training import announce_model, train_and_evaluate
 
 

@@ -14,11 +14,15 @@ Loads one business day of shop data into the `raw` schema.
 """
 
 from airflow.sdk import dag
-
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.operators.data_quality import DataQualityOperator
 from recsys_airflow.tasks.common import resolve_business_date
-from recsys_airflow.tasks.ingest import announce_raw_data, load_landing_files, load_shop_oltp, new_batch_ids
+from recsys_airflow.tasks.ingest import (
+    announce_raw_data,
+    load_landing_files,
+    load_shop_oltp,
+    new_batch_ids,
+)
 
 
 @dag(schedule="@daily", default_args=DEFAULT_ARGS, doc_md=__doc__, **DAG_KWARGS)

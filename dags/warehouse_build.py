@@ -15,12 +15,17 @@ Builds the warehouse for one business date once raw shop data has landed.
 
 from airflow.sdk import dag
 from cosmos import DbtTaskGroup
-
 from recsys_airflow.assets import RAW_SHOP_DATA
-from recsys_airflow.cosmos_config import EXECUTION_CONFIG, PROFILE_CONFIG, PROJECT_CONFIG, RENDER_CONFIG, dbt_vars_for
+from recsys_airflow.cosmos_config import (
+    EXECUTION_CONFIG,
+    PROFILE_CONFIG,
+    PROJECT_CONFIG,
+    RENDER_CONFIG,
+    dbt_vars_for,
+)
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
-from recsys_airflow.tasks.common import resolve_business_date
 from recsys_airflow.operators.data_quality import DataQualityOperator
+from recsys_airflow.tasks.common import resolve_business_date
 from recsys_airflow.tasks.warehouse import announce_marts
 
 

@@ -14,8 +14,9 @@ import statistics
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from .checks import ERROR, WARNING, Severity
 from recsys.platform.settings import QualityConfig
+
+from .checks import ERROR, WARNING, Severity
 
 #: Scales a median absolute deviation to a standard deviation for normal data.
 MAD_TO_SIGMA = 1.4826

@@ -17,8 +17,9 @@ from typing import Iterator, Sequence
 
 from psycopg import sql
 
-from .checks import BatchChecks, QueryBatch, TableBatch
 from recsys.platform.warehouse import transaction
+
+from .checks import BatchChecks, QueryBatch, TableBatch
 
 SNAPSHOT_SCHEMA = "dq"
 

@@ -16,8 +16,9 @@ from typing import Literal, Mapping
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 
-from .sqltext import render
 from recsys.platform.settings import QualityConfig, Settings
+
+from .sqltext import render
 
 Severity = Literal["error", "warning"]
 ERROR: Severity = "error"

@@ -24,8 +24,9 @@ from great_expectations.data_context.types.base import (
 )
 from great_expectations.expectations.metadata_types import FailureSeverity
 
-from .checks import BatchChecks, Check, TableBatch
 from recsys.platform.warehouse import sqlalchemy_url, url_parts
+
+from .checks import BatchChecks, Check, TableBatch
 
 SITE_NAME = "local_site"
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warning": FailureSeverity.WARNING}

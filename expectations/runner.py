@@ -11,6 +11,9 @@ import logging
 import time
 from typing import Mapping, Sequence
 
+from recsys.platform.settings import Settings, get_settings
+from recsys.platform.warehouse import connect, transaction
+
 from . import gxrun
 from .batches import as_tables
 from .checks import SuiteRequest
@@ -18,8 +21,6 @@ from .results import DataQualityError, SuiteResult, failure_message, outcome
 from .sqltext import read_sql, table_identifier
 from .store import write_results
 from .suites import STAGES, suite_module
-from recsys.platform.settings import Settings, get_settings
-from recsys.platform.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from recsys.platform.dbt_project import dbt_vars
+from recsys.platform.settings import Settings
+
 from .checks import QueryBatch, SuiteRequest
 from .sqltext import render
-from recsys.platform.settings import Settings
-from recsys.training.dataset import dbt_vars
 
 #: ``incremental_lookback_days`` when no dbt project is at hand (the value dbt_project.yml ships with).
 DEFAULT_LOOKBACK_DAYS = 3

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from recsys.platform import warehouse
+from recsys.platform import embedded, warehouse
 from recsys.platform.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def server_url() -> str:
     settings = get_settings()
     if settings.warehouse_url:
         return warehouse.with_database(settings.warehouse_url, "postgres")
-    return warehouse.start_embedded(settings)
+    return embedded.start_embedded(settings)
 
 
 def _new_database(server_url: str, label: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recsys.training.dataset import Frames, normalise_entities, normalise_interactions
+from recsys.training.frames import Frames, normalise_entities, normalise_interactions
 
 COUNTRIES = ("DE", "FR", "NL", "UK")
 CATEGORIES = ("garden", "kitchen", "toys", "books")

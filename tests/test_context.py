@@ -7,10 +7,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-
-from recsys.serving import context
-from recsys.platform.settings import ContextConfig
 from conftest import REPO
+
+from recsys.platform.settings import ContextConfig
+from recsys.serving import context
 
 CONFIG = ContextConfig()
 CALENDAR_SEED = REPO / "dbt" / "seeds" / "calendar_events.csv"

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pytest
 
 from recsys.pgio import copy_binary
-
 from recsys.platform import warehouse
 
 UTC = dt.timezone.utc

@@ -11,11 +11,11 @@ import time
 
 import psycopg
 import pytest
+from conftest import REPO
 
 from recsys.platform.airflow_env import airflow_environment
-from recsys.platform.settings import get_settings
 from recsys.platform.dbt_runner import parse_project
-from conftest import REPO
+from recsys.platform.settings import get_settings
 
 EXPECTED_TASKS = {
     "shop_ingest": {"resolve_business_date", "load_landing_files", "load_shop_oltp", "new_batch_ids",

@@ -20,13 +20,11 @@ import psycopg
 import pytest
 import yaml
 
-from recsys.platform import dbt_runner
-
-from recsys.platform import warehouse
-from recsys.platform.settings import Settings, get_settings
 from recsys.generator.shop import generate_shop, landing_dates
 from recsys.generator.spec import shop_spec
-from recsys.ingest.loading import load_landing
+from recsys.ingest.landing import load_landing
+from recsys.platform import dbt_runner, warehouse
+from recsys.platform.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2011, 12, 9)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from recsys_expectations import run_suite
 from recsys_expectations.catalog import unique_key_index
 from recsys_expectations.sqltext import render
 from recsys_expectations.window import DEFAULT_LOOKBACK_DAYS, recent_from
+
 from recsys.platform import warehouse
 from recsys.platform.settings import QualityConfig, Settings
 

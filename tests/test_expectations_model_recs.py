@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from recsys_expectations import run_suite
+
 from recsys.platform import warehouse
 from recsys.platform.settings import QualityConfig, RecsConfig, Settings
 

@@ -77,8 +77,9 @@ def test_operator_passes_a_clean_batch_and_returns_a_summary(url, env):
 
 
 def test_cli_prints_a_table_and_exits_non_zero_on_errors(url, env):
-    from recsys.cli.dq_cmd import register
     import typer
+
+    from recsys.cli.dq_cmd import register
 
     app = typer.Typer()
     register(app)

@@ -12,11 +12,11 @@ import random
 from pathlib import Path
 
 import pytest
-
 from recsys_expectations import DataQualityError, gate, run_stage
+
+from recsys.ingest.landing import load_landing
 from recsys.platform import warehouse
 from recsys.platform.settings import Settings
-from recsys.ingest.loading import load_landing
 
 pytestmark = pytest.mark.integration
 

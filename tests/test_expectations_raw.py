@@ -7,8 +7,8 @@ import datetime as dt
 import random
 
 import pytest
-
 from recsys_expectations import DataQualityError, raise_for_errors, run_suite
+
 from recsys.platform import warehouse
 from recsys.platform.settings import Settings
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from recsys_expectations.bands import DayValue, share_band, volume_band
-from recsys_expectations.results import Outcome, SuiteResult, expectation_label, failure_message, observed_text, threshold_text
+from recsys_expectations.results import (
+    Outcome,
+    SuiteResult,
+    expectation_label,
+    failure_message,
+    observed_text,
+    threshold_text,
+)
 from recsys_expectations.sqltext import render, table_identifier
 from recsys_expectations.window import DEFAULT_LOOKBACK_DAYS, lookback_days, recent_from
+
 from recsys.platform.settings import QualityConfig, Settings
 
 CONFIG = QualityConfig(min_history_days=7, volume_low_ratio=0.2, volume_high_ratio=5.0,

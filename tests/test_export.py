@@ -9,14 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.publishing import exports
-
-from recsys.publishing import export_files
-
-from recsys.publishing import runs
-
 from recsys.platform import warehouse
 from recsys.platform.settings import RecsConfig
+from recsys.publishing import export_files, exports, runs
 
 pytestmark = pytest.mark.integration
 
@@ -172,26 +167,3 @@ def test_a_failed_export_keeps_the_recorded_audience(shop, tmp_path, monkeypatch
     with pytest.raises(RuntimeError, match="disk full"):
         exports.export_campaign(shop, CONFIG, "atomic", tmp_path / "failed")
     assert audience() == recorded, "the audience of a failed export is rolled back"
-
-
-def test_prefetched_keeps_order_raises_errors_and_stops_its_worker():
-    closed = []
-
-    def numbers(fail_at=None):
-        try:
-            for i in range(10**6):
-                if i == fail_at:
-                    raise ValueError(f"broken at {i}")
-                yield i
-        finally:
-            closed.append(True)
-
-    assert list(exports.prefetched((i for i in range(1000)), depth=3)) == list(range(1000))
-    failing = exports.prefetched(numbers(fail_at=5))
-    assert [next(failing) for _ in range(5)] == list(range(5))
-    with pytest.raises(ValueError, match="broken at 5"):
-        next(failing)
-    early = exports.prefetched(numbers())
-    assert [next(early) for _ in range(3)] == [0, 1, 2]
-    early.close()
-    assert closed == [True, True], "both sources were closed, the abandoned one too"

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from recsys.training import dataset
-
-from recsys.training import features
-from recsys.training.dataset import Frames, Weighting, build_training_data, load_weighting, normalise_interactions
 from planted import planted_frames
+
+from recsys.platform import dbt_project
+from recsys.training import features, frames
+from recsys.training.frames import Frames, normalise_interactions
+from recsys.training.matrix import build_training_data
+from recsys.training.weighting import Weighting, aggregate_pairs, load_weighting
 
 
 def test_load_weighting_reads_the_dbt_vars(tmp_path):
@@ -35,7 +36,7 @@ def test_load_weighting_rejects_a_non_positive_half_life(tmp_path):
 
 
 def test_the_checkout_dbt_project_drives_training_weights():
-    declared = dataset.dbt_vars()
+    declared = dbt_project.dbt_vars()
     if not declared:
         pytest.skip("dbt/dbt_project.yml is not in this checkout")
     weighting = load_weighting()
@@ -53,7 +54,7 @@ def test_mart_rows_are_weighted_as_int_user_item_interactions_weighs_them():
         "n_views": [2, 1, 0], "n_carts": [0, 1, 0], "n_purchases": [1, 0, 0], "n_ratings": [0, 0, 1],
         "rating": [None, None, 4.0],
     })
-    pairs = dataset.aggregate_pairs(dataset.mart_rows_to_interactions(daily), pd.Timestamp("2024-04-02"), weighting)
+    pairs = aggregate_pairs(frames.mart_rows_to_interactions(daily), pd.Timestamp("2024-04-02"), weighting)
     weights = pairs.set_index("user_id")["weight"]
     # c1: 3 views, 1 cart, 1 purchase, last on 2024-01-02 -> 90 days before the as-of date 2024-04-01
     c1 = (1 * math.log2(4) + 3 * math.log2(2) + 5 * math.log2(2)) * 0.5
@@ -67,7 +68,7 @@ def test_file_rows_count_as_one_generic_event_each():
     frame = normalise_interactions(pd.DataFrame({"user_id": ["u", "u", "u"], "item_id": ["i", "i", "j"],
                                                  "timestamp": ["2024-01-10", "2024-01-10", "2024-01-10"],
                                                  "weight": [1, 2, 1]}))
-    pairs = dataset.aggregate_pairs(frame, pd.Timestamp("2024-01-11"), Weighting())
+    pairs = aggregate_pairs(frame, pd.Timestamp("2024-01-11"), Weighting())
     assert pairs.set_index("item_id")["weight"].to_dict() == pytest.approx({"i": math.log2(4), "j": 1.0})
     assert pairs.set_index("item_id")["n_rows"].to_dict() == {"i": 2, "j": 1}
 
@@ -142,11 +143,11 @@ def test_online_retail_layout_keeps_only_customer_purchases_of_products():
         "CustomerID": [17850.0, 17850.0, 17850.0, 13047.0, 13047.0, None],
         "Country": ["United Kingdom"] * 6,
     })
-    frames = dataset.order_lines_to_frames(lines, fee_product_codes=["POST"])
-    kept = list(zip(frames.interactions["user_id"], frames.interactions["item_id"]))
+    data = frames.order_lines_to_frames(lines, fee_product_codes=["POST"])
+    kept = list(zip(data.interactions["user_id"], data.interactions["item_id"]))
     assert kept == [("17850", "85123A"), ("13047", "22423")]
-    assert frames.items.set_index("item_id").loc["85123A", "category"] == "HOLDER"
-    assert set(frames.users["country"]) == {"United Kingdom"}
+    assert data.items.set_index("item_id").loc["85123A", "category"] == "HOLDER"
+    assert set(data.users["country"]) == {"United Kingdom"}
 
 
 def test_an_event_log_file_is_weighted_like_the_mart_rows():
@@ -156,13 +157,13 @@ def test_an_event_log_file_is_weighted_like_the_mart_rows():
         "event_type": ["view", "view", "purchase", "rating"], "rating": [None, None, None, 5],
     })
     events = normalise_interactions(log)
-    daily = dataset.mart_rows_to_interactions(pd.DataFrame({
+    daily = frames.mart_rows_to_interactions(pd.DataFrame({
         "user_id": ["c1", "c1"], "item_id": ["p1", "p1"], "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02"]),
         "n_views": [2, 0], "n_carts": [0, 0], "n_purchases": [0, 1], "n_ratings": [0, 1], "rating": [None, 5.0],
     }))
     cutoff = pd.Timestamp("2024-02-01")
-    from_events = dataset.aggregate_pairs(events, cutoff, Weighting())["weight"]
-    from_marts = dataset.aggregate_pairs(daily, cutoff, Weighting())["weight"]
+    from_events = aggregate_pairs(events, cutoff, Weighting())["weight"]
+    from_marts = aggregate_pairs(daily, cutoff, Weighting())["weight"]
     assert from_events.iloc[0] == pytest.approx(from_marts.iloc[0])
     with pytest.raises(ValueError, match="unknown event_type"):
         normalise_interactions(log.assign(event_type="click"))
@@ -170,12 +171,12 @@ def test_an_event_log_file_is_weighted_like_the_mart_rows():
 
 def test_online_retail_file_converts_to_standard_frames(online_retail_path):
     lines = pd.read_csv(online_retail_path, nrows=20_000, dtype={"InvoiceNo": str, "StockCode": str})
-    fees = dataset.dbt_vars().get("fee_product_codes", ["POST", "M", "D"])
-    frames = dataset.order_lines_to_frames(lines, fees)
+    fees = dbt_project.dbt_vars().get("fee_product_codes", ["POST", "M", "D"])
+    data = frames.order_lines_to_frames(lines, fees)
     purchases = lines[lines["CustomerID"].notna() & (lines["Quantity"] > 0) & ~lines["InvoiceNo"].str.startswith("C")
                       & ~lines["StockCode"].str.upper().isin([str(f).upper() for f in fees])]
-    assert len(frames.interactions) == len(purchases)
-    assert not frames.interactions["item_id"].isin([str(f).upper() for f in fees]).any()
-    assert set(frames.interactions["item_id"]) == set(frames.items["item_id"])
-    assert set(frames.interactions["user_id"]) == set(frames.users["user_id"])
-    assert frames.items["title"].str.len().gt(0).mean() > 0.99
+    assert len(data.interactions) == len(purchases)
+    assert not data.interactions["item_id"].isin([str(f).upper() for f in fees]).any()
+    assert set(data.interactions["item_id"]) == set(data.items["item_id"])
+    assert set(data.interactions["user_id"]) == set(data.users["user_id"])
+    assert data.items["title"].str.len().gt(0).mean() > 0.99

@@ -19,9 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from recsys.cli.main import app
-from recsys.generator.shop import generate_shop, ground_truth, landing_dates, shop_spec
 from recsys.generator.calendar import SEASONS
 from recsys.generator.catalog import CATEGORIES, SEASON_WORDS
+from recsys.generator.shop import generate_shop, ground_truth, landing_dates, shop_spec
 from recsys.generator.spec import Behaviour, ShopSpec
 
 DAILY_DAYS = 3

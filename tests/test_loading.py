@@ -15,10 +15,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from recsys.ingest import loading
-
-from recsys.platform import warehouse
 from recsys.contracts.raw import CUSTOMERS, EVENTS, ORDER_LINES, PRODUCTS, SOURCES
+from recsys.ingest import landing, layout, loading, reading, routing
+from recsys.platform import warehouse
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 DAY = dt.date(2011, 12, 31)
@@ -85,7 +84,7 @@ def test_line_numbers_survive_blocks_rejected_rows_and_multiline_values(tmp_path
     path = tmp_path / "blocks.csv"
     path.write_text("\n".join(lines) + "\n")
 
-    chunks = list(loading.csv_chunks(path, 3, block_size=4096))
+    chunks = list(reading.csv_chunks(path, 3, block_size=4096))
 
     assert len(chunks) > 5
     kept = np.concatenate([c.lines for c in chunks]).tolist()
@@ -100,16 +99,16 @@ def test_rows_the_parser_rejects_are_numbered_and_bounded(tmp_path):
     path = tmp_path / "broken.csv"
     path.write_text("a,b\n" + "".join(f"{i},x,y\n" for i in range(3000)) + "last,row\n")
 
-    chunks = list(loading.csv_chunks(path, 2, block_size=4096))
+    chunks = list(reading.csv_chunks(path, 2, block_size=4096))
 
     assert [line for c in chunks for line, _, _ in c.broken] == list(range(2, 3002))
     assert np.concatenate([c.lines for c in chunks]).tolist() == [3002]
-    with pytest.raises(loading.LoadError, match="more than 1,000 rows in a row .* 2 columns"):
-        list(loading.csv_chunks(path, 2, block_size=4096, max_broken_run=1000))
+    with pytest.raises(layout.LoadError, match="more than 1,000 rows in a row .* 2 columns"):
+        list(reading.csv_chunks(path, 2, block_size=4096, max_broken_run=1000))
 
 
 def test_certain_rows_only_take_clean_rows():
-    layout = loading.resolve_layout(EVENTS, [c.name for c in EVENTS.columns])
+    file_layout = layout.resolve_layout(EVENTS, [c.name for c in EVENTS.columns])
     batch = pa.RecordBatch.from_pylist([
         {"f0": "e1", "f1": None, "f2": "s", "f3": "view", "f4": "p", "f5": "2011-01-05T10:00:00Z", "f6": "1.5", "f7": None},
         {"f0": "e2", "f1": "c", "f2": "s", "f3": "rating", "f4": "p", "f5": "2011-01-05 10:00:00+01:00", "f6": None, "f7": "5"},
@@ -119,21 +118,21 @@ def test_certain_rows_only_take_clean_rows():
         {"f0": "e6", "f1": "c", "f2": "s", "f3": "View", "f4": "p", "f5": "2011-01-05T10:00:00Z", "f6": None, "f7": None},
     ])
 
-    assert loading.certain_rows(layout, batch).to_pylist() == [True, True, False, False, False, False]
+    assert routing.certain_rows(file_layout, batch).to_pylist() == [True, True, False, False, False, False]
 
 
 def test_layout_maps_declared_headers_and_keeps_extra_customer_columns():
-    layout = loading.resolve_layout(CUSTOMERS, ["Customer_ID", "country", "signup_date", "email", "tier", "city"])
+    file_layout = layout.resolve_layout(CUSTOMERS, ["Customer_ID", "country", "signup_date", "email", "tier", "city"])
 
-    assert [(c.name, i) for c, i in layout.positions] == [
+    assert [(c.name, i) for c, i in file_layout.positions] == [
         ("customer_id", 0), ("country", 1), ("signup_date", 2), ("email", 3)
     ]
-    assert layout.extras == (("tier", 4), ("city", 5))
-    assert loading.resolve_layout(ORDER_LINES, list(ORDER_LINES.header_mapping)).positions[4][0].name == "invoice_ts"
-    with pytest.raises(loading.LoadError, match="lacks column.*StockCode"):
-        loading.resolve_layout(ORDER_LINES, ["InvoiceNo", "Description", "Quantity", "InvoiceDate"])
-    with pytest.raises(loading.LoadError, match="duplicate"):
-        loading.resolve_layout(PRODUCTS, ["product_id", "Product_ID", "title", "category", "brand", "price",
+    assert file_layout.extras == (("tier", 4), ("city", 5))
+    assert layout.resolve_layout(ORDER_LINES, list(ORDER_LINES.header_mapping)).positions[4][0].name == "invoice_ts"
+    with pytest.raises(layout.LoadError, match="lacks column.*StockCode"):
+        layout.resolve_layout(ORDER_LINES, ["InvoiceNo", "Description", "Quantity", "InvoiceDate"])
+    with pytest.raises(layout.LoadError, match="duplicate"):
+        layout.resolve_layout(PRODUCTS, ["product_id", "Product_ID", "title", "category", "brand", "price",
                                           "stock_level"])
 
 
@@ -144,7 +143,7 @@ def test_landing_files_are_dated_filtered_and_ordered(tmp_path):
         _copy_as(BROKEN, events, name)
     _copy_as(BROKEN, tmp_path / "customers", "customers.csv")
 
-    found = loading.landing_files(tmp_path, dt.date(2011, 12, 2))
+    found = landing.landing_files(tmp_path, dt.date(2011, 12, 2))
 
     assert [(s, p.name) for s, p in found] == [
         ("customers", "customers.csv"),
@@ -152,7 +151,7 @@ def test_landing_files_are_dated_filtered_and_ordered(tmp_path):
         ("events", "events_2011-11-30.csv.gz"),
         ("events", "events_2011-12-02.csv"),
     ]
-    assert loading.landing_files(tmp_path, dt.date(2011, 12, 2), sources=["products"]) == []
+    assert landing.landing_files(tmp_path, dt.date(2011, 12, 2), sources=["products"]) == []
 
 
 def test_counts_must_add_up():
@@ -231,17 +230,17 @@ def test_certain_patterns_never_admit_what_postgres_refuses(warehouse_db):
 
 @integration
 def test_loading_twice_and_rerunning_landing_changes_nothing(warehouse_db, tmp_path):
-    landing = tmp_path / "landing"
-    _variant(BROKEN, landing / "events", "events_2011-12-01.csv", "e19,c1,s1,view,p1,2011-12-01T09:00:00Z,3,")
-    _variant(RETAIL_SAMPLE, landing / "order_lines", "order_lines_2011-12-01.csv",
+    folder = tmp_path / "landing"
+    _variant(BROKEN, folder / "events", "events_2011-12-01.csv", "e19,c1,s1,view,p1,2011-12-01T09:00:00Z,3,")
+    _variant(RETAIL_SAMPLE, folder / "order_lines", "order_lines_2011-12-01.csv",
              "C999999,X1,TWICE,-1,2011-12-01 10:00:00,1.25,,United Kingdom")
-    _variant(BROKEN, landing / "events", "events_2012-01-05.csv", "e19,c1,s1,view,p1,2012-01-05T09:00:00Z,3,")
+    _variant(BROKEN, folder / "events", "events_2012-01-05.csv", "e19,c1,s1,view,p1,2012-01-05T09:00:00Z,3,")
     before = _snapshot(warehouse_db)
 
-    first = loading.load_landing(warehouse_db, landing, DAY)
+    first = landing.load_landing(warehouse_db, folder, DAY)
     after_first = _snapshot(warehouse_db)
-    second = loading.load_landing(warehouse_db, landing, DAY)
-    again = loading.load_file(warehouse_db, "events", landing / "events" / "events_2011-12-01.csv", DAY)
+    second = landing.load_landing(warehouse_db, folder, DAY)
+    again = loading.load_file(warehouse_db, "events", folder / "events" / "events_2011-12-01.csv", DAY)
 
     assert [(r.source, r.file_name) for r in first] == [("events", "events_2011-12-01.csv"),
                                                         ("order_lines", "order_lines_2011-12-01.csv")]
@@ -351,12 +350,12 @@ def test_attributes_built_on_the_direct_path_equal_the_sql_paths(warehouse_db, t
         return _rows(warehouse_db, "select customer_id, attributes from raw.customers where _batch_id = %s"
                      " order by _line_number", (batch_id,))
 
-    layout = loading.resolve_layout(CUSTOMERS, loading.read_header(path))
-    _, judged_in_sql = loading.route(layout, next(loading.read_chunks(path, layout.width)), 1)
+    file_layout = layout.resolve_layout(CUSTOMERS, layout.read_header(path))
+    _, judged_in_sql = routing.route(file_layout, next(reading.read_chunks(path, file_layout.width)), 1)
     assert judged_in_sql.batch.num_rows == 3, "only the rows with a newline in an attribute"
     direct = loading.load_file(warehouse_db, "customers", path, DAY)
     path.write_text(path.read_text().replace("customer_id", "CUSTOMER_ID", 1))  # other content: loads again
-    monkeypatch.setattr(loading, "certain_rows", lambda layout, batch: pa.array(np.zeros(batch.num_rows, bool)))
+    monkeypatch.setattr(routing, "certain_rows", lambda file_layout, batch: pa.array(np.zeros(batch.num_rows, bool)))
     judged = loading.load_file(warehouse_db, "customers", path, DAY)
 
     assert direct.rows_loaded == judged.rows_loaded == 2 * len(values)
@@ -370,7 +369,7 @@ def test_a_file_that_cannot_load_commits_nothing_and_is_recorded_failed(warehous
     bad_header.write_text("InvoiceNo,Description,Quantity\n1,x,2\n")
     before = _snapshot(warehouse_db)
 
-    with pytest.raises(loading.LoadError, match="StockCode"):
+    with pytest.raises(layout.LoadError, match="StockCode"):
         loading.load_file(warehouse_db, "order_lines", bad_header, DAY)
 
     after = _snapshot(warehouse_db)
@@ -410,7 +409,7 @@ def test_nul_bytes_and_non_utf8(warehouse_db, tmp_path):
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
     assert _rows(warehouse_db, "select line_number, reason from raw.rejected_rows where batch_id = %s",
                  (result.batch_id,)) == [(2, "contains a NUL byte")]
-    with pytest.raises(loading.LoadError, match="UTF-8"):
+    with pytest.raises(layout.LoadError, match="UTF-8"):
         loading.load_file(warehouse_db, "events", latin, DAY)
 
 

@@ -5,15 +5,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from recsys.training import artifacts
-from recsys.platform.settings import EvaluationConfig, TrainingConfig
-from recsys.training.dataset import Frames, Weighting, build_training_data, landing_to_frames, normalise_interactions
-from recsys.training.evaluate import build_context, top_k_blocks
-from recsys.training.models import ALS, UNSCORABLE, Fixed, ItemCooccurrence, LightFMRecommender, Popularity
-from recsys.training.split import temporal_split
-from recsys.training.train import fit_lightfm, run_parameters, save_run, train_and_evaluate
 from planted import PREFERRED, START, planted_frames
+
+from recsys.platform.settings import EvaluationConfig, TrainingConfig
+from recsys.training import artifacts
+from recsys.training.evaluate import build_context, top_k_blocks
+from recsys.training.frames import Frames, landing_to_frames, normalise_interactions
+from recsys.training.matrix import build_training_data
+from recsys.training.models import (
+    ALS,
+    UNSCORABLE,
+    Fixed,
+    ItemCooccurrence,
+    LightFMRecommender,
+    Popularity,
+)
+from recsys.training.split import temporal_split
+from recsys.training.train import (
+    fit_lightfm,
+    run_parameters,
+    save_run,
+    train_and_evaluate,
+)
+from recsys.training.weighting import Weighting
 
 CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
 EVALUATION = EvaluationConfig(test_days=14, validation_days=14)

@@ -14,20 +14,19 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
 from conftest import REPO
 from planted import planted_frames
-from recsys.training import artifacts
-from recsys.serving import context
-from recsys.serving import offline
-from recsys.serving import recommend
+from typer.testing import CliRunner
+
 from recsys.cli.main import app
 from recsys.platform.settings import get_settings
-from recsys.training.dataset import load_weighting, read_files
 from recsys.publishing.job import business_rules
+from recsys.serving import context, offline, recommend
 from recsys.serving.rules import BusinessRules, recommendable
+from recsys.training import artifacts
+from recsys.training.frames import read_files
 from recsys.training.train import fit_full_history
+from recsys.training.weighting import load_weighting
 
 # small and quick: the CLI reads nested settings from the environment
 ENV = {"RECSYS_TRAINING__EPOCHS": "15", "RECSYS_TRAINING__NO_COMPONENTS": "8", "RECSYS_EVALUATION__TEST_DAYS": "14",

@@ -9,7 +9,6 @@ import psycopg
 import pytest
 
 from recsys.ingest import oltp
-
 from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration

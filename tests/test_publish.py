@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys.publishing import runs
-
 from recsys.platform import warehouse
+from recsys.publishing import runs
 
 pytestmark = pytest.mark.integration
 
@@ -213,6 +212,7 @@ def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
 def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     pytest.importorskip("expectations.runner")
     from recsys_expectations.results import DataQualityError
+
     from recsys.platform.settings import QualityConfig, RecsConfig, Settings
     from recsys.publishing.job import quality_gate
 

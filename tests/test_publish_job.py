@@ -9,18 +9,13 @@ import pandas as pd
 import pytest
 from planted import planted_frames
 
-from recsys.training import artifacts
-
-from recsys.publishing import runs
-
-from recsys.publishing import job
-
-from recsys.training import registry
-
 from recsys.platform import warehouse
 from recsys.platform.settings import RecsConfig, RulesConfig, Settings, TrainingConfig
-from recsys.training.dataset import build_training_data, load_weighting
+from recsys.publishing import job, runs
+from recsys.training import artifacts, registry
+from recsys.training.matrix import build_training_data
 from recsys.training.models import LightFMRecommender
+from recsys.training.weighting import load_weighting
 
 pytestmark = pytest.mark.integration
 

@@ -9,14 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO
-from recsys.serving import context
-from recsys.serving import reasons
-from recsys.serving import recommend
-from recsys.serving import rules
-from recsys.training.artifacts import LoadedModel
+
 from recsys.platform.settings import ContextConfig
+from recsys.serving import context, reasons, recommend, rules
+from recsys.training.artifacts import LoadedModel
 
 AS_OF = dt.date(2011, 11, 28)
 ZERO = ContextConfig(season_weight=0, event_weight=0, recent_weight=0, country_weight=0)
@@ -153,10 +150,13 @@ def test_customer_ranges_split_the_same_lists():
 
 
 def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_march(online_retail_path):
-    from recsys.training.dataset import build_training_data, dbt_vars, load_weighting, order_lines_to_frames, read_table
+    from recsys.platform.dbt_project import dbt_vars
     from recsys.platform.settings import TrainingConfig
-    from recsys.training.models import LightFMRecommender
     from recsys.training.artifacts import in_memory_model
+    from recsys.training.frames import order_lines_to_frames, read_table
+    from recsys.training.matrix import build_training_data
+    from recsys.training.models import LightFMRecommender
+    from recsys.training.weighting import load_weighting
 
     fee_codes = dbt_vars(REPO / "dbt" / "dbt_project.yml").get("fee_product_codes") or []
     frames = order_lines_to_frames(read_table(online_retail_path), fee_codes)

@@ -12,16 +12,13 @@ import json
 import pandas as pd
 import psycopg
 import pytest
-
-from recsys.training import artifacts
-
-from recsys.training import registry
+from planted import START, planted_frames
 
 from recsys.platform import warehouse
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
-from recsys.training.dataset import Weighting
+from recsys.training import artifacts, registry
 from recsys.training.train import check_training_inputs, run_training
-from planted import START, planted_frames
+from recsys.training.weighting import Weighting
 
 CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
 EVALUATION = EvaluationConfig(test_days=14, validation_days=14, min_train_interactions=500, min_test_users=20)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from recsys.serving import rules
 from recsys.platform.settings import RulesConfig
+from recsys.serving import rules
 
 
 def test_rules_file_overrides_config_and_adds_dbt_fee_codes(tmp_path):

@@ -6,10 +6,17 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-
-from recsys.training.dataset import normalise_interactions
-from recsys.training.split import LEAVE_LAST_OUT, full_history, leave_last_out, temporal_split, validation_split, windows
 from planted import planted_frames
+
+from recsys.training.frames import normalise_interactions
+from recsys.training.split import (
+    LEAVE_LAST_OUT,
+    full_history,
+    leave_last_out,
+    temporal_split,
+    validation_split,
+    windows,
+)
 
 
 @pytest.fixture(scope="module")

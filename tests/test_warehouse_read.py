@@ -1,4 +1,4 @@
-"""``warehouse.read_frame``: the COPY + Arrow read of large query results keeps values exact."""
+"""``frames.read_frame``: the COPY + Arrow read of large query results keeps values exact."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from recsys.pgio import frames
 from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ TYPES = {"text_col": pa.string(), "empty_col": pa.string(), "int_col": pa.float6
 
 def test_values_nulls_and_empty_strings_survive(warehouse_db):
     with warehouse.connect(warehouse_db) as conn:
-        frame = warehouse.read_frame(conn, QUERY, {"keep": True}, TYPES)
+        frame = frames.read_frame(conn, QUERY, {"keep": True}, TYPES)
     assert frame["text_col"].tolist()[0] == "a,b" and pd.isna(frame["text_col"].tolist()[1])
     assert frame["empty_col"].tolist() == ["", 'é "quoted"']
     assert frame["int_col"].tolist()[0] == 1 and pd.isna(frame["int_col"].tolist()[1])
@@ -36,6 +37,6 @@ def test_values_nulls_and_empty_strings_survive(warehouse_db):
 
 def test_parameters_bind_and_an_untyped_column_is_refused(warehouse_db):
     with warehouse.connect(warehouse_db) as conn:
-        assert warehouse.read_frame(conn, QUERY, {"keep": False}, TYPES).empty
+        assert frames.read_frame(conn, QUERY, {"keep": False}, TYPES).empty
         with pytest.raises(ValueError, match="ts_col"):
-            warehouse.read_frame(conn, QUERY, {"keep": True}, {k: v for k, v in TYPES.items() if k != "ts_col"})
+            frames.read_frame(conn, QUERY, {"keep": True}, {k: v for k, v in TYPES.items() if k != "ts_col"})

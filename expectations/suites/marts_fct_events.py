@@ -14,7 +14,16 @@ import great_expectations.expectations as gxe
 
 from ..bands import Band, share_band, volume_band
 from ..catalog import unique_key_index
-from ..checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, banded, error, not_null, unique_key
+from ..checks import (
+    BatchChecks,
+    QueryBatch,
+    SuiteRequest,
+    TableBatch,
+    banded,
+    error,
+    not_null,
+    unique_key,
+)
 from ..history import daily_event_history
 from ..sqltext import render
 from ..window import recent_rows

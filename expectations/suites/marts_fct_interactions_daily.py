@@ -8,7 +8,14 @@ rebuilt (:mod:`recsys_expectations.window`); the key is the primary key's when t
 from __future__ import annotations
 
 from ..catalog import unique_key_index
-from ..checks import BatchChecks, SuiteRequest, TableBatch, not_null, rows_absent, unique_key
+from ..checks import (
+    BatchChecks,
+    SuiteRequest,
+    TableBatch,
+    not_null,
+    rows_absent,
+    unique_key,
+)
 from ..sqltext import render
 from ..window import recent_rows
 

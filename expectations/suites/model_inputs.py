@@ -12,7 +12,14 @@ from __future__ import annotations
 import great_expectations.expectations as gxe
 
 from ..catalog import unique_key_index
-from ..checks import BatchChecks, QueryBatch, SuiteRequest, TableBatch, error, unique_key
+from ..checks import (
+    BatchChecks,
+    QueryBatch,
+    SuiteRequest,
+    TableBatch,
+    error,
+    unique_key,
+)
 from ..sqltext import render
 
 TABLE = "intermediate.int_user_item_interactions"

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from ..checks import BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, unique_key, warning
+from ..checks import (
+    BatchChecks,
+    SuiteRequest,
+    error,
+    not_null,
+    raw_batch,
+    schema_checks,
+    unique_key,
+    warning,
+)
 
 TABLE = "raw.customers"
 COLUMNS = {

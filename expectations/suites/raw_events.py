@@ -5,7 +5,15 @@ from __future__ import annotations
 import great_expectations.expectations as gxe
 
 from ..checks import (
-    BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, timestamp_window, unique_key, warning,
+    BatchChecks,
+    SuiteRequest,
+    error,
+    not_null,
+    raw_batch,
+    schema_checks,
+    timestamp_window,
+    unique_key,
+    warning,
 )
 
 TABLE = "raw.events"

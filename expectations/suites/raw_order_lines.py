@@ -5,7 +5,14 @@ from __future__ import annotations
 import great_expectations.expectations as gxe
 
 from ..checks import (
-    BatchChecks, SuiteRequest, error, not_null, raw_batch, schema_checks, timestamp_window, warning,
+    BatchChecks,
+    SuiteRequest,
+    error,
+    not_null,
+    raw_batch,
+    schema_checks,
+    timestamp_window,
+    warning,
 )
 
 TABLE = "raw.order_lines"

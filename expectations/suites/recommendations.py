@@ -11,7 +11,16 @@ import math
 import great_expectations.expectations as gxe
 
 from ..catalog import unique_key_index
-from ..checks import WARNING, BatchChecks, SuiteRequest, TableBatch, error, not_null, rows_absent, unique_key
+from ..checks import (
+    WARNING,
+    BatchChecks,
+    SuiteRequest,
+    TableBatch,
+    error,
+    not_null,
+    rows_absent,
+    unique_key,
+)
 from ..history import scalar
 from ..sqltext import render
 

@@ -7,9 +7,7 @@ from typing import Optional
 
 import typer
 
-from recsys.platform import dbt_runner
-
-from recsys.platform import warehouse
+from recsys.platform import dbt_runner, warehouse
 from recsys.platform.settings import get_settings
 
 #: How many of the slowest nodes a build reports.

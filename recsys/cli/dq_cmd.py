@@ -45,7 +45,12 @@ def register(app: typer.Typer) -> None:
         docs: bool = typer.Option(True, help="Build the Data Docs site under artifacts/dq/data_docs."),
     ) -> None:
         """Validate, record in dq.validation_results, print the results; exit 1 on an error."""
-        from recsys_expectations import DataQualityError, raise_for_errors, run_stage, run_suite
+        from recsys_expectations import (
+            DataQualityError,
+            raise_for_errors,
+            run_stage,
+            run_suite,
+        )
 
         settings = get_settings()
         url = url or warehouse.warehouse_url(settings)

@@ -7,10 +7,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from recsys.publishing import exports
-
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
+from recsys.publishing import exports
 
 console = Console()
 

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 
-from recsys.platform.settings import get_settings
 from recsys.generator.spec import PRESETS
+from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
 
@@ -34,7 +34,11 @@ def register(app: typer.Typer) -> None:
         truth: bool = typer.Option(True, help="Also write the planted ground truth to <out>/_truth."),
     ) -> None:
         """Generate products, customers and events in the landing file contract."""
-        from recsys.generator.shop import generate_shop, landing_dates, shop_spec  # numpy/pyarrow only when run
+        from recsys.generator.shop import (  # numpy/pyarrow only when run
+            generate_shop,
+            landing_dates,
+            shop_spec,
+        )
 
         try:
             spec = shop_spec(size, seed=seed, n_customers=customers, n_products=products, n_events=events,

@@ -42,9 +42,16 @@ def register(app: typer.Typer) -> None:
         source: Optional[List[str]] = typer.Option(None, help="Only this source (repeatable)."),
     ) -> None:
         """Load every landing file available on the date that has not loaded yet."""
-        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-        from recsys.ingest.loading import LoadError, load_landing
+        from recsys.ingest.landing import load_landing
+        from recsys.ingest.layout import LoadError
 
         settings = get_settings()
         url = warehouse.warehouse_url(settings)

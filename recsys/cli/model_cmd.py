@@ -35,7 +35,7 @@ def _logging() -> None:
 
 
 def _weighting(settings: Settings):
-    from recsys.training.dataset import load_weighting
+    from recsys.training.weighting import load_weighting
 
     return load_weighting(settings.dbt_project_dir / "dbt_project.yml")
 
@@ -43,19 +43,19 @@ def _weighting(settings: Settings):
 def _frames(settings: Settings, interactions: Path | None, items: Path | None, users: Path | None,
             order_lines: Path | None, date: dt.date | None):
     """Standard frames from files, Online Retail order lines, or the warehouse."""
-    from recsys.training import dataset
-    from recsys.platform import warehouse
+    from recsys.platform import dbt_project, warehouse
+    from recsys.training import frames, marts
 
     if interactions and order_lines:
         raise typer.BadParameter("give --interactions or --order-lines, not both")
     if interactions:
-        return dataset.read_files(interactions, items, users)
+        return frames.read_files(interactions, items, users)
     if order_lines:
-        fees = dataset.dbt_vars(settings.dbt_project_dir / "dbt_project.yml").get("fee_product_codes", ())
-        return dataset.order_lines_to_frames(dataset.read_table(order_lines), fees)
+        fees = dbt_project.dbt_vars(settings.dbt_project_dir / "dbt_project.yml").get("fee_product_codes", ())
+        return frames.order_lines_to_frames(frames.read_table(order_lines), fees)
     if date is None:
         raise typer.BadParameter("the warehouse path needs --date (the logical date)")
-    return dataset.read_warehouse(warehouse.warehouse_url(settings), date)
+    return marts.read_warehouse(warehouse.warehouse_url(settings), date)
 
 
 def print_table(evaluations, title: str) -> None:
@@ -83,8 +83,8 @@ def register(app: typer.Typer) -> None:
         artifacts_dir: Path = typer.Option(None, help="Where artifacts go (default: <home>/artifacts)."),
     ) -> None:
         """Train on the warehouse marts, evaluate, record the run and apply the champion gate."""
-        from recsys.training import registry
         from recsys.platform import warehouse
+        from recsys.training import registry
         from recsys.training.train import run_training
 
         _logging()
@@ -152,12 +152,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the hybrid on the interactions before the send date and write every user's top k,
         ranked as the nightly publish ranks (context adjustment, cold start, business rules)."""
-        from recsys.serving import offline
-        from recsys.training.artifacts import in_memory_model
-        from recsys.serving.context import load_calendar
-        from recsys.training.dataset import read_files
         from recsys.publishing.job import business_rules
+        from recsys.serving import offline
+        from recsys.serving.context import load_calendar
         from recsys.serving.recommend import recommend_for_users
+        from recsys.training.artifacts import in_memory_model
+        from recsys.training.frames import read_files
         from recsys.training.train import fit_full_history
 
         _logging()

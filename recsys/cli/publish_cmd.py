@@ -11,12 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recsys.publishing import runs
-
-from recsys.publishing import job
-
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
+from recsys.publishing import job, runs
 
 console = Console()
 

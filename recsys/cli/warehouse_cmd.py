@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from recsys.platform import warehouse
+from recsys.platform import embedded, warehouse
 from recsys.platform.settings import get_settings
 
 
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         if settings.warehouse_url:
             typer.echo("WAREHOUSE_URL is set: nothing embedded to stop")
             return
-        warehouse.stop_embedded(settings)
+        embedded.stop_embedded(settings)
         typer.echo("embedded warehouse stopped")
 
     app.add_typer(group, name="warehouse")

@@ -15,7 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recsys.generator.calendar import epoch_day
-from recsys.generator.catalog import CATEGORIES, CATEGORY_NAMES, Catalog, labels, make_ids
+from recsys.generator.catalog import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    Catalog,
+    labels,
+    make_ids,
+)
 from recsys.generator.spec import ShopSpec
 
 #: Random stream of the customer base.

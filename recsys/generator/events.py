@@ -14,7 +14,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recsys.generator.calendar import HOUR_WEIGHTS, day_intensity, epoch_day, season_multipliers
+from recsys.generator.calendar import (
+    HOUR_WEIGHTS,
+    day_intensity,
+    epoch_day,
+    season_multipliers,
+)
 from recsys.generator.catalog import CATEGORIES, Catalog
 from recsys.generator.customers import SEGMENTS, Customers, preference_matrix
 from recsys.generator.spec import ShopSpec

@@ -23,11 +23,24 @@ import pandas as pd
 import pyarrow as pa
 
 from recsys.generator.calendar import SEASONS, epoch_day
-from recsys.generator.catalog import CATEGORY_NAMES, NEVER, TIERS, Catalog, labels, make_catalog, products_table
-from recsys.generator.customers import SEGMENTS, Customers, customers_table, make_customers
+from recsys.generator.catalog import (
+    CATEGORY_NAMES,
+    NEVER,
+    TIERS,
+    Catalog,
+    labels,
+    make_catalog,
+    products_table,
+)
+from recsys.generator.customers import (
+    SEGMENTS,
+    Customers,
+    customers_table,
+    make_customers,
+)
 from recsys.generator.events import EVENT_SCHEMA, day_events, event_model
-from recsys.generator.writers import CsvGzWriter, write_csv_gz
 from recsys.generator.spec import PRESETS, Behaviour, ShopSpec, shop_spec
+from recsys.generator.writers import CsvGzWriter, write_csv_gz
 
 __all__ = [
     "PRESETS", "Behaviour", "ShopSpec", "shop_spec", "GenerationReport", "ShopTruth",

@@ -21,11 +21,10 @@ from typing import IO, Iterable
 import psycopg
 from psycopg import sql
 
-from recsys.ingest import loading
-
-from recsys.platform import warehouse
-from recsys.ingest.loading import BatchResult
 from recsys.contracts.raw import get_source
+from recsys.ingest import judging, loading
+from recsys.ingest.loading import BatchResult
+from recsys.platform import warehouse
 from recsys.platform.sqlfiles import SqlFiles
 
 log = logging.getLogger(__name__)
@@ -102,7 +101,7 @@ def end_of_day(logical_date: dt.date) -> dt.datetime:
 
 def _extract_sql(table: OltpTable, statement: str) -> sql.Composed:
     columns = sql.SQL(", ").join(
-        loading.sql_fragment("alias", column=sql.Identifier(column), alias=sql.Identifier(header))
+        judging.sql_fragment("alias", column=sql.Identifier(column), alias=sql.Identifier(header))
         for column, header in table.columns
     )
     return sql.SQL(_sql(statement)).format(

@@ -298,6 +298,8 @@ def project_vars(settings: Settings) -> dict[str, Any]:
     path = settings.dbt_project_dir / "dbt_project.yml"
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: settings.home must be the repository root")
-    from recsys.training.dataset import dbt_vars  # one reader of dbt_project.yml's vars
+    from recsys.platform.dbt_project import (
+        dbt_vars,  # one reader of dbt_project.yml's vars
+    )
 
     return dict(dbt_vars(path))

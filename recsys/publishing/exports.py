@@ -35,11 +35,9 @@ import itertools
 import json
 import logging
 import re
-import threading
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from queue import Full, Queue
 from typing import Callable, Iterator
 
 import numpy as np
@@ -48,13 +46,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 
-from recsys.publishing import export_files
-
-from recsys.publishing import runs
-
+from recsys.pgio import frames
+from recsys.pgio.read_ahead import read_ahead
 from recsys.platform import warehouse
 from recsys.platform.settings import RecsConfig
 from recsys.platform.sqlfiles import SqlFiles
+from recsys.publishing import export_files, runs
 
 log = logging.getLogger(__name__)
 _sql = SqlFiles(__name__)
@@ -171,51 +168,6 @@ def campaign_chunks(url: str, k: int, audience: Audience, run_id: str | None = N
                 yield _checked(_with_products(_arrow(carry, names), products), run_ids)
 
 
-def prefetched(items: Iterator, depth: int = 2) -> Iterator:
-    """``items`` produced by a worker thread up to ``depth`` ahead, in order.
-
-    The server computes and sends the next rows while the caller writes files (a thread
-    waiting on its socket leaves the GIL free).  Closing the result stops the worker and
-    closes ``items``; an exception of ``items`` is raised to the caller.
-    """
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(entry, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((item, None)):
-                    return
-            put((_DONE, None))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            put((_DONE, exc))
-        finally:
-            items.close()
-
-    worker = threading.Thread(target=produce, name="export-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item, error = queue.get()
-            if error is not None:
-                raise error
-            if item is _DONE:
-                return
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
 def _arrow(rows: list[tuple], names: list[str]) -> pa.Table:
     """Fetched rows as an Arrow table, column by column (types inferred as pandas would)."""
     columns = list(zip(*rows)) if rows else [()] * len(names)
@@ -252,7 +204,7 @@ def _checked(rows: pd.DataFrame, runs: set) -> pd.DataFrame:
 def read_catalogue(url: str, config: RecsConfig) -> pd.DataFrame:
     """The product feed (:data:`CATALOGUE_COLUMNS`), URLs filled from the templates."""
     with warehouse.connect(url) as conn:
-        frame = warehouse.query_frame(conn, _sql("export_catalogue.sql"))
+        frame = frames.query_frame(conn, _sql("export_catalogue.sql"))
     return with_urls(frame, config, "id", ("link", "image_link"))[list(CATALOGUE_COLUMNS)]
 
 
@@ -307,7 +259,7 @@ def export_campaign(url: str, config: RecsConfig, campaign: str, out_dir: Path, 
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     export_files.check_format(fmt)
-    with contextlib.closing(prefetched(campaign_chunks(url, k, audience, run_id))) as chunks:
+    with contextlib.closing(read_ahead(campaign_chunks(url, k, audience, run_id), depth=2, name="export-prefetch")) as chunks:
         first = next(chunks, None)
         if first is None:
             raise LookupError("no published recommendations for this audience: publish a run first (recsys publish run)")

@@ -23,14 +23,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from recsys.publishing import runs
-
-from recsys.serving import recommend
-
-from recsys.serving import rules
-
-from recsys.serving import inputs
 from recsys.platform.settings import Settings
+from recsys.publishing import runs
+from recsys.serving import inputs, recommend, rules
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +44,7 @@ def _champion(url: str) -> tuple[str, Path]:
 
 def business_rules(settings: Settings) -> rules.BusinessRules:
     """The shop's rules, with the dbt var ``fee_product_codes`` as extra fee codes."""
-    from recsys.training.dataset import dbt_vars
+    from recsys.platform.dbt_project import dbt_vars
 
     fee_codes = dbt_vars(settings.dbt_project_dir / "dbt_project.yml").get("fee_product_codes") or []
     return rules.load_rules(settings.rules, fee_codes)
@@ -57,8 +52,8 @@ def business_rules(settings: Settings) -> rules.BusinessRules:
 
 def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
-    from recsys.training.artifacts import load_model
     from recsys.serving.coldstart import lightfm_item_parameters
+    from recsys.training.artifacts import load_model
 
     model = load_model(inputs.model_artifact(url, model_version))
     frames = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,

@@ -30,17 +30,13 @@ import json
 import logging
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 from psycopg import errors, sql
 
-from recsys.pgio import copy_binary
-
-from recsys.pgio import read_ahead
-
+from recsys.pgio import copy_binary, frames, read_ahead
 from recsys.platform import warehouse
 from recsys.platform.sqlfiles import SqlFiles
 
@@ -146,11 +142,11 @@ def copy_stream(conn, table: sql.Composable, columns: tuple[str, ...]) -> Iterat
     types = column_types(conn, table, columns)
     statement = sql.SQL(_sql("publish_copy.sql")).format(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with conn.cursor() as cur, cur.copy(statement) as copy, ThreadPoolExecutor(1) as encoder:
+    with conn.cursor() as cur, cur.copy(statement) as copy:
         copy.write(copy_binary.HEADER)
 
         def write(frame: pd.DataFrame) -> int:
-            for chunk in read_ahead.one_ahead(copy_binary.encode_frame(frame, columns, types), encoder):
+            for chunk in read_ahead.read_ahead(copy_binary.encode_frame(frame, columns, types)):
                 copy.write(chunk)
             return len(frame)
 
@@ -242,7 +238,7 @@ def get_run(url: str, run_id: str) -> RunInfo:
 def list_runs(url: str) -> pd.DataFrame:
     """Every publishing run, newest first."""
     with warehouse.connect(url) as conn:
-        return warehouse.query_frame(conn, _sql("publish_runs.sql"))
+        return frames.query_frame(conn, _sql("publish_runs.sql"))
 
 
 def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep_runs: int = 3,

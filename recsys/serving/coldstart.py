@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.training.features import _WORD, TEXT_COLUMNS
+
 #: Pseudo-customers of the broader level in each popularity shrinkage step.
 POPULARITY_STRENGTH = 20.0
 POPULARITY_HALF_LIFE_DAYS = 90.0

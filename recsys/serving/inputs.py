@@ -15,6 +15,7 @@ from typing import Mapping
 import pandas as pd
 import pyarrow as pa
 
+from recsys.pgio import frames
 from recsys.platform import warehouse
 from recsys.platform.sqlfiles import SqlFiles
 
@@ -43,8 +44,8 @@ LARGE_READS = {
 
 def _frame(conn, name: str, params: Mapping | None = None) -> pd.DataFrame:
     if name in LARGE_READS:
-        return warehouse.read_frame(conn, _sql(name), params, LARGE_READS[name])
-    return warehouse.query_frame(conn, _sql(name), params)
+        return frames.read_frame(conn, _sql(name), params, LARGE_READS[name])
+    return frames.query_frame(conn, _sql(name), params)
 
 
 def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int) -> ScoringInputs:

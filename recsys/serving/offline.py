@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from recsys.serving import context
-from recsys.training.dataset import EVENT_COUNT_COLUMNS, ITEM, TS, USER, Frames
 from recsys.serving.inputs import ScoringInputs
+from recsys.training.frames import EVENT_COUNT_COLUMNS, ITEM, TS, USER, Frames
 
 #: Columns of the offline output file.
 OUTPUT_COLUMNS = ("user_id", "rank", "item_id", "score")

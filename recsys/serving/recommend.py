@@ -35,16 +35,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.serving import coldstart
-
-from recsys.serving import context
-
-from recsys.serving import reasons
-
-from recsys.serving import rules
-
-from recsys.ranking import topk
 from recsys.platform.settings import ContextConfig
+from recsys.ranking import topk
+from recsys.serving import coldstart, context, reasons, rules
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.training.dataset import index_of
+from recsys.training.matrix import index_of
 from recsys.training.models import LightFMRecommender, factor_scores
 
 MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (

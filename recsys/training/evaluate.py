@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.training import metrics
 from recsys.platform.settings import EvaluationConfig
-from recsys.training.dataset import ITEM, RATING, USER, TrainingData
-from recsys.training.models import Recommender, user_counts, user_segments
 from recsys.ranking.topk import select_top_k
+from recsys.training import metrics
+from recsys.training.frames import ITEM, RATING, USER
+from recsys.training.matrix import TrainingData
+from recsys.training.models import Recommender, user_counts, user_segments
 from recsys.training.split import Split
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.platform.settings import TrainingConfig
-from recsys.training.dataset import TrainingData
+from recsys.training.matrix import TrainingData
 
 log = logging.getLogger(__name__)
 

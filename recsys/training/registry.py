@@ -23,9 +23,11 @@ from typing import Mapping
 import pandas as pd
 from psycopg.types.json import Jsonb
 
+from recsys.pgio import frames
 from recsys.platform import warehouse
 from recsys.platform.settings import EvaluationConfig
 from recsys.platform.sqlfiles import SqlFiles
+
 _sql = SqlFiles(__name__)
 
 GATE_METRIC = "ndcg@10"
@@ -114,14 +116,14 @@ def _json_safe(value):
 def current_champion(url: str) -> dict | None:
     """The serving run's id, date, artifact and metrics, or ``None`` before any promotion."""
     with warehouse.connect(url) as conn:
-        rows = warehouse.query_frame(conn, _sql("registry_champion.sql")).to_dict("records")
+        rows = frames.query_frame(conn, _sql("registry_champion.sql")).to_dict("records")
     return rows[0] if rows else None
 
 
 def run_history(url: str) -> pd.DataFrame:
     """Every run in date order (``run_id, logical_date, status, metrics, ...``)."""
     with warehouse.connect(url) as conn:
-        return warehouse.query_frame(conn, _sql("registry_history.sql"))
+        return frames.query_frame(conn, _sql("registry_history.sql"))
 
 
 def git_revision(repository: Path) -> str | None:

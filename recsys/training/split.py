@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from recsys.training.dataset import ITEM, TS, USER
+from recsys.training.frames import ITEM, TS, USER
 
 TEMPORAL, LEAVE_LAST_OUT = "temporal", "leave-last-out"
 

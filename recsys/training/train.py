@@ -27,26 +27,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.training import artifacts
-
-from recsys.training import registry
-
-from recsys.training import report
-
+from recsys.pgio import frames
 from recsys.platform import warehouse
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
-from recsys.training.dataset import (
-    Frames, TrainingData, Weighting, build_training_data, load_weighting, read_warehouse,
-)
+from recsys.platform.sqlfiles import SqlFiles
+from recsys.training import artifacts, registry, report
 from recsys.training.evaluate import (
-    EvalContext, ModelEvaluation, build_context, evaluate, evaluate_models, rating_metrics,
+    EvalContext,
+    ModelEvaluation,
+    build_context,
+    evaluate,
+    evaluate_models,
+    rating_metrics,
 )
+from recsys.training.frames import Frames
+from recsys.training.marts import read_warehouse
+from recsys.training.matrix import TrainingData, build_training_data
 from recsys.training.models import (
-    ALS, Fixed, ItemCooccurrence, LightFMRecommender, Popularity, Recommender, SegmentPopularity, Trending,
+    ALS,
+    Fixed,
+    ItemCooccurrence,
+    LightFMRecommender,
+    Popularity,
+    Recommender,
+    SegmentPopularity,
+    Trending,
     recent_popularity,
 )
-from recsys.training.split import Split, full_history, temporal_split, validation_split, windows
-from recsys.platform.sqlfiles import SqlFiles
+from recsys.training.split import (
+    Split,
+    full_history,
+    temporal_split,
+    validation_split,
+    windows,
+)
+from recsys.training.weighting import Weighting, load_weighting
 
 log = logging.getLogger(__name__)
 _sql = SqlFiles(__name__)
@@ -355,7 +370,7 @@ def check_training_inputs(url: str, logical_date: dt.date, evaluation: Evaluatio
     """Are there enough interactions before and inside the test window to train and judge?"""
     cutoff, end = windows(logical_date, evaluation.test_days)
     with warehouse.connect(url) as conn:
-        counts = warehouse.query_frame(conn, _sql("dataset_input_check.sql"),
+        counts = frames.query_frame(conn, _sql("dataset_input_check.sql"),
                              {"cutoff": cutoff.date(), "end": end.date()}).to_dict("records")[0]
     return assess_inputs(counts, evaluation)
 

@@ -69,7 +69,13 @@ class DataQualityOperator(BaseOperator):
 
     def execute(self, context) -> list[dict]:
         """Run the suite(s); return a small summary per suite (XCom)."""
-        from recsys_expectations import DataQualityError, raise_for_errors, run_stage, run_suite
+        from recsys_expectations import (
+            DataQualityError,
+            raise_for_errors,
+            run_stage,
+            run_suite,
+        )
+
         from recsys.platform.settings import get_settings
 
         day = dt.date.fromisoformat(self.logical_date) if self.logical_date else business_date(context)

@@ -36,8 +36,8 @@ def _summaries(results) -> list[dict]:
 @task
 def load_landing_files(business_date: str) -> list[dict]:
     """COPY every new landing file dated on or before the business date into ``raw``."""
+    from recsys.ingest.landing import load_landing
     from recsys.platform.settings import get_settings
-    from recsys.ingest.loading import load_landing
 
     settings = get_settings()
     results = load_landing(warehouse_url(), settings.landing_dir, dt.date.fromisoformat(business_date))
