@@ -17,7 +17,6 @@ nothing to act on; ``--recent-purchases`` counts purchases as recent activity in
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
@@ -103,10 +102,9 @@ def main() -> None:
     fee_codes = dbt_vars(REPO / "dbt" / "dbt_project.yml").get("fee_product_codes") or []
     frames = order_lines_to_frames(read_table(DATA), fee_codes)
     base = ContextConfig(recent_event_types=("view", "cart", "purchase")) if args.recent_purchases else ContextConfig()
-    arms = {"raw": dataclasses.replace(base, **ZERO), "context": base}
+    arms = {"raw": base.model_copy(update=ZERO), "context": base}
     for factor in ("season", "event", "country", "recent"):
-        arms[f"{factor} only"] = dataclasses.replace(base, **(ZERO | {f"{factor}_weight": getattr(
-            base, f"{factor}_weight")}))
+        arms[f"{factor} only"] = base.model_copy(update=ZERO | {f"{factor}_weight": getattr(base, f"{factor}_weight")})
     config = TrainingConfig(epochs=args.epochs, deterministic=False)
     calendar = context.load_calendar(CALENDAR)
     business_rules = rules.BusinessRules()

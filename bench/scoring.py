@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from psycopg import sql
 
+from recsys.pgio.copy_stream import copy_rows
 from recsys.platform import embedded, warehouse
 from recsys.platform.settings import get_settings
 from recsys.publishing import runs
@@ -102,7 +103,7 @@ def publish_figures(n_users: int, repeats: int) -> dict:
         with warehouse.transaction(url) as conn:
             conn.execute(sql.SQL("drop table if exists {}").format(raw_table))
             conn.execute(sql.SQL("create table {} (like recs._user_recommendations_template)").format(raw_table))
-            runs.copy_rows(conn, raw_table, columns, table_rows)
+            copy_rows(conn, raw_table, columns, table_rows)
 
     raw_s, publish_s = [], []
     for _ in range(repeats):

@@ -59,7 +59,7 @@ def warehouse_db(server_url, request) -> str:
     url = _new_database(server_url, label)
     warehouse.ensure_schemas(url)
     yield url
-    if not os.environ.get("RECSYS_KEEP_TEST_DB"):
+    if not os.environ.get("KEEP_TEST_DATABASES"):
         _drop_database(server_url, url)
 
 

@@ -74,7 +74,7 @@ def champion(warehouse_db, tmp_path_factory):
     config = TrainingConfig(epochs=2, no_components=8)
     data = build_training_data(frames, pd.Timestamp(last_day) + pd.Timedelta(days=1), load_weighting())
     artifact = tmp_path_factory.mktemp("model")
-    checksum = artifacts.save_model(artifact, LightFMRecommender(config).fit(data), {"training": config.__dict__}, {})
+    checksum = artifacts.save_model(artifact, LightFMRecommender(config).fit(data), {"training": config.model_dump(mode="json")}, {})
     registry.record_run(warehouse_db, registry.RunRecord("planted-champion", last_day, {}, registry.CHAMPION, {},
                                                          artifact_path=str(artifact), artifact_checksum=checksum))
     return frames, last_day

@@ -82,7 +82,7 @@ def test_each_factor_is_recorded_and_its_weight_switches_it_off():
     for column in ("season_factor", "event_factor", "country_factor", "recent_factor"):
         assert (out[column] != 0).any(), column
         name = column.removesuffix("_factor")
-        off = run(model, users, items, history, dataclasses.replace(ContextConfig(), **{f"{name}_weight": 0.0}))
+        off = run(model, users, items, history, ContextConfig(**{f"{name}_weight": 0.0}))
         assert (off[column] == 0).all(), column
     parts = out["raw_score"] + out[list(recommend.FACTOR_COLUMNS)].sum(axis=1)
     np.testing.assert_allclose(out["score"], parts, rtol=1e-4, atol=1e-4)

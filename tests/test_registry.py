@@ -6,7 +6,6 @@ filled from the planted data set, so the test needs neither dbt nor the generato
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pandas as pd
@@ -99,7 +98,7 @@ def test_champion_gate_keeps_the_champion_when_a_worse_model_arrives(marts_url, 
     report_html = open(first.report_path).read()
     assert "<img" in report_html and first.run_id in report_html
 
-    worse = run_training(marts_url, LOGICAL_DATE, dataclasses.replace(CONFIG, sample_fraction=0.05), EVALUATION,
+    worse = run_training(marts_url, LOGICAL_DATE, CONFIG.model_copy(update={"sample_fraction": 0.05}), EVALUATION,
                          artifacts_dir, weighting=Weighting())
     assert worse.status == registry.REJECTED and not worse.promoted
     assert worse.metrics["lightfm_hybrid"]["ndcg@10"] < worse.metrics["champion"]["ndcg@10"]

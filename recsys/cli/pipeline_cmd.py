@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 from pathlib import Path
@@ -32,8 +31,8 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         if dataset == "online_retail" and not settings.warehouse_url:
             # Its own database and landing folder: the two demo shops never mix.
-            settings = dataclasses.replace(settings, warehouse_db="online_retail",
-                                           data_root=settings.data_dir / "online_retail")
+            settings = settings.model_copy(update={"warehouse_db": "online_retail",
+                                                   "data_root": settings.data_dir / "online_retail"})
         url = warehouse_url(settings)
         console.print(f"warehouse: {url}")
         timer = demo.run_demo(

@@ -15,7 +15,7 @@ so missing values -- ``None``, ``NaN``, ``NaT`` -- become NULL the same way).  E
 is cast to the Arrow type of its PostgreSQL column and laid out as numpy arrays (fixed
 widths as big-endian bytes side by side, text as offsets into shared UTF-8 bytes); one
 numba kernel then writes the rows in order.  It releases the GIL, so one chunk can be
-sent while the next is encoded on another thread (``recsys.publishing.runs.copy_stream``).
+sent while the next is encoded on another thread (``recsys.pgio.copy_stream``).
 """
 
 from __future__ import annotations

@@ -3,18 +3,28 @@
 Every component (CLI, Airflow tasks, dbt profile, Great Expectations, tests) builds its
 configuration from :func:`get_settings`, so a single variable such as ``WAREHOUSE_URL``
 moves all of them at once.  Nested sections are overridden with a double underscore:
-``RECSYS_TRAINING__EPOCHS=40`` sets ``settings.training.epochs``.
+``RECSYS_TRAINING__EPOCHS=40`` sets ``settings.training.epochs``.  Lists are written
+comma-separated (``RECSYS_TRAINING__POPULARITY_BLEND=0,0.5,1``).
+
+pydantic-settings parses and validates: a mistyped value is an error naming the
+variable, and so is any ``RECSYS_`` variable that names no setting (a typo would
+otherwise be ignored silently).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
-import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "RECSYS_"
 
@@ -24,8 +34,33 @@ def _default_home() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-@dataclass(frozen=True)
-class TrainingConfig:
+class SettingsError(ValueError):
+    """The environment names an unknown setting or gives one a value of the wrong type."""
+
+
+class _Section(BaseModel):
+    """A frozen group of settings; list fields accept a comma-separated string."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: typing.Any, info) -> typing.Any:
+        return _parse_text(cls.model_fields[info.field_name].annotation, value)
+
+
+def _parse_text(annotation: typing.Any, value: typing.Any) -> typing.Any:
+    """Environment text for a field: ``""`` is None where None is allowed, lists are comma-separated."""
+    if not isinstance(value, str):
+        return value
+    if value == "" and type(None) in typing.get_args(annotation):
+        return None
+    if typing.get_origin(annotation) is tuple:
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+class TrainingConfig(_Section):
     """How the LightFM hybrid and the learned baselines are fitted (``RECSYS_TRAINING__*``).
 
     ``epochs`` is an upper bound: training stops early when NDCG@10 on the validation
@@ -58,8 +93,7 @@ class TrainingConfig:
     als_alpha: float = 10.0
 
 
-@dataclass(frozen=True)
-class EvaluationConfig:
+class EvaluationConfig(_Section):
     """The split, the metrics and the champion gate (``RECSYS_EVALUATION__*``).
 
     The test window is the last ``test_days`` before the logical date; the validation
@@ -83,8 +117,7 @@ class EvaluationConfig:
     min_test_users: int = 20
 
 
-@dataclass(frozen=True)
-class QualityConfig:
+class QualityConfig(_Section):
     """Thresholds of the data-quality gates (``RECSYS_DQ__*``).
 
     Bands "learnt from history" use the ``history_days`` before the logical date; with
@@ -116,8 +149,7 @@ class QualityConfig:
     min_catalog_coverage: float = 0.02
 
 
-@dataclass(frozen=True)
-class ContextConfig:
+class ContextConfig(_Section):
     """Season, calendar, recent-activity and country adjustments of scores (``RECSYS_CONTEXT__*``).
 
     Each factor enters the score as ``weight * score_scale * value`` (``score_scale`` is
@@ -144,8 +176,7 @@ class ContextConfig:
     country_prior_strength: float = 5.0
 
 
-@dataclass(frozen=True)
-class RulesConfig:
+class RulesConfig(_Section):
     """Business rules of the published lists (``RECSYS_RULES__*``).
 
     ``rules_file`` is the shop's YAML (promotions, re-buy categories, fee codes, caps);
@@ -162,8 +193,7 @@ class RulesConfig:
     candidates_per_slot: int = 4
 
 
-@dataclass(frozen=True)
-class RecsConfig:
+class RecsConfig(_Section):
     """Nightly scoring, publishing and CRM exports (``RECSYS_RECS__*``).
 
     ``block_size`` 0 uses :func:`recsys.ranking.topk.block_rows` (256 users); ``num_threads`` 0 uses every core.
@@ -184,8 +214,7 @@ class RecsConfig:
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Platform settings.
 
     Attributes
@@ -218,18 +247,34 @@ class Settings:
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
     """
 
-    home: Path = field(default_factory=_default_home)
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="forbid", enable_decoding=False,
+    )
+
+    home: Path = Field(default_factory=_default_home)
     warehouse_url: str | None = None
     warehouse_db: str = "warehouse"
     shop_opened: dt.date = dt.date(2009, 1, 1)
     data_root: Path | None = None
     artifacts_root: Path | None = None
-    training: TrainingConfig = field(default_factory=TrainingConfig)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    dq: QualityConfig = field(default_factory=QualityConfig)
-    context: ContextConfig = field(default_factory=ContextConfig)
-    rules: RulesConfig = field(default_factory=RulesConfig)
-    recs: RecsConfig = field(default_factory=RecsConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    dq: QualityConfig = Field(default_factory=QualityConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    recs: RecsConfig = Field(default_factory=RecsConfig)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _from_text(cls, value: typing.Any, info) -> typing.Any:
+        return _parse_text(cls.model_fields[info.field_name].annotation, value)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   *args: PydanticBaseSettingsSource,
+                                   **kwargs: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """``Settings(...)`` is exactly what it is given; :func:`get_settings` adds the environment."""
+        return (init_settings,)
 
     @property
     def embedded_dir(self) -> Path:
@@ -265,41 +310,39 @@ class Settings:
         return self.artifacts_dir / "dq"
 
 
-def _cast(value: str, kind: typing.Any):
-    """Turn an environment string into the declared field type."""
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
-        return None if value == "" else _cast(value, args[0])
-    if origin is tuple:
-        (item,) = {a for a in typing.get_args(kind) if a is not Ellipsis}
-        return tuple(_cast(v.strip(), item) for v in value.split(",") if v.strip())
-    if kind is bool:
-        if value.lower() not in {"1", "0", "true", "false", "yes", "no"}:
-            raise ValueError(f"not a boolean: {value!r}")
-        return value.lower() in {"1", "true", "yes"}
-    if kind is dt.date:
-        return dt.date.fromisoformat(value)
-    if kind is Path:
-        return Path(value).expanduser()
-    return kind(value)
+class _MappingSource(EnvSettingsSource):
+    """The environment source reading a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: typing.Mapping[str, str]):
+        self._given = dict(env)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> typing.Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._given.items()}
 
 
-def from_env(cls, env: typing.Mapping[str, str], prefix: str):
-    """Build dataclass ``cls`` from ``env``, recursing into nested dataclasses."""
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for f in dataclasses.fields(cls):
-        kind = hints[f.name]
-        name = f"{prefix}{f.name.upper()}"
-        if dataclasses.is_dataclass(kind):
-            values[f.name] = from_env(kind, env, f"{name}__")
-        elif name in env:
-            try:
-                values[f.name] = _cast(env[name], kind)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{name}={env[name]!r}: {exc}") from exc
-    return cls(**values)
+def _setting_names(model: type[BaseModel], prefix: str) -> set[str]:
+    """Every environment variable name that sets a field of ``model`` (sections recursed)."""
+    names = set()
+    for name, info in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        names.add(variable)
+        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+            names |= _setting_names(info.annotation, f"{variable}__")
+    return names
+
+
+def check_environment(env: typing.Mapping[str, str]) -> None:
+    """Refuse ``RECSYS_`` variables that name no setting, with the nearest valid names."""
+    import difflib
+
+    known = _setting_names(Settings, ENV_PREFIX)
+    unknown = sorted(k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    if unknown:
+        hints = [f"{k} (did you mean {', '.join(close)}?)" if (close := difflib.get_close_matches(k.upper(), known, 2))
+                 else k for k in unknown]
+        raise SettingsError(f"unknown setting(s) in the environment: {'; '.join(hints)}; "
+                            "see the Configuration section of README.md")
 
 
 def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
@@ -307,10 +350,29 @@ def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
 
     ``WAREHOUSE_URL`` is accepted without the ``RECSYS_`` prefix because it is the one
     variable operators set most.
+
+    Raises
+    ------
+    SettingsError
+        An unknown ``RECSYS_`` variable, or a value that does not parse as its setting.
     """
     env = dict(os.environ if env is None else env)
     if "WAREHOUSE_URL" in env and f"{ENV_PREFIX}WAREHOUSE_URL" not in env:
         env[f"{ENV_PREFIX}WAREHOUSE_URL"] = env["WAREHOUSE_URL"]
-    if f"{ENV_PREFIX}HOME" not in env:
-        env[f"{ENV_PREFIX}HOME"] = str(_default_home())
-    return from_env(Settings, env, ENV_PREFIX)
+    check_environment(env)
+
+    class _FromEnv(Settings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                       *args: PydanticBaseSettingsSource,
+                                       **kwargs: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (_MappingSource(settings_cls, env),)
+
+    try:
+        loaded = _FromEnv()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'__'.join(str(part).upper() for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors())
+        raise SettingsError(f"invalid setting(s): {problems}") from None
+    return Settings.model_construct(**dict(loaded))

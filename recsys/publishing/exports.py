@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 from psycopg import sql
 
 from recsys.pgio import frames
+from recsys.pgio.copy_stream import copy_binary_stream
 from recsys.pgio.read_ahead import read_ahead
 from recsys.platform import warehouse
 from recsys.platform.settings import RecsConfig
@@ -269,7 +270,7 @@ def export_campaign(url: str, config: RecsConfig, campaign: str, out_dir: Path, 
         fixed = {"campaign": campaign, "send_date": send_date, "run_id": run, "holdout_share": share}
         with warehouse.transaction(url) as conn:
             conn.execute(_sql("export_audience_clear.sql"), fixed)
-            with runs.copy_stream(conn, AUDIENCE_TABLE, AUDIENCE_COLUMNS) as copy:
+            with copy_binary_stream(conn, AUDIENCE_TABLE, AUDIENCE_COLUMNS) as copy:
                 counts, written = _write_send_files(itertools.chain([first], chunks),
                                                     lambda customers: copy(customers.assign(**fixed)),
                                                     config, campaign, share, k, folder, fmt)

@@ -24,19 +24,19 @@ This module and :mod:`recsys.publishing.exports` are the only ones that write to
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 from psycopg import errors, sql
 
-from recsys.pgio import copy_binary, frames, read_ahead
+from recsys.pgio import frames
+from recsys.pgio.copy_stream import copy_binary_stream
 from recsys.platform import warehouse
 from recsys.platform.sqlfiles import SqlFiles
 
@@ -120,46 +120,6 @@ def begin_run(url: str, context_date: dt.date, model_version: str | None, k: int
     return run_id
 
 
-def column_types(conn, table: sql.Composable, columns: tuple[str, ...]) -> list[str]:
-    """``pg_type.typname`` of ``columns`` of ``table``: what binary COPY must encode."""
-    rows = conn.execute(_sql("publish_column_types.sql"), {"table": table.as_string(conn)}).fetchall()
-    types = dict(rows)
-    missing = [c for c in columns if c not in types]
-    if missing:
-        raise ValueError(f"{table.as_string(conn)} has no columns {missing}")
-    return [types[c] for c in columns]
-
-
-@contextlib.contextmanager
-def copy_stream(conn, table: sql.Composable, columns: tuple[str, ...]) -> Iterator[Callable[[pd.DataFrame], int]]:
-    """One binary COPY into ``table`` held open: yields ``write(frame)``, which appends
-    ``frame[columns]`` and returns its row count once the rows are sent.
-
-    A worker thread encodes the next chunk while this one is sent (the encoder releases the
-    GIL), so the client costs little beside the server storing rows; nothing is left queued
-    when ``write`` returns, so the caller's next work does not compete with the send.
-    """
-    types = column_types(conn, table, columns)
-    statement = sql.SQL(_sql("publish_copy.sql")).format(
-        table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(copy_binary.HEADER)
-
-        def write(frame: pd.DataFrame) -> int:
-            for chunk in read_ahead.read_ahead(copy_binary.encode_frame(frame, columns, types)):
-                copy.write(chunk)
-            return len(frame)
-
-        yield write
-        copy.write(copy_binary.TRAILER)
-
-
-def copy_rows(conn, table: sql.Composable, columns: tuple[str, ...], frame: pd.DataFrame) -> int:
-    """COPY ``frame[columns]`` into ``table`` (binary format); returns the rows sent."""
-    with copy_stream(conn, table, columns) as write:
-        return write(frame)
-
-
 def write_block(url: str, run_id: str, kind: str, frame: pd.DataFrame, block_key: str = "all") -> int:
     """:func:`write_blocks` with one block (one mapped scoring task, or a small table)."""
     return write_blocks(url, run_id, kind, [(block_key, frame)])
@@ -183,7 +143,7 @@ def write_blocks(url: str, run_id: str, kind: str, blocks: Iterable[tuple[str, p
         table = run_table(kind, run_id)
         fresh = not written and _claim_empty_table(conn, table)
         recorded = {}
-        with copy_stream(conn, table, columns) as write:
+        with copy_binary_stream(conn, table, columns) as write:
             for block_key, frame in blocks:
                 if block_key in written or block_key in recorded:
                     log.info("run %s: %s block %s already written, skipped", run_id, kind, block_key)

@@ -17,7 +17,6 @@ score scale) and applies from ``start`` to ``end`` inclusive.  Everything here i
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +85,7 @@ def load_rules(config: RulesConfig, dbt_fee_codes: Iterable[str] = ()) -> Busine
     ``dbt_fee_codes`` is the dbt var ``fee_product_codes``, so the warehouse's idea of
     "not a product" and the rules' stay one list.
     """
-    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.name != "rules_file"}
+    values = config.model_dump(exclude={"rules_file"})
     promotions: list = []
     if config.rules_file is not None:
         path = Path(config.rules_file)

@@ -10,7 +10,16 @@ import pyarrow as pa
 from recsys.pgio import frames
 from recsys.platform import warehouse
 from recsys.platform.sqlfiles import SqlFiles
-from recsys.training.frames import ITEM, RATING, TS, USER, Frames, customers_to_users, mart_rows_to_interactions, normalise_entities
+from recsys.training.frames import (
+    ITEM,
+    RATING,
+    TS,
+    USER,
+    Frames,
+    customers_to_users,
+    mart_rows_to_interactions,
+    normalise_entities,
+)
 
 log = logging.getLogger(__name__)
 _sql = SqlFiles(__name__)

@@ -95,7 +95,7 @@ def validation_context(split: Split, frames: Frames, evaluation: EvaluationConfi
     """Training data and evaluation context of the validation split carved from ``split``."""
     validation = validation_split(split, evaluation.validation_days)
     data = build_training_data(dataclasses.replace(frames, interactions=validation.train), validation.cutoff, weighting)
-    return data, build_context(validation, data, dataclasses.replace(evaluation, ks=(10,)))
+    return data, build_context(validation, data, evaluation.model_copy(update={"ks": (10,)}))
 
 
 def _early_stopping(model: LightFMRecommender, data: TrainingData, context: EvalContext,
@@ -254,7 +254,7 @@ def train_and_evaluate(frames: Frames, split: Split, config: TrainingConfig, eva
 
 def run_parameters(config: TrainingConfig, evaluation: EvaluationConfig, weighting: Weighting) -> dict:
     """Everything that defines a run besides the data: hashed into the run id, kept in the row."""
-    return {"training": dataclasses.asdict(config), "evaluation": dataclasses.asdict(evaluation),
+    return {"training": config.model_dump(mode="json"), "evaluation": evaluation.model_dump(mode="json"),
             "weighting": weighting.to_json()}
 
 
