@@ -8,7 +8,6 @@ are, and the metric history across runs.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from pathlib import Path
 
@@ -18,12 +17,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
+from markupsafe import Markup  # noqa: E402
 
 from recsys.training.evaluate import metrics_table  # noqa: E402
 
 HEADLINE = ("ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "auc", "coverage@10", "gini@10",
             "diversity@10", "novelty@10")
 FOCUS = ("lightfm_hybrid", "lightfm_cf", "popularity", "trending")
+_TEMPLATES = Environment(loader=PackageLoader("recsys.training"), autoescape=select_autoescape(["html.j2"]))
 
 
 def _png(figure) -> str:
@@ -101,33 +103,27 @@ def plot_history(history: pd.DataFrame, metric: str = "ndcg@10") -> str:
 
 
 def render(run, *, title: str, decision_text: str, history: pd.DataFrame | None = None) -> str:
-    """The HTML page of one evaluation run (:class:`recsys.training.train.EvaluationRun`)."""
+    """The HTML page of one evaluation run (:class:`recsys.training.train.EvaluationRun`).
+
+    Text is escaped by the template; tables and plots are HTML this module made.
+    """
     table = metrics_table(run.evaluations)
     headline = table[[c for c in HEADLINE if c in table]]
-    sections = [
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p><b>Decision:</b> {html.escape(decision_text)}</p>",
-        f"<p><b>Split:</b> {html.escape(str(run.split.describe()))}</p>",
-        f"<p><b>Hybrid:</b> {run.hybrid.epochs} epochs, popularity blend {run.hybrid.blend_weight} "
-        f"(validation: {html.escape(str({k: round(v, 4) for k, v in run.hybrid.blend_scores.items()}))})</p>",
-        "<h2>Metrics on the test window</h2>", headline.to_html(float_format="%.4f"),
-        "<h2>Model vs baselines</h2>", plot_models(table),
-        "<h2>Slices</h2>", plot_slices(run.evaluations),
-        "<h2>Validation curves</h2>",
-        plot_validation({"lightfm_hybrid": run.hybrid.history, "lightfm_cf": run.collaborative.history}),
-        "<h2>Popularity of recommended items</h2>",
-        plot_popularity(run.evaluations, np.asarray((run.data.interactions > 0).sum(axis=0)).ravel()),
-    ]
-    if run.ratings:
-        sections += ["<h2>Rating prediction (scikit-surprise SVD)</h2>",
-                     pd.Series(run.ratings).to_frame("value").to_html(float_format="%.4f")]
-    if history is not None and len(history):
-        sections += ["<h2>History</h2>", plot_history(history)]
-    sections += ["<h2>All metrics</h2>", table.T.to_html(float_format="%.4f")]
-    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;font-size:12px}" \
-            "td,th{border:1px solid #ccc;padding:2px 6px}"
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>" \
-           f"<style>{style}</style></head><body>{''.join(sections)}</body></html>"
+    return _TEMPLATES.get_template("report.html.j2").render(
+        title=title, decision_text=decision_text, split=str(run.split.describe()), hybrid=run.hybrid,
+        blend_scores=str({k: round(v, 4) for k, v in run.hybrid.blend_scores.items()}),
+        headline_table=Markup(headline.to_html(float_format="%.4f")),
+        models_plot=Markup(plot_models(table)),
+        slices_plot=Markup(plot_slices(run.evaluations)),
+        validation_plot=Markup(plot_validation({"lightfm_hybrid": run.hybrid.history,
+                                                "lightfm_cf": run.collaborative.history})),
+        popularity_plot=Markup(plot_popularity(run.evaluations,
+                                               np.asarray((run.data.interactions > 0).sum(axis=0)).ravel())),
+        ratings_table=Markup(pd.Series(run.ratings).to_frame("value").to_html(float_format="%.4f"))
+        if run.ratings else None,
+        history_plot=Markup(plot_history(history)) if history is not None and len(history) else None,
+        metrics_table=Markup(table.T.to_html(float_format="%.4f")),
+    )
 
 
 def write_report(path: Path, run, *, title: str, decision_text: str, history: pd.DataFrame | None = None) -> Path:
