@@ -82,10 +82,10 @@ def evaluate_week(frames, start: pd.Timestamp, arms: dict[str, ContextConfig], c
     evaluated = np.flatnonzero(metrics.n_relevant(truth) > 0)
     users = frames.users[frames.users["user_id"].isin(data.user_ids[evaluated])]
     history = frames.interactions[frames.interactions["timestamp"] < start].assign(event_type="purchase")
-    plan_inputs = (model, users, frames.items, history)
+    inputs = recommend.ScoringInputs(users, frames.items, history, calendar=calendar)
     result = {"week": start.date(), "users": len(users)}
     for name, arm in arms.items():
-        recs = recommend.recommend_for_users(*plan_inputs, arm, business_rules, start.date(), K, calendar=calendar)
+        recs = recommend.recommend_for_users(model, inputs, recommend.ScoringSetup(start.date(), K, arm, business_rules))
         result[name] = ndcg(recs, truth, data.user_ids, data.item_ids)
     return result
 

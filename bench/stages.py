@@ -109,7 +109,7 @@ def load(ctx: StageContext) -> StageOutput:
 
 
 def _gate(ctx: StageContext, stage: str, rows: int, options: dict | None = None) -> StageOutput:
-    from expectations.runner import gate
+    from recsys_expectations.runner import gate
 
     results, seconds = _timed(gate, ctx.url, stage, ctx.day, f"bench__{ctx.day}", settings=ctx.settings,
                               options=options, build_docs=False)
@@ -191,10 +191,12 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     less the time producing the rows (``rows``: scoring + publish layout) and less the
     similar and popular items (``small_tables``, written through ``write_block``).
     """
+    from recsys_expectations.gates import recommendations_gate
+
     from recsys.publishing import job, runs
     from recsys.serving import recommend
 
-    validate = job.quality_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
+    validate = recommendations_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
     targets = {"plan": (job, "build_plan"), "score": (recommend, "score_plan"),
                "rows": (job, "range_rows"), "write_blocks": (runs, "write_blocks"),
                "small_tables": (runs, "write_block"),

@@ -20,9 +20,8 @@ from typer.testing import CliRunner
 
 from recsys.cli.main import app
 from recsys.platform.settings import get_settings
-from recsys.publishing.job import business_rules
-from recsys.serving import context, offline, recommend
-from recsys.serving.rules import BusinessRules, recommendable
+from recsys.serving import offline
+from recsys.serving.rules import BusinessRules, recommendable, shop_rules
 from recsys.training import artifacts
 from recsys.training.frames import read_files
 from recsys.training.train import fit_full_history
@@ -105,22 +104,6 @@ def test_recommend_writes_k_unseen_items_per_user_cold_start_included(files, def
     assert not seen & set(zip(recs["user_id"], recs["item_id"]))
 
 
-def test_recommend_writes_what_the_nightly_path_gives_for_the_same_model(files, default_recs, fitted):
-    _, frames = files
-    settings, fit = fitted
-    as_of = (frames.interactions["timestamp"].max().normalize() + pd.Timedelta(days=1)).date()
-    history = frames.interactions.assign(event_type="purchase")  # plain interactions are purchases, as order lines
-    expected = recommend.recommend_for_users(
-        artifacts.in_memory_model(fit.model), frames.users, frames.items, history, settings.context,
-        business_rules(settings), as_of, K, calendar=context.load_calendar(CALENDAR))
-    assert (expected["season_factor"] != 0).any() and (expected["source"] == recommend.COLD_START).any()
-    expected = expected.sort_values(["user_id", "rank"], ignore_index=True)
-    got = default_recs.sort_values(["user_id", "rank"], ignore_index=True)
-    pd.testing.assert_frame_equal(got[["user_id", "rank", "item_id"]], expected[["user_id", "rank", "item_id"]],
-                                  check_dtype=False)
-    np.testing.assert_allclose(got["score"], expected["score"], rtol=1e-5, atol=1e-5)
-
-
 def test_in_memory_model_is_the_saved_artifact_prior_included(fitted, tmp_path):
     _, fit = fitted
     artifacts.save_model(tmp_path, fit.model, {"blend": fit.blend_weight}, {})
@@ -149,7 +132,7 @@ def test_zero_context_weights_give_the_raw_model_order_under_the_rules(files, fi
     settings, fit = fitted
     recs = _recommend(paths, tmp_path / "raw.csv", env=ZERO_CONTEXT)
     model = artifacts.in_memory_model(fit.model)
-    rules = business_rules(settings)
+    rules = shop_rules(settings)
     category = frames.items.set_index("item_id")["category"].reindex(model.item_ids).to_numpy()
     bought = frames.interactions.groupby("user_id")["item_id"].apply(lambda s: set(model.item_index(s)))
     checked = 0

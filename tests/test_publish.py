@@ -211,10 +211,10 @@ def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
 
 def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     pytest.importorskip("expectations.runner")
+    from recsys_expectations.gates import recommendations_gate
     from recsys_expectations.results import DataQualityError
 
     from recsys.platform.settings import QualityConfig, RecsConfig, Settings
-    from recsys.publishing.job import quality_gate
 
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute("create table if not exists marts.dim_products (product_id text, in_stock boolean,"
@@ -223,7 +223,7 @@ def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
         conn.execute("create table if not exists marts.fct_interactions_daily (customer_id text, product_id text,"
                      " event_date date, n_views integer, n_purchases integer)")
     settings = Settings(home=tmp_path, dq=QualityConfig(min_catalog_coverage=0.05), recs=RecsConfig(k=5))
-    gate = quality_gate(warehouse_db, settings, DAY, build_docs=False)
+    gate = recommendations_gate(warehouse_db, settings, DAY, build_docs=False)
     good = publish_run(warehouse_db, 30, validate=gate)
     assert good.status == runs.CURRENT
     bad = recs_rows(30)

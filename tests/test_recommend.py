@@ -58,8 +58,9 @@ def calendar():
 
 def run(model, users, items, history, config=ContextConfig(), business_rules=rules.BusinessRules(), as_of=AS_OF,
         k=10, **kwargs):
-    return recommend.recommend_for_users(model, users, items, history, config, business_rules, as_of, k,
-                                         calendar=calendar(), **kwargs)
+    return recommend.recommend_for_users(
+        model, recommend.ScoringInputs(users, items, history, calendar=calendar()),
+        recommend.ScoringSetup(as_of, k, config, business_rules), **kwargs)
 
 
 def test_zero_weights_give_the_raw_model_order_exactly():
@@ -140,8 +141,8 @@ def test_cold_customers_get_their_segment_and_new_products_are_scored_from_featu
 
 def test_customer_ranges_split_the_same_lists():
     model, users, items, history = synthetic(seed=5)
-    plan = recommend.plan_recommendations(model, users, items, history, ContextConfig(), rules.BusinessRules(),
-                                          AS_OF, 10, calendar=calendar())
+    plan = recommend.plan_recommendations(model, recommend.ScoringInputs(users, items, history, calendar=calendar()),
+                                          recommend.ScoringSetup(AS_OF, 10, ContextConfig(), rules.BusinessRules()))
     whole = recommend.score_plan(plan)
     parts = pd.concat([recommend.score_plan(plan, 0, 77), recommend.score_plan(plan, 77, len(users))],
                       ignore_index=True)
@@ -171,8 +172,9 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     christmas = set(frames.items.loc[frames.items["title"].str.contains("CHRISTMAS|XMAS|ADVENT"), "item_id"])
 
     def lists(day, config=ContextConfig()):
-        return recommend.recommend_for_users(model, users, frames.items, history, config, rules.BusinessRules(), day,
-                                             10, calendar=calendar())
+        return recommend.recommend_for_users(
+            model, recommend.ScoringInputs(users, frames.items, history, calendar=calendar()),
+            recommend.ScoringSetup(day, 10, config, rules.BusinessRules()))
 
     november, march = lists(dt.date(2011, 11, 25)), lists(dt.date(2012, 3, 15))
     share = {name: out["item_id"].isin(christmas).mean() for name, out in (("nov", november), ("mar", march))}

@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys.platform.settings import RulesConfig
+from recsys.ranking.topk import TopK
 from recsys.serving import rules
 
 
@@ -81,11 +82,11 @@ def _assemble(main, explore, category, k, exclude=None, fallback=None, **rule_va
     explore = np.asarray(explore, np.int32).reshape(len(main), -1)
     n_items = len(category)
     return rules.assemble(
-        main, -np.arange(main.shape[1], dtype=np.float32)[None, :].repeat(len(main), 0),
-        explore, -0.5 - np.arange(explore.shape[1], dtype=np.float32)[None, :].repeat(len(main), 0),
-        np.arange(n_items) if fallback is None else np.asarray(fallback),
-        exclude if exclude is not None else sp.csr_matrix((len(main), n_items)),
-        np.asarray(category), k, rules.BusinessRules(**rule_values))
+        TopK(main, -np.arange(main.shape[1], dtype=np.float32)[None, :].repeat(len(main), 0)),
+        TopK(explore, -0.5 - np.arange(explore.shape[1], dtype=np.float32)[None, :].repeat(len(main), 0)),
+        fallback=np.arange(n_items) if fallback is None else np.asarray(fallback),
+        exclude=exclude if exclude is not None else sp.csr_matrix((len(main), n_items)),
+        category=np.asarray(category), k=k, rules=rules.BusinessRules(**rule_values))
 
 
 def test_category_cap_holds_and_lists_are_full_and_distinct():

@@ -8,6 +8,7 @@ import logging
 
 import pandas as pd
 import typer
+from recsys_expectations.gates import recommendations_gate
 from rich.console import Console
 from rich.table import Table
 
@@ -43,7 +44,7 @@ def register(app: typer.Typer) -> None:
         url = warehouse.warehouse_url(settings)
         warehouse.ensure_schemas(url)
         logical = date.date()
-        gate = job.quality_gate(url, settings, logical) if validate else None
+        gate = recommendations_gate(url, settings, logical) if validate else None
         info = job.publish_for_date(url, settings, logical, gate, range_size,
                                             send_date=send_date.date() if send_date else None)
         console.print(f"run {info.run_id} is current: {info.n_rows} rows for {info.n_customers} customers "

@@ -21,11 +21,13 @@ import datetime as dt
 import logging
 import time
 from pathlib import Path
-from typing import Callable
 
 from recsys.platform.settings import Settings
 from recsys.publishing import runs
 from recsys.serving import inputs, recommend, rules
+from recsys.serving.coldstart import lightfm_item_parameters
+from recsys.training.artifacts import load_model
+from recsys.training.registry import current_champion
 
 log = logging.getLogger(__name__)
 
@@ -34,35 +36,22 @@ DEFAULT_RANGE_SIZE = 200_000
 
 
 def _champion(url: str) -> tuple[str, Path]:
-    from recsys.training.registry import current_champion
-
     champion = current_champion(url)
     if champion is None or not champion.get("artifact_path"):
         raise LookupError("no champion model in ml.model_runs: train and promote one (recsys train) before publishing")
     return champion["run_id"], Path(champion["artifact_path"])
 
 
-def business_rules(settings: Settings) -> rules.BusinessRules:
-    """The shop's rules, with the dbt var ``fee_product_codes`` as extra fee codes."""
-    from recsys.platform.dbt_project import dbt_vars
-
-    fee_codes = dbt_vars(settings.dbt_project_dir / "dbt_project.yml").get("fee_product_codes") or []
-    return rules.load_rules(settings.rules, fee_codes)
-
-
 def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
-    from recsys.serving.coldstart import lightfm_item_parameters
-    from recsys.training.artifacts import load_model
-
     model = load_model(inputs.model_artifact(url, model_version))
-    frames = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
-                                        recent_days=settings.context.recent_days)
-    unseen = ~frames.items["item_id"].astype(str).isin(model.item_ids)
-    parameters = lightfm_item_parameters(model) if unseen.any() else None
+    scoring = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
+                                 recent_days=settings.context.recent_days)
+    unseen = ~scoring.items["item_id"].astype(str).isin(model.item_ids)
+    setup = recommend.ScoringSetup(as_of=context_date, k=settings.recs.k, context=settings.context,
+                                   rules=rules.shop_rules(settings))
     return recommend.plan_recommendations(
-        model, frames.users, frames.items, frames.history, settings.context, business_rules(settings), context_date,
-        settings.recs.k, demand=frames.demand, calendar=frames.calendar, feature_parameters=parameters,
+        model, scoring, setup, feature_parameters=lightfm_item_parameters(model) if unseen.any() else None,
         num_threads=settings.recs.num_threads)
 
 
@@ -130,7 +119,7 @@ def publish_for_date(url: str, settings: Settings, logical_date: dt.date, valida
     try:
         info = runs.get_run(url, run_id)
         blocks = ((f"{start}-{stop}", range_rows(plan, settings, info, start, stop))
-                  for start, stop in ranges(len(plan.user_ids), range_size))
+                  for start, stop in ranges(len(plan.customers.user_ids), range_size))
         runs.write_blocks(url, run_id, "user_recommendations", blocks)
         return finalize_run(url, settings, run_id, validate, plan=plan,
                             timings={"write_seconds": round(time.perf_counter() - started, 3)})
@@ -138,17 +127,3 @@ def publish_for_date(url: str, settings: Settings, logical_date: dt.date, valida
         if runs.get_run(url, run_id).status == runs.BUILDING:
             runs.fail_run(url, run_id, f"{type(exc).__name__}: {exc}")
         raise
-
-
-def quality_gate(url: str, settings: Settings, logical_date: dt.date,
-                 build_docs: bool = True) -> Callable[[str], None]:
-    """The output data-quality suite (``recommendations``) as the ``validate`` hook of
-    :func:`recsys.publishing.runs.finish_run`: it raises before the swap when an error fails."""
-    from recsys_expectations.runner import raise_for_errors, run_suite
-
-    def validate(table: str) -> None:
-        run_id = "recs_publish__" + table.rsplit("__", 1)[-1]  # results filed under the publishing run
-        raise_for_errors(run_suite(url, "recommendations", logical_date, table=table, run_id=run_id,
-                                   settings=settings, options={"k": settings.recs.k}, build_docs=build_docs))
-
-    return validate

@@ -1,4 +1,4 @@
-"""The warehouse reads of a scoring run: marts in, standard frames out.
+"""The warehouse reads of a scoring run: marts in, :class:`~recsys.serving.recommend.ScoringInputs` out.
 
 The one place the nightly scoring reads PostgreSQL; everything after it works on the
 frames (:mod:`recsys.serving.recommend`).  Each read is one SQL file with bound parameters.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -18,20 +17,10 @@ import pyarrow as pa
 from recsys.pgio import frames
 from recsys.platform import warehouse
 from recsys.platform.sqlfiles import SqlFiles
+from recsys.serving.recommend import ScoringInputs
 
 log = logging.getLogger(__name__)
 _sql = SqlFiles(__name__)
-
-
-@dataclass(frozen=True)
-class ScoringInputs:
-    """Frames of :func:`recsys.serving.recommend.recommend_for_users` for one send date."""
-
-    users: pd.DataFrame
-    items: pd.DataFrame
-    history: pd.DataFrame
-    demand: pd.DataFrame
-    calendar: pd.DataFrame
 
 
 #: Arrow types of the reads with a row per customer or per purchase (millions at scale).

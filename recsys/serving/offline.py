@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from recsys.serving import context
-from recsys.serving.inputs import ScoringInputs
+from recsys.serving.recommend import ScoringInputs
 from recsys.training.frames import EVENT_COUNT_COLUMNS, ITEM, TS, USER, Frames
 
 #: Columns of the offline output file.

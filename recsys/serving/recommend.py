@@ -54,6 +54,21 @@ COLD_START = "cold_start"
 
 
 @dataclass(frozen=True)
+class ScoringInputs:
+    """The frames a scoring run reads (module docstring): who, what, and what happened before.
+
+    ``demand`` (``product_id, week_start, n_purchases``) defaults to the weekly purchases of
+    ``history``; without ``calendar`` there is no event factor.
+    """
+
+    users: pd.DataFrame
+    items: pd.DataFrame | None
+    history: pd.DataFrame
+    demand: pd.DataFrame | None = None
+    calendar: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """Items that can be scored (model items and new items scored from features) and
     which of them may be recommended."""
@@ -72,113 +87,146 @@ class Catalogue:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything one send date's scoring shares across customers."""
+class ScoringSetup:
+    """What a scoring run is asked for: the send date, the list length, the context weights
+    and the business rules."""
 
     as_of: dt.date
     k: int
+    context: ContextConfig
     rules: rules.BusinessRules
-    config: ContextConfig
-    catalogue: Catalogue
-    user_ids: np.ndarray  # (n_users,) in the order of the users frame
-    model_rows: np.ndarray  # (n_users,) row in the model's user vectors, -1 for cold start
-    user_vectors: np.ndarray  # the model's user factor vectors
-    groups: np.ndarray  # (n_users,) country group
-    group_names: tuple[str, ...]
-    keys: pd.DataFrame  # segment, country of the popularity levels
-    user_key: np.ndarray  # (n_users,) row of keys
-    popularity: np.ndarray  # (n_keys, n_cand) log popularity
-    season: np.ndarray  # (n_cand,)
-    events: context.EventFactors  # affinity over candidates
-    country: np.ndarray  # (n_groups, n_cand)
-    promotion: np.ndarray  # (n_cand,)
-    scale: float  # model score scale
-    cold_scale: float  # popularity score scale
-    exclude: sp.csr_matrix  # (n_users, n_cand)
-    recent: context.RecentBoost  # (n_users, n_cand)
-    history: np.ndarray  # (n_users, HISTORY_ITEMS) catalogue rows, -1 padding
-    history_bought: np.ndarray  # (n_users, HISTORY_ITEMS) bool
-    neighbours: topk.TopK  # (n_all, NEIGHBOURS) candidate columns and cosine
-    fallback: np.ndarray  # candidate columns by shop popularity
+
+    def __post_init__(self) -> None:
+        if self.k <= 0:
+            raise ValueError(f"k must be positive, got {self.k}")
 
     @property
     def weights(self) -> dict[str, float]:
-        c = self.config
+        c = self.context
         return {"season": c.season_weight, "event": c.event_weight, "country": c.country_weight,
                 "recent": c.recent_weight, "promotion": 1.0}
 
 
-def recommend_for_users(model, users: pd.DataFrame, items: pd.DataFrame | None, history: pd.DataFrame,
-                        context_config: ContextConfig, business_rules: rules.BusinessRules, as_of: dt.date, k: int,
-                        *, demand: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
+@dataclass(frozen=True)
+class Customers:
+    """The customers of a run, in the order of the users frame."""
+
+    user_ids: np.ndarray  # (n_users,) str
+    model_rows: np.ndarray  # (n_users,) row in the model's user vectors, -1 for cold start
+    groups: np.ndarray  # (n_users,) country group
+    group_names: tuple[str, ...]
+    history: np.ndarray  # (n_users, HISTORY_ITEMS) catalogue rows, -1 padding
+    history_bought: np.ndarray  # (n_users, HISTORY_ITEMS) bool
+
+
+@dataclass(frozen=True)
+class Popularity:
+    """Popularity per (segment, country) level, the cold-start and fallback ranking."""
+
+    keys: pd.DataFrame  # segment, country of each level
+    user_key: np.ndarray  # (n_users,) row of keys
+    scores: np.ndarray  # (n_keys, n_cand) log popularity
+    fallback: np.ndarray  # candidate columns by shop popularity
+    scale: float  # spread of the popularity scores
+
+
+@dataclass(frozen=True)
+class Factors:
+    """Context and promotion factors over the candidates (log scale, before weights)."""
+
+    season: np.ndarray  # (n_cand,)
+    events: context.EventFactors  # (n_groups, n_cand)
+    country: np.ndarray  # (n_groups, n_cand)
+    promotion: np.ndarray  # (n_cand,)
+    recent: context.RecentBoost  # (n_users, n_cand)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one send date's scoring shares across customers."""
+
+    setup: ScoringSetup
+    catalogue: Catalogue
+    customers: Customers
+    user_vectors: np.ndarray  # the model's user factor vectors
+    scale: float  # model score scale
+    popularity: Popularity
+    factors: Factors
+    exclude: sp.csr_matrix  # (n_users, n_cand)
+    neighbours: topk.TopK  # (n_all, NEIGHBOURS) candidate columns and cosine
+
+
+def recommend_for_users(model, inputs: ScoringInputs, setup: ScoringSetup, *,
                         feature_parameters: tuple[np.ndarray, np.ndarray] | None = None, start: int = 0,
                         stop: int | None = None, block_size: int = 0, num_threads: int = 0) -> pd.DataFrame:
-    """Top-``k`` lists of ``users[start:stop]`` for the send date ``as_of``.
+    """Top-``k`` lists of ``inputs.users[start:stop]`` for the send date ``setup.as_of``.
 
     Parameters
     ----------
     model : recsys.training.artifacts.LoadedModel
         Embeddings, biases, prior and id mappings of the champion.
-    demand : DataFrame, optional
-        ``product_id, week_start, n_purchases`` (``marts.fct_product_weekly_demand``);
-        default: weekly purchases of ``history``.
-    calendar : DataFrame, optional
-        Calendar events (:func:`recsys.serving.context.normalise_calendar`); none: no event factor.
+    inputs : ScoringInputs
+        Users, catalogue and history (module docstring); ``demand`` defaults to the weekly
+        purchases of the history, no ``calendar`` means no event factor.
+    setup : ScoringSetup
+        Send date, list length, context weights and business rules.
     feature_parameters : (embeddings, biases), optional
         LightFM's per-feature item parameters, to score products newer than the model
         (:func:`recsys.serving.coldstart.lightfm_item_parameters`); without them such products
         are not candidates.
     """
-    plan = plan_recommendations(model, users, items, history, context_config, business_rules, as_of, k,
-                                demand=demand, calendar=calendar, feature_parameters=feature_parameters,
+    plan = plan_recommendations(model, inputs, setup, feature_parameters=feature_parameters,
                                 num_threads=num_threads)
     return score_plan(plan, start, stop, block_size=block_size, num_threads=num_threads)
 
 
-def plan_recommendations(model, users: pd.DataFrame, items: pd.DataFrame | None, history: pd.DataFrame,
-                         context_config: ContextConfig, business_rules: rules.BusinessRules, as_of: dt.date, k: int,
-                         *, demand: pd.DataFrame | None = None, calendar: pd.DataFrame | None = None,
+def plan_recommendations(model, inputs: ScoringInputs, setup: ScoringSetup, *,
                          feature_parameters: tuple[np.ndarray, np.ndarray] | None = None,
                          num_threads: int = 0) -> Plan:
     """The shared part of a scoring run (see :func:`recommend_for_users` for parameters)."""
-    if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
-    users, history = _standard_users(users), _standard_history(history, as_of)
-    catalogue = build_catalogue(model, items, business_rules, as_of, feature_parameters)
+    as_of, config = setup.as_of, setup.context
+    users, history = _standard_users(inputs.users), _standard_history(inputs.history, as_of)
+    catalogue = build_catalogue(model, inputs.items, setup.rules, as_of, feature_parameters)
     user_ids = users["user_id"].to_numpy(dtype=str)
     purchases = history[history["event_type"] == "purchase"]
     group_names = (context.DEFAULT_COUNTRY, *sorted(set(users["country"].dropna().astype(str))))
     groups = pd.Index(group_names).get_indexer(users["country"].astype(object).where(users["country"].notna(),
                                                                                      context.DEFAULT_COUNTRY))
     cand_ids = catalogue.candidate_ids
-    season_model = context.seasonality(context.weekly_demand(purchases) if demand is None else demand,
-                                       cand_ids, as_of, context_config, _launched(catalogue))
-    events = _event_factors(calendar, catalogue, list(group_names), season_model, as_of, context_config)
-    keys, user_key = _popularity_keys(users)
-    popularity = coldstart.segment_popularity(purchases, users, cand_ids, keys, as_of)
+    demand = context.weekly_demand(purchases) if inputs.demand is None else inputs.demand
+    season_model = context.seasonality(demand, cand_ids, as_of, config, _launched(catalogue))
+    popularity = _popularity(users, purchases, cand_ids, as_of)
     u_vectors = topk.user_factor_vectors(model.user_embeddings, model.user_biases)
-    cand_vectors = catalogue.vectors[catalogue.candidates]
     neighbours = _neighbours(catalogue, num_threads)
     history_rows, history_bought = _history_arrays(history, user_ids, catalogue.item_ids)
     plan = Plan(
-        as_of=as_of, k=k, rules=business_rules, config=context_config, catalogue=catalogue, user_ids=user_ids,
-        model_rows=model.user_index(user_ids), user_vectors=u_vectors, groups=groups, group_names=group_names,
-        keys=keys, user_key=user_key, popularity=popularity,
-        season=context.season_factor(season_model, as_of, context_config), events=events,
-        country=context.country_factor(purchases, users.set_index("user_id")["country"], cand_ids, list(group_names),
-                                       context_config),
-        promotion=rules.promotion_boost(cand_ids, business_rules, as_of),
-        scale=context.score_scale(u_vectors, cand_vectors), cold_scale=_spread(popularity),
-        exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue),
-                                           business_rules),
-        recent=context.recent_boost(history, user_ids, catalogue.item_ids, neighbours.indices, neighbours.scores,
-                                    _self_target(catalogue), len(cand_ids), as_of, context_config),
-        history=history_rows, history_bought=history_bought, neighbours=neighbours,
-        fallback=np.argsort(-popularity[_all_key(keys)], kind="stable"),
+        setup=setup, catalogue=catalogue,
+        customers=Customers(user_ids=user_ids, model_rows=model.user_index(user_ids), groups=groups,
+                            group_names=group_names, history=history_rows, history_bought=history_bought),
+        user_vectors=u_vectors, scale=context.score_scale(u_vectors, catalogue.vectors[catalogue.candidates]),
+        popularity=popularity,
+        factors=Factors(
+            season=context.season_factor(season_model, as_of, config),
+            events=_event_factors(inputs.calendar, catalogue, list(group_names), season_model, as_of, config),
+            country=context.country_factor(purchases, users.set_index("user_id")["country"], cand_ids,
+                                           list(group_names), config),
+            promotion=rules.promotion_boost(cand_ids, setup.rules, as_of),
+            recent=context.recent_boost(history, user_ids, catalogue.item_ids, neighbours.indices, neighbours.scores,
+                                        _self_target(catalogue), len(cand_ids), as_of, config),
+        ),
+        exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue), setup.rules),
+        neighbours=neighbours,
     )
     log.info("plan for %s: %d users (%d cold), %d candidate items (%d new), score scale %.3f", as_of, len(user_ids),
-             int((plan.model_rows < 0).sum()), len(cand_ids), int(catalogue.new.sum()), plan.scale)
+             int((plan.customers.model_rows < 0).sum()), len(cand_ids), int(catalogue.new.sum()), plan.scale)
     return plan
+
+
+def _popularity(users: pd.DataFrame, purchases: pd.DataFrame, cand_ids: np.ndarray, as_of: dt.date) -> Popularity:
+    keys, user_key = _popularity_keys(users)
+    scores = coldstart.segment_popularity(purchases, users, cand_ids, keys, as_of)
+    return Popularity(keys=keys, user_key=user_key, scores=scores,
+                      fallback=np.argsort(-scores[_all_key(keys)], kind="stable"), scale=_spread(scores))
 
 
 def _standard_users(users: pd.DataFrame) -> pd.DataFrame:
@@ -323,40 +371,40 @@ class _Scorer:
 
 def _offsets(plan: Plan, scale: float, weights: dict[str, float]) -> np.ndarray | None:
     """Context and promotion offsets per country group, or None when all are zero (raw order)."""
-    if not any(weights[f] for f in ("season", "event", "country")) and not plan.promotion.any():
+    if not any(weights[f] for f in ("season", "event", "country")) and not plan.factors.promotion.any():
         return None
-    item_level = weights["season"] * plan.season + plan.promotion
-    return (scale * (item_level[None, :] + weights["event"] * plan.events.values
-                     + weights["country"] * plan.country)).astype(np.float32)
+    item_level = weights["season"] * plan.factors.season + plan.factors.promotion
+    return (scale * (item_level[None, :] + weights["event"] * plan.factors.events.values
+                     + weights["country"] * plan.factors.country)).astype(np.float32)
 
 
 def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
-    model_rows = plan.model_rows[positions]
+    model_rows = plan.customers.model_rows[positions]
     known, cold = positions[model_rows >= 0], positions[model_rows < 0]
     cand_vectors = plan.catalogue.vectors[plan.catalogue.candidates]
-    scorers = [_Scorer(known, plan.user_vectors[plan.model_rows[known]], cand_vectors,
-                       _offsets(plan, plan.scale, plan.weights), plan.scale, plan.weights)]
+    scorers = [_Scorer(known, plan.user_vectors[plan.customers.model_rows[known]], cand_vectors,
+                       _offsets(plan, plan.scale, plan.setup.weights), plan.scale, plan.setup.weights)]
     if len(cold):
         # a cold customer's "vector" picks the popularity row of their segment and country
-        one_hot = np.zeros((len(cold), len(plan.keys)), np.float32)
-        one_hot[np.arange(len(cold)), plan.user_key[cold]] = 1
-        weights = plan.weights | {"country": 0.0}  # country is already in the popularity
-        scorers.append(_Scorer(cold, one_hot, np.ascontiguousarray(plan.popularity.T), _offsets(plan, plan.cold_scale,
-                               weights), plan.cold_scale, weights))
+        one_hot = np.zeros((len(cold), len(plan.popularity.keys)), np.float32)
+        one_hot[np.arange(len(cold)), plan.popularity.user_key[cold]] = 1
+        weights = plan.setup.weights | {"country": 0.0}  # country is already in the popularity
+        scorers.append(_Scorer(cold, one_hot, np.ascontiguousarray(plan.popularity.scores.T), _offsets(plan, plan.popularity.scale,
+                               weights), plan.popularity.scale, weights))
     return scorers
 
 
 def score_plan(plan: Plan, start: int = 0, stop: int | None = None, *, block_size: int = 0,
                num_threads: int = 0) -> pd.DataFrame:
     """Recommendation rows of plan users ``start:stop`` (see module docstring for columns)."""
-    stop = len(plan.user_ids) if stop is None else stop
-    if not 0 <= start <= stop <= len(plan.user_ids):
-        raise ValueError(f"user range {start}:{stop} is outside 0:{len(plan.user_ids)}")
+    stop = len(plan.customers.user_ids) if stop is None else stop
+    if not 0 <= start <= stop <= len(plan.customers.user_ids):
+        raise ValueError(f"user range {start}:{stop} is outside 0:{len(plan.customers.user_ids)}")
     frames = [_score_kind(plan, s, block_size, num_threads) for s in _scorers(plan, np.arange(start, stop))
               if len(s.users)]
     if not frames:
         return pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
-    order = pd.Series(np.arange(start, stop), index=plan.user_ids[start:stop])
+    order = pd.Series(np.arange(start, stop), index=plan.customers.user_ids[start:stop])
     rows = pd.concat(frames, ignore_index=True)
     rows = rows.assign(_pos=order.loc[rows["user_id"]].to_numpy()).sort_values(["_pos", "rank"], kind="stable")
     return rows.drop(columns="_pos").reset_index(drop=True)[list(OUTPUT_COLUMNS)]
@@ -364,31 +412,32 @@ def score_plan(plan: Plan, start: int = 0, stop: int | None = None, *, block_siz
 
 def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) -> pd.DataFrame:
     """Kernel candidates, exploration, assembly under the rules, then factors and reasons."""
-    users, k, cat = scorer.users, plan.k, plan.catalogue
+    users, k, cat = scorer.users, plan.setup.k, plan.catalogue
     exclude = plan.exclude[users]
-    boost = plan.recent.values[users] * np.float32(scorer.weights["recent"] * scorer.scale) \
+    boost = plan.factors.recent.values[users] * np.float32(scorer.weights["recent"] * scorer.scale) \
         if scorer.weights["recent"] else None
-    offsets = None if scorer.offsets is None else topk.GroupOffsets(plan.groups[users], scorer.offsets)
-    main = topk.top_k(scorer.user_vectors, scorer.item_vectors, plan.rules.candidates(k), exclude=exclude,
+    offsets = None if scorer.offsets is None else topk.GroupOffsets(plan.customers.groups[users], scorer.offsets)
+    main = topk.top_k(scorer.user_vectors, scorer.item_vectors, plan.setup.rules.candidates(k), exclude=exclude,
                          boost=boost, group_offsets=offsets, block_size=block_size, num_threads=num_threads)
-    explore_idx, explore_scores = _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads)
-    lists = rules.assemble(main.indices, main.scores, explore_idx, explore_scores, plan.fallback, exclude,
-                           cat.category, k, plan.rules)
+    exploration = _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads)
+    lists = rules.assemble(main, exploration, fallback=plan.popularity.fallback, exclude=exclude,
+                           category=cat.category, k=k, rules=plan.setup.rules)
     return _rows(plan, scorer, lists)
 
 
 def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
     """Best new products of each user (columns of the candidate list), for exploration slots."""
-    slots = plan.rules.exploration_slots(plan.k)
+    slots = plan.setup.rules.exploration_slots(plan.setup.k)
     new = np.flatnonzero(plan.catalogue.new)
     n = len(scorer.users)
     if slots == 0 or len(new) == 0:
-        return np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32)
+        return topk.TopK(np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32))
     sub_offsets = None if offsets is None else topk.GroupOffsets(offsets.groups, offsets.offsets[:, new])
     found = topk.top_k(scorer.user_vectors, scorer.item_vectors[new], 2 * slots, exclude=exclude[:, new],
                           boost=None if boost is None else boost[:, new], group_offsets=sub_offsets,
                           block_size=block_size, num_threads=num_threads)
-    return np.where(found.indices >= 0, new[np.maximum(found.indices, 0)], -1).astype(np.int32), found.scores
+    return topk.TopK(np.where(found.indices >= 0, new[np.maximum(found.indices, 0)], -1).astype(np.int32),
+                     found.scores)
 
 
 def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFrame:
@@ -397,22 +446,22 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
     local = np.repeat(np.arange(n), k)
     user = scorer.users[local]
     col = lists.indices.ravel().astype(np.int64)
-    group = plan.groups[user]
+    group = plan.customers.groups[user]
     raw = np.einsum("rd,rd->r", scorer.user_vectors[local], scorer.item_vectors[col])
     w, s = scorer.weights, scorer.scale
     factors = {
-        "season": w["season"] * s * plan.season[col],
-        "event": w["event"] * s * (plan.events.values[group, col] if plan.events.names else np.zeros(len(col))),
-        "country": w["country"] * s * plan.country[group, col],
-        "recent": w["recent"] * s * _pairs(plan.recent.values, user, col),
-        "promotion": s * plan.promotion[col],
+        "season": w["season"] * s * plan.factors.season[col],
+        "event": w["event"] * s * (plan.factors.events.values[group, col] if plan.factors.events.names else np.zeros(len(col))),
+        "country": w["country"] * s * plan.factors.country[group, col],
+        "recent": w["recent"] * s * _pairs(plan.factors.recent.values, user, col),
+        "promotion": s * plan.factors.promotion[col],
     }
     kernel_score = lists.scores.ravel()
     score = np.where(np.isnan(kernel_score), raw + sum(factors.values()), kernel_score)
-    cold = plan.model_rows[user] < 0
+    cold = plan.customers.model_rows[user] < 0
     source = np.where(cold, COLD_START, pd.Series(lists.source.ravel()).map(SOURCES).to_numpy())
     codes, refs = _reasons(plan, user, col, group, factors, lists.source.ravel(), cold, s)
-    frame = pd.DataFrame({"user_id": plan.user_ids[user], "rank": np.tile(np.arange(1, k + 1), n),
+    frame = pd.DataFrame({"user_id": plan.customers.user_ids[user], "rank": np.tile(np.arange(1, k + 1), n),
                           "item_id": plan.catalogue.candidate_ids[col], "score": score, "raw_score": raw,
                           **{f"{name}_factor": values for name, values in factors.items()},
                           "reason_code": codes, "reason_ref": refs, "source": source})
@@ -428,21 +477,21 @@ def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndar
 def _reasons(plan: Plan, user, col, group, factors, source, cold, scale):
     cat = plan.catalogue
     cand_rows = cat.candidates[col]
-    nearest = reasons.nearest_history(cat.unit, cand_rows, plan.history[user])
+    nearest = reasons.nearest_history(cat.unit, cand_rows, plan.customers.history[user])
     found = nearest >= 0
     take = np.maximum(nearest, 0)
-    nearest_row = plan.history[user, take]
+    nearest_row = plan.customers.history[user, take]
     nearest_item = np.where(found, cat.item_ids[np.maximum(nearest_row, 0)], None)
-    recent_src = _pairs(plan.recent.source, user, col).astype(np.int64) - 1
+    recent_src = _pairs(plan.factors.recent.source, user, col).astype(np.int64) - 1
     recent_item = np.where(recent_src >= 0, cat.item_ids[np.maximum(recent_src, 0)], None)
-    keys = plan.keys.iloc[plan.user_key[user]]
+    keys = plan.popularity.keys.iloc[plan.popularity.user_key[user]]
     segment = np.where(keys["segment"] != coldstart.ALL, keys["segment"],
                        np.where(keys["country"] != coldstart.ALL, keys["country"], coldstart.ALL))
     return reasons.reasons(
         season=factors["season"], event=factors["event"], promotion=factors["promotion"], recent=factors["recent"],
         scale=scale, exploration=source == rules.FROM_EXPLORATION, popular=cold | (source == rules.FROM_FALLBACK),
-        event_name=plan.events.strongest(group, col), recent_item=recent_item, nearest_item=nearest_item,
-        nearest_bought=plan.history_bought[user, take] & found, segment=segment.astype(object),
+        event_name=plan.factors.events.strongest(group, col), recent_item=recent_item, nearest_item=nearest_item,
+        nearest_bought=plan.customers.history_bought[user, take] & found, segment=segment.astype(object),
     )
 
 
@@ -462,21 +511,21 @@ def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
     """``segment, country, rank, product_id, score``: the ``k`` most popular recommendable
     items of every segment and country of the plan (``all`` levels included), season and
     calendar applied; a ranking for analysts, so no category cap."""
-    keys = plan.keys
-    groups = pd.Index(plan.group_names).get_indexer(keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY))
-    weights = plan.weights | {"country": 0.0}
-    offsets = _offsets(plan, plan.cold_scale, weights)
-    top = topk.top_k(np.eye(len(keys), dtype=np.float32), np.ascontiguousarray(plan.popularity.T),
-                        plan.rules.candidates(k), group_offsets=None if offsets is None else topk.GroupOffsets(
+    keys = plan.popularity.keys
+    groups = pd.Index(plan.customers.group_names).get_indexer(keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY))
+    weights = plan.setup.weights | {"country": 0.0}
+    offsets = _offsets(plan, plan.popularity.scale, weights)
+    top = topk.top_k(np.eye(len(keys), dtype=np.float32), np.ascontiguousarray(plan.popularity.scores.T),
+                        plan.setup.rules.candidates(k), group_offsets=None if offsets is None else topk.GroupOffsets(
                             np.maximum(groups, 0), offsets))
     empty = np.zeros((len(keys), 0), np.int32)
-    ranking = dataclasses.replace(plan.rules, exploration_share=0.0, category_cap=k)  # a ranking, not a send list
-    lists = rules.assemble(top.indices, top.scores, empty, empty.astype(np.float32), plan.fallback,
-                           sp.csr_matrix((len(keys), len(plan.catalogue.candidates))), plan.catalogue.category, k,
-                           ranking)
+    ranking = dataclasses.replace(plan.setup.rules, exploration_share=0.0, category_cap=k)  # a ranking, not a send list
+    lists = rules.assemble(top, topk.TopK(empty, empty.astype(np.float32)), fallback=plan.popularity.fallback,
+                           exclude=sp.csr_matrix((len(keys), len(plan.catalogue.candidates))),
+                           category=plan.catalogue.category, k=k, rules=ranking)
     row = np.repeat(np.arange(len(keys)), k)
     col = lists.indices.ravel()
-    fallback_score = plan.popularity[row, col]
+    fallback_score = plan.popularity.scores[row, col]
     return pd.DataFrame({"segment": keys["segment"].to_numpy()[row], "country": keys["country"].to_numpy()[row],
                          "rank": np.tile(np.arange(1, k + 1), len(keys)),
                          "product_id": plan.catalogue.candidate_ids[col],

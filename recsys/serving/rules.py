@@ -28,7 +28,9 @@ import pandas as pd
 import scipy.sparse as sp
 import yaml
 
-from recsys.platform.settings import RulesConfig
+from recsys.platform.dbt_project import dbt_vars
+from recsys.platform.settings import RulesConfig, Settings
+from recsys.ranking.topk import TopK
 
 #: Where an item of an assembled list came from.
 FROM_MODEL, FROM_EXPLORATION, FROM_FALLBACK = 0, 1, 2
@@ -104,6 +106,12 @@ def load_rules(config: RulesConfig, dbt_fee_codes: Iterable[str] = ()) -> Busine
         fee_product_codes=frozenset(fee_codes),
         promotions=tuple(_promotion(p) for p in promotions),
     )
+
+
+def shop_rules(settings: Settings) -> BusinessRules:
+    """The shop's rules from the settings, with the dbt var ``fee_product_codes`` as extra fee codes."""
+    fee_codes = dbt_vars(settings.dbt_project_dir / "dbt_project.yml").get("fee_product_codes") or []
+    return load_rules(settings.rules, fee_codes)
 
 
 def _promotion(entry: dict) -> Promotion:
@@ -200,9 +208,8 @@ class AssembledLists:
     source: np.ndarray  # (n_users, k) int8: FROM_MODEL, FROM_EXPLORATION, FROM_FALLBACK
 
 
-def assemble(main_idx: np.ndarray, main_scores: np.ndarray, explore_idx: np.ndarray, explore_scores: np.ndarray,
-             fallback: np.ndarray, exclude: sp.csr_matrix, category: np.ndarray, k: int,
-             rules: BusinessRules) -> AssembledLists:
+def assemble(model: TopK, exploration: TopK, *, fallback: np.ndarray, exclude: sp.csr_matrix,
+             category: np.ndarray, k: int, rules: BusinessRules) -> AssembledLists:
     """Lists of ``k`` distinct items that respect the category cap.
 
     Model candidates fill the slots not reserved for exploration, new items fill those,
@@ -212,9 +219,9 @@ def assemble(main_idx: np.ndarray, main_scores: np.ndarray, explore_idx: np.ndar
 
     Parameters
     ----------
-    main_idx, main_scores : ndarray, shape (n_users, c)
+    model : TopK, shape (n_users, c)
         Kernel candidates (-1 padding).
-    explore_idx, explore_scores : ndarray, shape (n_users, e)
+    exploration : TopK, shape (n_users, e)
         Best new items of each user (``e`` may be 0).
     fallback : ndarray of int
         Item rows in fallback order.
@@ -228,6 +235,7 @@ def assemble(main_idx: np.ndarray, main_scores: np.ndarray, explore_idx: np.ndar
     ValueError
         When some list cannot reach ``k`` items: the catalogue is too small for the cap.
     """
+    main_idx, explore_idx = model.indices, exploration.indices
     n_users = main_idx.shape[0]
     out_idx = np.full((n_users, k), -1, np.int32)
     out_score = np.full((n_users, k), np.nan, np.float32)
@@ -235,8 +243,8 @@ def assemble(main_idx: np.ndarray, main_scores: np.ndarray, explore_idx: np.ndar
     exclude = sp.csr_matrix(exclude)
     exclude.sort_indices()
     n_categories = int(category.max()) + 1 if len(category) else 0
-    _assemble(np.ascontiguousarray(main_idx, np.int32), np.ascontiguousarray(main_scores, np.float32),
-              np.ascontiguousarray(explore_idx, np.int32), np.ascontiguousarray(explore_scores, np.float32),
+    _assemble(np.ascontiguousarray(main_idx, np.int32), np.ascontiguousarray(model.scores, np.float32),
+              np.ascontiguousarray(explore_idx, np.int32), np.ascontiguousarray(exploration.scores, np.float32),
               np.asarray(fallback, np.int32), exclude.indptr.astype(np.int64), exclude.indices.astype(np.int32),
               np.asarray(category, np.int32), max(n_categories, 1), k, rules.category_cap,
               rules.exploration_slots(k) if explore_idx.shape[1] else 0, out_idx, out_score, out_source)

@@ -43,13 +43,15 @@ def check_and_swap(business_date: str, prepared: dict, written: list[int]) -> di
 
     A failed gate raises before the swap: readers keep the previous run.
     """
+    from recsys_expectations.gates import recommendations_gate
+
     from recsys.platform.settings import get_settings
-    from recsys.publishing.job import finalize_run, quality_gate
+    from recsys.publishing.job import finalize_run
 
     url = warehouse_url()
     settings = get_settings()
     day = dt.date.fromisoformat(business_date)
-    info = finalize_run(url, settings, prepared["run_id"], validate=quality_gate(url, settings, day))
+    info = finalize_run(url, settings, prepared["run_id"], validate=recommendations_gate(url, settings, day))
     return {"run_id": info.run_id, "status": info.status, "rows": sum(written)}
 
 
