@@ -16,6 +16,7 @@ from typing import Literal, Mapping
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 
+from recsys.contracts import raw
 from recsys.platform.settings import QualityConfig, Settings
 
 from .sqltext import render
@@ -36,6 +37,19 @@ TYPE_FAMILIES: dict[str, tuple[str, ...]] = {
     "boolean": ("boolean",),
     "jsonb": ("jsonb", "json"),
 }
+
+#: The family of each raw contract type (``RawType.sql``).
+_FAMILY_OF_RAW_TYPE = {"text": "text", "smallint": "integer", "integer": "integer", "bigint": "integer",
+                       "numeric": "numeric", "boolean": "boolean", "date": "date", "timestamp": "timestamp",
+                       "timestamptz": "timestamptz", "jsonb": "jsonb"}
+
+
+def contract_columns(spec: raw.SourceSpec) -> dict[str, str]:
+    """Column -> type family of a raw table, as its contract declares it (batch columns included)."""
+    columns = {c.name: _FAMILY_OF_RAW_TYPE[c.type.sql] for c in spec.columns}
+    if spec.attributes_column:
+        columns[spec.attributes_column] = "jsonb"
+    return columns | {name: _FAMILY_OF_RAW_TYPE[kind] for name, kind, _ in raw.BATCH_COLUMNS}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ import datetime as dt
 
 import great_expectations.expectations as gxe
 
+from recsys.contracts import raw
+
 from ..bands import Band, share_band, volume_band
 from ..catalog import unique_key_index
 from ..checks import (
@@ -31,7 +33,6 @@ from ..window import recent_rows
 TABLE = "marts.fct_events"
 #: First-seen dates of products (a product is "new" on the day the warehouse first saw it).
 PRODUCTS = "marts.dim_products"
-EVENT_TYPES = ["view", "cart", "purchase", "rating"]
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
@@ -44,7 +45,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     fresh_from = day - dt.timedelta(days=cfg.freshness_lag_days)
     rows = (
         *not_null("event_id"),
-        error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES)),
+        error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(raw.EVENT_TYPES))),
     )
     freshness = (
         error(gxe.ExpectColumnMaxToBeBetween(column="event_date", min_value=fresh_from),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
+from recsys.contracts import raw
+
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contract_columns,
     error,
     not_null,
     raw_batch,
@@ -16,15 +19,7 @@ from ..checks import (
 )
 
 TABLE = "raw.customers"
-COLUMNS = {
-    "customer_id": "text",
-    "country": "text",
-    "signup_date": "date",
-    "email": "text",
-    "attributes": "jsonb",
-    "_batch_id": "integer",
-    "_line_number": "integer",
-}
+COLUMNS = contract_columns(raw.CUSTOMERS)
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:

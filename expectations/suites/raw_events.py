@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
+from recsys.contracts import raw
+
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contract_columns,
     error,
     not_null,
     raw_batch,
@@ -17,19 +20,7 @@ from ..checks import (
 )
 
 TABLE = "raw.events"
-COLUMNS = {
-    "event_id": "text",
-    "customer_id": "text",
-    "session_id": "text",
-    "event_type": "text",
-    "product_id": "text",
-    "event_ts": "timestamptz",
-    "price": "numeric",
-    "rating": "integer",
-    "_batch_id": "integer",
-    "_line_number": "integer",
-}
-EVENT_TYPES = ["view", "cart", "purchase", "rating"]
+COLUMNS = contract_columns(raw.EVENTS)
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
@@ -43,7 +34,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
             gxe.ExpectColumnValuesToNotBeNull(column="customer_id", mostly=cfg.customer_id_mostly),
             note="anonymous events are legitimate, about 1%",
         ),
-        error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES)),
+        error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(raw.EVENT_TYPES))),
         error(gxe.ExpectColumnValuesToBeBetween(column="event_ts", min_value=start, max_value=end),
               note="shop opening to the end of the logical date + tolerance"),
         error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
+from recsys.contracts import raw
+
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contract_columns,
     error,
     not_null,
     raw_batch,
@@ -16,18 +19,7 @@ from ..checks import (
 )
 
 TABLE = "raw.order_lines"
-COLUMNS = {
-    "invoice_no": "text",
-    "product_id": "text",
-    "description": "text",
-    "quantity": "integer",
-    "invoice_ts": "timestamp",
-    "unit_price": "numeric",
-    "customer_id": "text",
-    "country": "text",
-    "_batch_id": "integer",
-    "_line_number": "integer",
-}
+COLUMNS = contract_columns(raw.ORDER_LINES)
 #: An order line is the same line when these agree (the customer and time follow the invoice).
 LINE_KEY = ["invoice_no", "product_id", "quantity", "unit_price"]
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
+from recsys.contracts import raw
+
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contract_columns,
     error,
     not_null,
     raw_batch,
@@ -17,18 +20,7 @@ from ..checks import (
 )
 
 TABLE = "raw.products"
-COLUMNS = {
-    "product_id": "text",
-    "title": "text",
-    "category": "text",
-    "brand": "text",
-    "price": "numeric",
-    "stock_level": "integer",
-    "created_at": "timestamptz",
-    "is_active": "boolean",
-    "_batch_id": "integer",
-    "_line_number": "integer",
-}
+COLUMNS = contract_columns(raw.PRODUCTS)
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:

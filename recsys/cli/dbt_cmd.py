@@ -64,4 +64,21 @@ def register(app: typer.Typer) -> None:
         """Write dbt/target/manifest.json without a database (astronomer-cosmos renders the DAG from it)."""
         typer.echo(f"manifest: {dbt_runner.parse_project(get_settings())}")
 
+    @group.command("sources")
+    def sources(
+        check: bool = typer.Option(False, "--check", help="Only report whether the file is current (exit 1 if not)."),
+    ) -> None:
+        """Write the raw tables' dbt source declaration from the contract (recsys/contracts/raw.py)."""
+        from recsys.contracts import dbt_sources
+
+        project = get_settings().dbt_project_dir
+        if check:
+            if not dbt_sources.is_current(project):
+                typer.echo(f"{project / dbt_sources.SOURCES_FILE} differs from the contract: run `recsys dbt sources`",
+                           err=True)
+                raise typer.Exit(1)
+            typer.echo("dbt sources match the contract")
+            return
+        typer.echo(f"written: {dbt_sources.write(project)}")
+
     app.add_typer(group, name="dbt")

@@ -84,6 +84,8 @@ class Column:
         When not empty, the only values accepted.
     value_range : (int, int) or None
         Inclusive bounds for an integer column.
+    description : str
+        What the column holds (the dbt source documentation is generated from it).
     """
 
     name: str
@@ -93,6 +95,7 @@ class Column:
     optional: bool = False
     accepted: tuple[str, ...] = ()
     value_range: tuple[int, int] | None = None
+    description: str = ""
 
     @property
     def file_header(self) -> str:
@@ -114,12 +117,15 @@ class SourceSpec:
     attributes_column : str or None
         A ``jsonb`` column collecting every undeclared header column; without it
         undeclared columns are ignored.
+    description : str
+        What the table holds (dbt source documentation).
     """
 
     name: str
     table: str
     columns: tuple[Column, ...]
     attributes_column: str | None = None
+    description: str = ""
 
     @property
     def header_mapping(self) -> dict[str, str]:
@@ -135,15 +141,16 @@ EVENT_TYPES = ("view", "cart", "purchase", "rating")
 EVENTS = SourceSpec(
     name="events",
     table="events",
+    description="Behavioural events (view, cart, purchase, rating) of the shop's web site.",
     columns=(
-        Column("event_id"),
-        Column("customer_id"),
-        Column("session_id"),
-        Column("event_type", required=True, accepted=EVENT_TYPES),
-        Column("product_id", required=True),
-        Column("event_ts", TIMESTAMPTZ, required=True),
-        Column("price", NUMERIC),
-        Column("rating", SMALLINT, optional=True, value_range=(1, 5)),
+        Column("event_id", description='Event id from the site (may repeat across batches when a source re-sends).'),
+        Column("customer_id", description='Customer; null for anonymous visitors.'),
+        Column("session_id", description='Visit id.'),
+        Column("event_type", required=True, accepted=EVENT_TYPES, description='view, cart, purchase or rating.'),
+        Column("product_id", required=True, description='Product.'),
+        Column("event_ts", TIMESTAMPTZ, required=True, description='When the event happened.'),
+        Column("price", NUMERIC, description='Unit price shown or paid.'),
+        Column("rating", SMALLINT, optional=True, value_range=(1, 5), description='Stars 1-5, rating events only.'),
     ),
 )
 
@@ -151,47 +158,57 @@ EVENTS = SourceSpec(
 ORDER_LINES = SourceSpec(
     name="order_lines",
     table="order_lines",
+    description='Order lines in the Online Retail layout (InvoiceNo, StockCode, ...). Cancellations (InvoiceNo starting with C), returns (negative quantity), lines without customer and fee codes are kept: they are facts, handled in the models.',
     columns=(
-        Column("invoice_no", header="InvoiceNo", required=True),
-        Column("product_id", header="StockCode", required=True),
-        Column("description", header="Description"),
-        Column("quantity", INTEGER, header="Quantity", required=True),
-        Column("invoice_ts", TIMESTAMP, header="InvoiceDate", required=True),
-        Column("unit_price", NUMERIC, header="UnitPrice"),
-        Column("customer_id", header="CustomerID"),
-        Column("country", header="Country"),
+        Column("invoice_no", header="InvoiceNo", required=True, description='Invoice (basket); a leading C marks a cancellation.'),
+        Column("product_id", header="StockCode", required=True, description='StockCode.'),
+        Column("description", header="Description", description='Product name as written on the invoice.'),
+        Column("quantity", INTEGER, header="Quantity", required=True, description='Units; negative for returns and cancellations.'),
+        Column("invoice_ts", TIMESTAMP, header="InvoiceDate", required=True, description='Invoice time (shop local time, treated as UTC).'),
+        Column("unit_price", NUMERIC, header="UnitPrice", description='Price per unit.'),
+        Column("customer_id", header="CustomerID", description='Customer; null for guests.'),
+        Column("country", header="Country", description="Customer's country."),
     ),
 )
 
 PRODUCTS = SourceSpec(
     name="products",
     table="products",
+    description='Product catalogue snapshots; a product appears again in every batch that changes it.',
     columns=(
-        Column("product_id", required=True),
-        Column("title"),
-        Column("category"),
-        Column("brand"),
-        Column("price", NUMERIC),
-        Column("stock_level", INTEGER),
-        Column("created_at", TIMESTAMPTZ, optional=True),
-        Column("description", optional=True),
-        Column("image_url", optional=True),
-        Column("product_url", optional=True),
-        Column("is_active", BOOLEAN, optional=True),
+        Column("product_id", required=True, description='Product.'),
+        Column("title", description='Product name.'),
+        Column("category", description='Category.'),
+        Column("brand", description='Brand.'),
+        Column("price", NUMERIC, description='Current price.'),
+        Column("stock_level", INTEGER, description='Units in stock; null when unknown.'),
+        Column("created_at", TIMESTAMPTZ, optional=True, description='When the product was created.'),
+        Column("description", optional=True, description='Long description.'),
+        Column("image_url", optional=True, description='Image address.'),
+        Column("product_url", optional=True, description='Product page address.'),
+        Column("is_active", BOOLEAN, optional=True, description='Whether the product is sold.'),
     ),
 )
 
 CUSTOMERS = SourceSpec(
     name="customers",
     table="customers",
+    description='Customer snapshots; a customer appears again in every batch that changes them.',
     columns=(
-        Column("customer_id", required=True),
-        Column("country"),
-        Column("signup_date", DATE),
-        Column("email"),
+        Column("customer_id", required=True, description='Customer.'),
+        Column("country", description='Country.'),
+        Column("signup_date", DATE, description='Date of registration.'),
+        Column("email", description='E-mail address (personal data: only its hash leaves staging).'),
     ),
-    attributes_column="attributes",
+    attributes_column="attributes",  # any other columns of the file, as JSON
 )
+
+#: Columns every raw data table adds to its declared ones: (name, type, description).
+BATCH_COLUMNS = (
+    ("_batch_id", "bigint", "Load batch (raw.load_batches)."),
+    ("_line_number", "bigint", "Line in the batch's file (header = 1), or row of a Parquet file."),
+)
+ATTRIBUTES_DESCRIPTION = "Any other columns of the source, as JSON."
 
 #: Every source, in the order a landing load visits them (dimensions first).
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (CUSTOMERS, PRODUCTS, EVENTS, ORDER_LINES)}

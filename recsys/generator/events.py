@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recsys.contracts.raw import EVENT_TYPES
 from recsys.generator.calendar import (
     HOUR_WEIGHTS,
     day_intensity,
@@ -27,7 +28,6 @@ from recsys.generator.spec import ShopSpec
 #: Random stream of the events (combined with the epoch day).
 EVENT_STREAM = 3
 
-EVENT_TYPES = ("view", "cart", "purchase", "rating")
 
 #: Column order and types of the events landing file (docs/architecture.md).
 EVENT_SCHEMA = pa.schema([

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import conninfo, sql
 from sqlalchemy.engine import make_url
 
+from recsys.contracts import raw
 from recsys.platform import embedded
 from recsys.platform.settings import Settings
 from recsys.platform.sqlfiles import SqlFiles
@@ -116,10 +117,24 @@ def transaction(url: str) -> Iterator[psycopg.Connection]:
             yield conn
 
 
+def raw_table_ddl(spec: raw.SourceSpec) -> sql.Composed:
+    """``create table`` of one raw data table, from its contract."""
+    columns = [(c.name, c.type.sql) for c in spec.columns]
+    if spec.attributes_column:
+        columns.append((spec.attributes_column, "jsonb"))
+    columns += [(name, f"{kind} not null") for name, kind, _ in raw.BATCH_COLUMNS]
+    return sql.SQL(_sql("raw_data_table.sql")).format(
+        table=sql.Identifier("raw", spec.table), default_partition=sql.Identifier("raw", f"{spec.table}__default"),
+        columns=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in columns),
+    )
+
+
 def ensure_schemas(url: str) -> None:
     """Create the platform's schemas and the tables Python writes (idempotent)."""
     with transaction(url) as conn:
         for schema in SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        for spec in raw.SOURCES.values():
+            conn.execute(raw_table_ddl(spec))
         for name in _sql.names("ddl_"):
             conn.execute(_sql(name))
