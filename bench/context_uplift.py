@@ -74,8 +74,9 @@ def ndcg(recs: pd.DataFrame, truth: sp.csr_matrix, users: np.ndarray, items: np.
     return float(np.nanmean(values[relevant > 0]))
 
 
-def evaluate_week(frames, start: pd.Timestamp, arms: dict[str, ContextConfig], config: TrainingConfig,
-                  business_rules, calendar) -> dict:
+def evaluate_week(
+    frames, start: pd.Timestamp, arms: dict[str, ContextConfig], config: TrainingConfig, business_rules, calendar
+) -> dict:
     data = build_training_data(frames, start, load_weighting())
     model = in_memory_model(LightFMRecommender(config).fit(data))
     truth = truth_matrix(frames, start, data.user_ids, data.item_ids)
@@ -85,15 +86,16 @@ def evaluate_week(frames, start: pd.Timestamp, arms: dict[str, ContextConfig], c
     inputs = recommend.ScoringInputs(users, frames.items, history, calendar=calendar)
     result = {"week": start.date(), "users": len(users)}
     for name, arm in arms.items():
-        recs = recommend.recommend_for_users(model, inputs, recommend.ScoringSetup(start.date(), K, arm, business_rules))
+        recs = recommend.recommend_for_users(
+            model, inputs, recommend.ScoringSetup(start.date(), K, arm, business_rules)
+        )
         result[name] = ndcg(recs, truth, data.user_ids, data.item_ids)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--months", nargs="+",
-                        default=[f"2011-{m:02d}" for m in range(1, 13)])
+    parser.add_argument("--months", nargs="+", default=[f"2011-{m:02d}" for m in range(1, 13)])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--recent-purchases", action="store_true")
     args = parser.parse_args()
@@ -119,10 +121,13 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     for row in table.to_dict("records"):
         solo = " | ".join(f"{row[f]:.4f}" for f in factors)
-        print(f"| {row['week']} | {row['users']} | {row['raw']:.4f} | {row['context']:.4f} | "
-              f"{row['context'] / row['raw'] - 1:+.1%} | {solo} |")
+        print(
+            f"| {row['week']} | {row['users']} | {row['raw']:.4f} | {row['context']:.4f} | "
+            f"{row['context'] / row['raw'] - 1:+.1%} | {solo} |"
+        )
     weighted = (table["context"] * table["users"]).sum() / (table["raw"] * table["users"]).sum() - 1
     print(f"| all weeks (user-weighted) | {table['users'].sum()} | | | {weighted:+.1%} | | | | |")
+
 
 if __name__ == "__main__":
     main()

@@ -12,8 +12,21 @@ import psutil
 from recsys.platform import warehouse
 
 #: Distributions whose versions shape the figures.
-LIBRARIES = ("numpy", "scipy", "numba", "pandas", "pyarrow", "psycopg", "lightfm-next", "implicit", "dbt-core",
-             "dbt-postgres", "great-expectations", "apache-airflow", "astronomer-cosmos")
+LIBRARIES = (
+    "numpy",
+    "scipy",
+    "numba",
+    "pandas",
+    "pyarrow",
+    "psycopg",
+    "lightfm-next",
+    "implicit",
+    "dbt-core",
+    "dbt-postgres",
+    "great-expectations",
+    "apache-airflow",
+    "astronomer-cosmos",
+)
 
 
 def cpu_model() -> str:
@@ -54,7 +67,12 @@ def machine_info(url: str) -> dict:
         postgres = conn.execute("show server_version").fetchone()[0]
         shared_buffers = conn.execute("show shared_buffers").fetchone()[0]
     return {
-        "cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "cpu": cpu_model(),
-        "python": platform.python_version(), "postgresql": postgres, "shared_buffers": shared_buffers,
-        "blas": blas(), "libraries": library_versions(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "postgresql": postgres,
+        "shared_buffers": shared_buffers,
+        "blas": blas(),
+        "libraries": library_versions(),
     }

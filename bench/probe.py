@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 
 @dataclass
@@ -32,6 +33,7 @@ class CallTimes:
 
 def timed(fn: Callable, name: str, times: CallTimes, on_call: Callable | None = None) -> Callable:
     """``fn`` that adds its seconds to ``times`` under ``name`` (``on_call`` runs first)."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if on_call is not None:

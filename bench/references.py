@@ -49,8 +49,9 @@ def champion_vectors(url: str) -> tuple[np.ndarray, np.ndarray]:
     if champion is None:
         raise LookupError("no champion model: the training stage must run before the scoring reference")
     model = load_model(champion["artifact_path"])
-    return topk.factor_vectors(model.user_embeddings, model.user_biases, model.item_embeddings,
-                                  model.scoring_item_biases)
+    return topk.factor_vectors(
+        model.user_embeddings, model.user_biases, model.item_embeddings, model.scoring_item_biases
+    )
 
 
 def scoring_reference(ctx: StageContext) -> StageOutput:
@@ -60,9 +61,16 @@ def scoring_reference(ctx: StageContext) -> StageOutput:
     topk.top_k(u[:64], v, k)  # numba compiles (cached) outside the timing
     best = _interleaved(ctx.state["repeats"], bare=lambda: bare_product(u, v), top_k=lambda: topk.top_k(u, v, k))
     flops = 2.0 * u.shape[0] * v.shape[0] * u.shape[1]
-    parts = {"users": u.shape[0], "items": v.shape[0], "d": u.shape[1], "k": k,
-             "bare_seconds": best["bare"], "top_k_seconds": best["top_k"],
-             "bare_gflops": flops / best["bare"] / 1e9, "top_k_over_bare": best["top_k"] / best["bare"]}
+    parts = {
+        "users": u.shape[0],
+        "items": v.shape[0],
+        "d": u.shape[1],
+        "k": k,
+        "bare_seconds": best["bare"],
+        "top_k_seconds": best["top_k"],
+        "bare_gflops": flops / best["bare"] / 1e9,
+        "top_k_over_bare": best["top_k"] / best["bare"],
+    }
     return StageOutput(u.shape[0], best["top_k"], parts)
 
 
@@ -73,10 +81,13 @@ def _copy_once(url: str, source: sql.Composable, target: sql.Composable, spool) 
         conn.execute(sql.SQL(read_bench_sql("reference_create.sql")).format(target=target, source=source))
     spool.seek(0)
     started = time.perf_counter()
-    with warehouse.transaction(url) as conn, conn.cursor() as cur:
-        with cur.copy(sql.SQL(read_bench_sql("reference_copy_in.sql")).format(target=target)) as copy:
-            while data := spool.read(COPY_CHUNK):
-                copy.write(data)
+    with (
+        warehouse.transaction(url) as conn,
+        conn.cursor() as cur,
+        cur.copy(sql.SQL(read_bench_sql("reference_copy_in.sql")).format(target=target)) as copy,
+    ):
+        while data := spool.read(COPY_CHUNK):
+            copy.write(data)
     seconds = time.perf_counter() - started
     with warehouse.transaction(url) as conn:
         conn.execute(sql.SQL(read_bench_sql("reference_drop.sql")).format(target=target))
@@ -113,5 +124,8 @@ def publish_reference(ctx: StageContext) -> StageOutput:
     return StageOutput(figures["rows"], figures["seconds"], figures)
 
 
-RUNNERS = {"load_reference": load_reference, "scoring_reference": scoring_reference,
-           "publish_reference": publish_reference}
+RUNNERS = {
+    "load_reference": load_reference,
+    "scoring_reference": scoring_reference,
+    "publish_reference": publish_reference,
+}

@@ -35,13 +35,22 @@ def stage_rows(results: dict) -> list[dict]:
     for name, figures in results["stages"].items():
         memory = {"peak_rss_mb": figures["peak_rss_mb"], "postgres_peak_mb": figures["postgres_peak_mb"]}
         if name != "scoring_publishing":
-            rows.append({"stage": name, "rows": figures["rows"], "seconds": figures["seconds"],
-                         "process_seconds": figures["process_seconds"]} | memory)
+            rows.append(
+                {
+                    "stage": name,
+                    "rows": figures["rows"],
+                    "seconds": figures["seconds"],
+                    "process_seconds": figures["process_seconds"],
+                }
+                | memory
+            )
             continue
         parts = figures["parts"]
-        for stage, rows_of, key in (("scoring", parts["customers"], "scoring_seconds"),
-                                    ("publishing", figures["rows"], "publishing_seconds"),
-                                    ("output_gate", figures["rows"], "output_gate_seconds")):
+        for stage, rows_of, key in (
+            ("scoring", parts["customers"], "scoring_seconds"),
+            ("publishing", figures["rows"], "publishing_seconds"),
+            ("output_gate", figures["rows"], "output_gate_seconds"),
+        ):
             rows.append({"stage": stage, "rows": rows_of, "seconds": parts[key], "process_seconds": None} | memory)
     for row in rows:
         row["rows_per_second"] = _rate(row["rows"], row["seconds"])
@@ -71,10 +80,18 @@ def summarise(results: dict, nightly: tuple[str, ...]) -> dict:
         "training_seconds_per_epoch_per_million_interactions": training["seconds_per_epoch_per_million_interactions"],
     }
     figures = ratios | {"nightly_seconds": seconds, "peak_memory_mb": peak}
-    targets = {name: {"value": figures[name], "target": f"{op} {bound}",
-                      "met": figures[name] < bound if op == "<" else
-                      figures[name] <= bound if op == "<=" else figures[name] >= bound}
-               for name, (op, bound) in TARGETS.items()}
+    targets = {
+        name: {
+            "value": figures[name],
+            "target": f"{op} {bound}",
+            "met": figures[name] < bound
+            if op == "<"
+            else figures[name] <= bound
+            if op == "<="
+            else figures[name] >= bound,
+        }
+        for name, (op, bound) in TARGETS.items()
+    }
     return {"nightly": {"seconds": seconds, "peak_memory_mb": peak}, "ratios": ratios, "targets": targets}
 
 
@@ -100,24 +117,32 @@ def size_section(result: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in stage_rows(result):
-        lines.append(f"| {row['stage']} | {row['rows']:,} | {_num(row['seconds'], 1)} | "
-                     f"{_num(row['process_seconds'], 1)} | {_num(row['rows_per_second'])} | "
-                     f"{_num(row['peak_rss_mb'])} | {_num(row['postgres_peak_mb'])} |")
+        lines.append(
+            f"| {row['stage']} | {row['rows']:,} | {_num(row['seconds'], 1)} | "
+            f"{_num(row['process_seconds'], 1)} | {_num(row['rows_per_second'])} | "
+            f"{_num(row['peak_rss_mb'])} | {_num(row['postgres_peak_mb'])} |"
+        )
     night = result["nightly"]
-    lines.append(f"| **nightly total** (load to exports) | | | **{night['seconds']:,.0f}** "
-                 f"({night['seconds'] / 60:.1f} min) | | **{night['peak_memory_mb']:,.0f}** (process + server) | |")
+    lines.append(
+        f"| **nightly total** (load to exports) | | | **{night['seconds']:,.0f}** "
+        f"({night['seconds'] / 60:.1f} min) | | **{night['peak_memory_mb']:,.0f}** (process + server) | |"
+    )
     lines += ["", "| ratio | value | target | met |", "|---|---:|---:|---|"]
     for name, target in result["targets"].items():
-        lines.append(f"| {name} | {_num(target['value'], 2)} | {target['target']} | "
-                     f"{'yes' if target['met'] else '**no**'} |")
+        lines.append(
+            f"| {name} | {_num(target['value'], 2)} | {target['target']} | {'yes' if target['met'] else '**no**'} |"
+        )
     ratios = result["ratios"]
-    lines += [f"| publishing_over_raw_copy (the write plus begin, index, analyse, swap; informational) | "
-              f"{_num(ratios['publishing_over_raw_copy'], 2)} | | |",
-              f"| pipeline_scoring_over_bare (plan + context + rules, informational) | "
-              f"{_num(ratios['pipeline_scoring_over_bare'], 2)} | | |",
-              f"| training seconds per epoch / per epoch and million interactions | "
-              f"{_num(ratios['training_seconds_per_epoch'], 2)} / "
-              f"{_num(ratios['training_seconds_per_epoch_per_million_interactions'], 2)} | | |", ""]
+    lines += [
+        f"| publishing_over_raw_copy (the write plus begin, index, analyse, swap; informational) | "
+        f"{_num(ratios['publishing_over_raw_copy'], 2)} | | |",
+        f"| pipeline_scoring_over_bare (plan + context + rules, informational) | "
+        f"{_num(ratios['pipeline_scoring_over_bare'], 2)} | | |",
+        f"| training seconds per epoch / per epoch and million interactions | "
+        f"{_num(ratios['training_seconds_per_epoch'], 2)} / "
+        f"{_num(ratios['training_seconds_per_epoch_per_million_interactions'], 2)} | | |",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -148,9 +173,12 @@ def console_table(result: dict) -> str:
     """A plain-text summary for the terminal."""
     lines = [f"{'stage':<20}{'rows':>12}{'seconds':>10}{'rows/s':>14}{'peak MB':>10}{'pg MB':>10}"]
     for row in stage_rows(result):
-        lines.append(f"{row['stage']:<20}{row['rows']:>12,}{row['seconds']:>10.1f}"
-                     f"{_num(row['rows_per_second']):>14}{row['peak_rss_mb']:>10.0f}{row['postgres_peak_mb']:>10.0f}")
+        lines.append(
+            f"{row['stage']:<20}{row['rows']:>12,}{row['seconds']:>10.1f}"
+            f"{_num(row['rows_per_second']):>14}{row['peak_rss_mb']:>10.0f}{row['postgres_peak_mb']:>10.0f}"
+        )
     for name, target in result["targets"].items():
-        lines.append(f"{name}: {_num(target['value'], 2)} (target {target['target']}: "
-                     f"{'met' if target['met'] else 'MISSED'})")
+        lines.append(
+            f"{name}: {_num(target['value'], 2)} (target {target['target']}: {'met' if target['met'] else 'MISSED'})"
+        )
     return "\n".join(lines)

@@ -67,15 +67,36 @@ _ALL_CORES = {"TRAINING__DETERMINISTIC": "false", "TRAINING__EVAL_EVERY": "5", "
 SIZES = {
     "small": BenchSize("tiny", 1, _ALL_CORES | {"TRAINING__EPOCHS": "5"}),
     "medium": BenchSize("medium", 3, _ALL_CORES | {"TRAINING__EPOCHS": "10"}),
-    "large": BenchSize("large", 1, _ALL_CORES | {
-        "TRAINING__EPOCHS": "5", "TRAINING__SAMPLE_FRACTION": "0.2", "TRAINING__MAX_SAMPLED": "10",
-        "EVALUATION__TEST_DAYS": "7", "EVALUATION__VALIDATION_DAYS": "7"}),
+    "large": BenchSize(
+        "large",
+        1,
+        _ALL_CORES
+        | {
+            "TRAINING__EPOCHS": "5",
+            "TRAINING__SAMPLE_FRACTION": "0.2",
+            "TRAINING__MAX_SAMPLED": "10",
+            "EVALUATION__TEST_DAYS": "7",
+            "EVALUATION__VALIDATION_DAYS": "7",
+        },
+    ),
 }
 #: Reference runs after the stage whose rows they copy or whose model they score.
-REFERENCES = {"backfill_load": "load_reference", "training": "scoring_reference", "scoring_publishing": "publish_reference"}
+REFERENCES = {
+    "backfill_load": "load_reference",
+    "training": "scoring_reference",
+    "scoring_publishing": "publish_reference",
+}
 #: Imported once by the fork server, before any stage process is forked from it.
-PRELOAD = ["recsys_bench.stage", "recsys_expectations.runner", "dbt.cli.main", "recsys.training.train",
-           "recsys.publishing.job", "recsys.ingest.loading", "recsys.publishing.exports", "recsys.generator"]
+PRELOAD = [
+    "recsys_bench.stage",
+    "recsys_expectations.runner",
+    "dbt.cli.main",
+    "recsys.training.train",
+    "recsys.publishing.job",
+    "recsys.ingest.loading",
+    "recsys.publishing.exports",
+    "recsys.generator",
+]
 
 
 class PostgresSampler:
@@ -112,7 +133,7 @@ class PostgresSampler:
             self.peak_mb = max(self.peak_mb, self.sample())
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "PostgresSampler":
+    def __enter__(self) -> PostgresSampler:
         self._thread.start()
         return self
 
@@ -146,8 +167,14 @@ def fresh_database(settings, dbname: str) -> str:
 def bench_environment(size: str, work_dir: Path, url: str) -> dict[str, str]:
     """The children's environment: the bench database and folders, the size's training settings."""
     env = dict(os.environ)
-    env.update({"WAREHOUSE_URL": url, "RECSYS_WAREHOUSE_URL": url, "RECSYS_DATA_ROOT": str(work_dir / "data"),
-                "RECSYS_ARTIFACTS_ROOT": str(work_dir / "artifacts")})
+    env.update(
+        {
+            "WAREHOUSE_URL": url,
+            "RECSYS_WAREHOUSE_URL": url,
+            "RECSYS_DATA_ROOT": str(work_dir / "data"),
+            "RECSYS_ARTIFACTS_ROOT": str(work_dir / "artifacts"),
+        }
+    )
     env.update({f"RECSYS_{name}": value for name, value in SIZES[size].settings.items()})
     return env
 
@@ -177,13 +204,21 @@ def run_stage(processes, name: str, context: dict, env: dict, work_dir: Path, db
         raise RuntimeError(f"bench stage {name} failed (exit {proc.exitcode}; log {log_path}):\n{tail}")
     figures = json.loads(out_path.read_text())
     figures.update(process_seconds=round(wall, 2), postgres_peak_mb=round(sampler.peak_mb, 1))
-    log.info("%s: %s rows in %.1fs (process %.1fs), peak %.0f MB + postgres %.0f MB", name, figures["rows"],
-             figures["seconds"], wall, figures["peak_rss_mb"], sampler.peak_mb)
+    log.info(
+        "%s: %s rows in %.1fs (process %.1fs), peak %.0f MB + postgres %.0f MB",
+        name,
+        figures["rows"],
+        figures["seconds"],
+        wall,
+        figures["peak_rss_mb"],
+        sampler.peak_mb,
+    )
     return figures
 
 
-def run_bench(size: str, work_dir: Path, results_dir: Path, docs: Path | None, keep: bool = False,
-              until: str | None = None) -> Path | None:
+def run_bench(
+    size: str, work_dir: Path, results_dir: Path, docs: Path | None, keep: bool = False, until: str | None = None
+) -> Path | None:
     """The whole benchmark of ``size``; returns the results file.
 
     ``until`` stops after that stage and keeps the database and files, writing no results:
@@ -201,7 +236,7 @@ def run_bench(size: str, work_dir: Path, results_dir: Path, docs: Path | None, k
     state = {"preset": bench_size.preset, "repeats": bench_size.repeats}
     results = {"stages": {}, "references": {}}
     processes = stage_processes()
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     for name in STAGES:
         context = {"size": size, "url": url, "day": spec.end.isoformat(), "state": state}
         figures = run_stage(processes, name, context, env, work_dir, dbname)
@@ -214,10 +249,18 @@ def run_bench(size: str, work_dir: Path, results_dir: Path, docs: Path | None, k
             log.info("stopped after %s: database %s and %s kept", name, dbname, work_dir)
             return None
     summary = report.summarise(results, NIGHTLY) | {
-        "size": size, "date": started.date().isoformat(), "started_at": started.isoformat(),
-        "spec": {"preset": bench_size.preset, "customers": spec.n_customers, "products": spec.n_products,
-                 "events": spec.n_events, "business_date": spec.end.isoformat()},
-        "settings": bench_size.settings, "machine": machine_info(url),
+        "size": size,
+        "date": started.date().isoformat(),
+        "started_at": started.isoformat(),
+        "spec": {
+            "preset": bench_size.preset,
+            "customers": spec.n_customers,
+            "products": spec.n_products,
+            "events": spec.n_events,
+            "business_date": spec.end.isoformat(),
+        },
+        "settings": bench_size.settings,
+        "machine": machine_info(url),
     }
     results_dir.mkdir(parents=True, exist_ok=True)
     out = results_dir / f"{started.date().isoformat()}-{size}.json"

@@ -60,28 +60,51 @@ def scoring_figures(n_users: int, n_items: int, d: int, k: int, repeats: int, bl
         bare.append(best_of(1, bare_product, u, v))
         kernel.append(best_of(1, topk.top_k, u, v, k, block_size=block_size))
     bare_s, kernel_s = min(bare), min(kernel)
-    return {"users": n_users, "items": n_items, "d": d, "k": k, "cores": os.cpu_count(),
-            "bare_seconds": bare_s, "bare_gflops": flops / bare_s / 1e9,
-            "kernel_seconds": kernel_s, "kernel_gflops": flops / kernel_s / 1e9,
-            "customers_per_second": n_users / kernel_s, "ratio": kernel_s / bare_s}
+    return {
+        "users": n_users,
+        "items": n_items,
+        "d": d,
+        "k": k,
+        "cores": os.cpu_count(),
+        "bare_seconds": bare_s,
+        "bare_gflops": flops / bare_s / 1e9,
+        "kernel_seconds": kernel_s,
+        "kernel_gflops": flops / kernel_s / 1e9,
+        "customers_per_second": n_users / kernel_s,
+        "ratio": kernel_s / bare_s,
+    }
 
 
 def recommendation_rows(n_users: int, k: int = 10) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     rank = np.tile(np.arange(1, k + 1), n_users)
     score = rng.standard_normal(n_users * k)
-    return pd.DataFrame({
-        "user_id": np.repeat([f"c{i:07d}" for i in range(n_users)], k), "rank": rank,
-        "item_id": [f"p{i:05d}" for i in rng.integers(0, 20_000, n_users * k)], "score": score, "raw_score": score,
-        "season_factor": 0.1, "event_factor": 0.0, "country_factor": 0.05, "recent_factor": 0.0,
-        "promotion_factor": 0.0, "reason_code": "bought_together", "reason_ref": "p00001", "source": "model",
-    })
+    return pd.DataFrame(
+        {
+            "user_id": np.repeat([f"c{i:07d}" for i in range(n_users)], k),
+            "rank": rank,
+            "item_id": [f"p{i:05d}" for i in rng.integers(0, 20_000, n_users * k)],
+            "score": score,
+            "raw_score": score,
+            "season_factor": 0.1,
+            "event_factor": 0.0,
+            "country_factor": 0.05,
+            "recent_factor": 0.0,
+            "promotion_factor": 0.0,
+            "reason_code": "bought_together",
+            "reason_ref": "p00001",
+            "source": "model",
+        }
+    )
 
 
 def publish_figures(n_users: int, repeats: int) -> dict:
     settings = get_settings()
-    admin = embedded.start_embedded(settings) if not settings.warehouse_url else \
-        warehouse.with_database(settings.warehouse_url, "postgres")
+    admin = (
+        embedded.start_embedded(settings)
+        if not settings.warehouse_url
+        else warehouse.with_database(settings.warehouse_url, "postgres")
+    )
     warehouse.ensure_database(admin, "bench_publish")
     url = warehouse.with_database(admin, "bench_publish")
     warehouse.ensure_schemas(url)
@@ -91,11 +114,11 @@ def publish_figures(n_users: int, repeats: int) -> dict:
     day = dt.date(2011, 12, 10)
 
     def full_publish() -> None:
-        runs.publish(url, rows, empty_similar, empty_popular, context_date=day, model_version="bench", k=10,
-                        keep_runs=1)
+        runs.publish(
+            url, rows, empty_similar, empty_popular, context_date=day, model_version="bench", k=10, keep_runs=1
+        )
 
-    table_rows = runs.recommendation_rows(rows, "bench", day, dt.datetime.now(dt.timezone.utc)).assign(
-        run_id="raw")
+    table_rows = runs.recommendation_rows(rows, "bench", day, dt.datetime.now(dt.UTC)).assign(run_id="raw")
     columns = runs.COLUMNS["user_recommendations"]
     raw_table = sql.Identifier("public", "raw_copy_bench")
 
@@ -110,9 +133,14 @@ def publish_figures(n_users: int, repeats: int) -> dict:
         raw_s.append(best_of(1, raw_copy))
         publish_s.append(best_of(1, full_publish))
     n = len(rows)
-    return {"rows": n, "raw_copy_seconds": min(raw_s), "raw_rows_per_second": n / min(raw_s),
-            "publish_seconds": min(publish_s), "publish_rows_per_second": n / min(publish_s),
-            "publish_over_raw": min(publish_s) / min(raw_s)}
+    return {
+        "rows": n,
+        "raw_copy_seconds": min(raw_s),
+        "raw_rows_per_second": n / min(raw_s),
+        "publish_seconds": min(publish_s),
+        "publish_rows_per_second": n / min(publish_s),
+        "publish_over_raw": min(publish_s) / min(raw_s),
+    }
 
 
 def main() -> None:
@@ -139,8 +167,10 @@ def main() -> None:
         return
     p = publish_figures(args.rows_users, args.repeats)
     print(f"| raw COPY of {p['rows']:,} rows | {p['raw_copy_seconds']:.2f} s, {p['raw_rows_per_second']:,.0f} rows/s |")
-    print(f"| publish (COPY, index, count, swap) | {p['publish_seconds']:.2f} s, "
-          f"{p['publish_rows_per_second']:,.0f} rows/s |")
+    print(
+        f"| publish (COPY, index, count, swap) | {p['publish_seconds']:.2f} s, "
+        f"{p['publish_rows_per_second']:,.0f} rows/s |"
+    )
     print(f"| publish / raw COPY | {p['publish_over_raw']:.2f}x |")
 
 

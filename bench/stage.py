@@ -40,8 +40,9 @@ def run(name: str, context_path: Path, out_path: Path) -> dict:
     if name not in RUNNERS:
         raise SystemExit(f"unknown stage {name!r}; known: {', '.join(RUNNERS)}")
     context = json.loads(context_path.read_text())
-    ctx = stages.StageContext(get_settings(), context["url"], context["size"], dt.date.fromisoformat(context["day"]),
-                              context["state"])
+    ctx = stages.StageContext(
+        get_settings(), context["url"], context["size"], dt.date.fromisoformat(context["day"]), context["state"]
+    )
     output = RUNNERS[name](ctx)
     figures = dataclasses.asdict(output) | {"peak_rss_mb": round(peak_rss_mb(), 1)}
     out_path.write_text(json.dumps(figures, indent=2, default=str))

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from psycopg import sql
 
@@ -27,8 +27,19 @@ from recsys.platform.settings import Settings
 from . import probe
 
 #: Stages in run order; the first three set up the history and are not part of the night.
-STAGES = ("generate", "backfill_load", "backfill_dbt", "load", "raw_gate", "dbt_build", "mart_gate",
-          "model_input_gate", "training", "scoring_publishing", "exports")
+STAGES = (
+    "generate",
+    "backfill_load",
+    "backfill_dbt",
+    "load",
+    "raw_gate",
+    "dbt_build",
+    "mart_gate",
+    "model_input_gate",
+    "training",
+    "scoring_publishing",
+    "exports",
+)
 NIGHTLY = STAGES[3:]
 
 
@@ -80,11 +91,15 @@ def generate(ctx: StageContext) -> StageOutput:
     """The size's generated shop: a history file per source, then the night's daily files."""
     from recsys.generator.shop import generate_shop, shop_spec
 
-    report, seconds = _timed(generate_shop, shop_spec(ctx.state["preset"]), ctx.settings.landing_dir,
-                             daily_days=1, with_truth=False)
+    report, seconds = _timed(
+        generate_shop, shop_spec(ctx.state["preset"]), ctx.settings.landing_dir, daily_days=1, with_truth=False
+    )
     size_mb = sum(p.stat().st_size for p in report.files) / 1e6
-    return StageOutput(report.n_events, seconds, {"customers": report.n_customers, "products": report.n_products,
-                                                  "landing_mb": round(size_mb, 1)})
+    return StageOutput(
+        report.n_events,
+        seconds,
+        {"customers": report.n_customers, "products": report.n_products, "landing_mb": round(size_mb, 1)},
+    )
 
 
 def _load(ctx: StageContext, day: dt.date) -> StageOutput:
@@ -94,8 +109,12 @@ def _load(ctx: StageContext, day: dt.date) -> StageOutput:
     loaded = [r for r in results if not r.skipped]  # the history files are skipped at night
     by_source = {r.source: r.rows_loaded for r in loaded}
     rejected = sum(r.rows_rejected for r in loaded)
-    return StageOutput(sum(by_source.values()), seconds, {"rows_by_source": by_source, "rejected": rejected},
-                       {"batch_ids": [r.batch_id for r in loaded], "loaded_rows": sum(by_source.values())})
+    return StageOutput(
+        sum(by_source.values()),
+        seconds,
+        {"rows_by_source": by_source, "rejected": rejected},
+        {"batch_ids": [r.batch_id for r in loaded], "loaded_rows": sum(by_source.values())},
+    )
 
 
 def backfill_load(ctx: StageContext) -> StageOutput:
@@ -111,8 +130,9 @@ def load(ctx: StageContext) -> StageOutput:
 def _gate(ctx: StageContext, stage: str, rows: int, options: dict | None = None) -> StageOutput:
     from recsys_expectations.runner import gate
 
-    results, seconds = _timed(gate, ctx.url, stage, ctx.day, f"bench__{ctx.day}", settings=ctx.settings,
-                              options=options, build_docs=False)
+    results, seconds = _timed(
+        gate, ctx.url, stage, ctx.day, f"bench__{ctx.day}", settings=ctx.settings, options=options, build_docs=False
+    )
     parts = {r.suite_name: r.seconds for r in results}
     return StageOutput(rows, seconds, parts)
 
@@ -126,11 +146,15 @@ def _dbt_build(ctx: StageContext, day: dt.date) -> StageOutput:
     from recsys.platform.dbt_runner import run_dbt
 
     # a target folder of its own: the checkout's dbt/target belongs to whoever else runs dbt
-    result, seconds = _timed(run_dbt, ctx.settings, ctx.url, ("build",), as_of_date=day,
-                             target_path=ctx.settings.data_dir / "dbt_target")
+    result, seconds = _timed(
+        run_dbt, ctx.settings, ctx.url, ("build",), as_of_date=day, target_path=ctx.settings.data_dir / "dbt_target"
+    )
     slowest = sorted(result.nodes, key=lambda n: n.execution_time, reverse=True)[:8]
-    return StageOutput(count_rows(ctx.url, "marts.fct_events"), seconds,
-                       {n.name: round(n.execution_time, 2) for n in slowest} | {"nodes": len(result.nodes)})
+    return StageOutput(
+        count_rows(ctx.url, "marts.fct_events"),
+        seconds,
+        {n.name: round(n.execution_time, 2) for n in slowest} | {"nodes": len(result.nodes)},
+    )
 
 
 def backfill_dbt(ctx: StageContext) -> StageOutput:
@@ -166,21 +190,27 @@ def training(ctx: StageContext) -> StageOutput:
 
     targets = {"lightfm_epochs": (LightFMRecommender, "fit_epochs")}
     with probe.probes(targets, {"lightfm_epochs": _note_epochs}) as times:
-        result, seconds = _timed(run_training, ctx.url, ctx.day, ctx.settings.training, ctx.settings.evaluation,
-                                 ctx.settings.artifacts_dir)
+        result, seconds = _timed(
+            run_training, ctx.url, ctx.day, ctx.settings.training, ctx.settings.evaluation, ctx.settings.artifacts_dir
+        )
     epochs = times.notes.get("epochs", 0)
     epoch_seconds = times.get("lightfm_epochs")
     parts = {
         "lightfm_epochs": epochs,
         "lightfm_seconds": round(epoch_seconds, 2),
         "seconds_per_epoch": epoch_seconds / epochs if epochs else None,
-        "seconds_per_epoch_per_million_interactions":
-            epoch_seconds / times.notes["epoch_interactions"] * 1e6 if epochs else None,
+        "seconds_per_epoch_per_million_interactions": epoch_seconds / times.notes["epoch_interactions"] * 1e6
+        if epochs
+        else None,
         "interactions_per_epoch": times.notes.get("epoch_interactions", 0) // max(epochs, 1),
         "promoted": result.promoted,
     }
-    return StageOutput(count_rows(ctx.url, "intermediate.int_user_item_interactions"), seconds, parts,
-                       {"run_id": result.run_id, "artifact_dir": result.artifact_dir})
+    return StageOutput(
+        count_rows(ctx.url, "intermediate.int_user_item_interactions"),
+        seconds,
+        parts,
+        {"run_id": result.run_id, "artifact_dir": result.artifact_dir},
+    )
 
 
 def scoring_publishing(ctx: StageContext) -> StageOutput:
@@ -191,16 +221,19 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     less the time producing the rows (``rows``: scoring + publish layout) and less the
     similar and popular items (``small_tables``, written through ``write_block``).
     """
-    from recsys_expectations.gates import recommendations_gate
-
     from recsys.publishing import job, runs
     from recsys.serving import recommend
+    from recsys_expectations.gates import recommendations_gate
 
     validate = recommendations_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
-    targets = {"plan": (job, "build_plan"), "score": (recommend, "score_plan"),
-               "rows": (job, "range_rows"), "write_blocks": (runs, "write_blocks"),
-               "small_tables": (runs, "write_block"),
-               "finish": (runs, "finish_run")}
+    targets = {
+        "plan": (job, "build_plan"),
+        "score": (recommend, "score_plan"),
+        "rows": (job, "range_rows"),
+        "write_blocks": (runs, "write_blocks"),
+        "small_tables": (runs, "write_block"),
+        "finish": (runs, "finish_run"),
+    }
     with probe.probes(targets) as times:
         timed_validate = probe.timed(validate, "output_gate", times)
         info, seconds = _timed(job.publish_for_date, ctx.url, ctx.settings, ctx.day, timed_validate)
@@ -208,9 +241,12 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     gate_seconds = times.get("output_gate")
     parts = {name: round(value, 2) for name, value in times.seconds.items()} | {
         "copy": round(times.get("write_blocks") - times.get("rows") - times.get("small_tables"), 2),
-        "customers": info.n_customers, "scoring_seconds": scoring_seconds,
-        "publishing_seconds": seconds - scoring_seconds - gate_seconds, "output_gate_seconds": gate_seconds,
-        "timings": info.timings}
+        "customers": info.n_customers,
+        "scoring_seconds": scoring_seconds,
+        "publishing_seconds": seconds - scoring_seconds - gate_seconds,
+        "output_gate_seconds": gate_seconds,
+        "timings": info.timings,
+    }
     return StageOutput(info.n_rows, seconds, parts, {"publish_run_id": info.run_id})
 
 
@@ -218,16 +254,31 @@ def exports(ctx: StageContext) -> StageOutput:
     """The CRM campaign files of the published run (top 5, holdout, catalogue, manifest)."""
     from recsys.publishing.exports import export_campaign
 
-    manifest_path, seconds = _timed(export_campaign, ctx.url, ctx.settings.recs, "bench",
-                                    ctx.settings.artifacts_dir / "exports")
+    manifest_path, seconds = _timed(
+        export_campaign, ctx.url, ctx.settings.recs, "bench", ctx.settings.artifacts_dir / "exports"
+    )
     manifest = json.loads(Path(manifest_path).read_text())
     rows = sum(f["rows"] for f in manifest["files"].values())
-    return StageOutput(rows, seconds, {"files": {name: f["rows"] for name, f in manifest["files"].items()},
-                                       "audience": manifest["counts"]["audience"]})
+    return StageOutput(
+        rows,
+        seconds,
+        {
+            "files": {name: f["rows"] for name, f in manifest["files"].items()},
+            "audience": manifest["counts"]["audience"],
+        },
+    )
 
 
 RUNNERS: dict[str, Callable[[StageContext], StageOutput]] = {
-    "generate": generate, "backfill_load": backfill_load, "backfill_dbt": backfill_dbt, "load": load, "raw_gate": raw_gate, "dbt_build": dbt_build, "mart_gate": mart_gate,
-    "model_input_gate": model_input_gate, "training": training, "scoring_publishing": scoring_publishing,
+    "generate": generate,
+    "backfill_load": backfill_load,
+    "backfill_dbt": backfill_dbt,
+    "load": load,
+    "raw_gate": raw_gate,
+    "dbt_build": dbt_build,
+    "mart_gate": mart_gate,
+    "model_input_gate": model_input_gate,
+    "training": training,
+    "scoring_publishing": scoring_publishing,
     "exports": exports,
 }

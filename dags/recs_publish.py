@@ -16,6 +16,7 @@ lists atomically into `recs.*`. Triggered by `champion_model` from `recsys_train
 """
 
 from airflow.sdk import dag
+
 from recsys_airflow.assets import CHAMPION_MODEL
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.tasks.common import resolve_business_date

@@ -16,6 +16,7 @@ Trains tonight's LightFM hybrid once the validated marts are in (`warehouse_mart
 """
 
 from airflow.sdk import dag
+
 from recsys_airflow.assets import WAREHOUSE_MARTS
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.operators.data_quality import DataQualityOperator

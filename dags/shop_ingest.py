@@ -14,6 +14,7 @@ Loads one business day of shop data into the `raw` schema.
 """
 
 from airflow.sdk import dag
+
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.operators.data_quality import DataQualityOperator
 from recsys_airflow.tasks.common import resolve_business_date

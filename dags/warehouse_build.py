@@ -15,6 +15,7 @@ Builds the warehouse for one business date once raw shop data has landed.
 
 from airflow.sdk import dag
 from cosmos import DbtTaskGroup
+
 from recsys_airflow.assets import RAW_SHOP_DATA
 from recsys_airflow.cosmos_config import (
     EXECUTION_CONFIG,

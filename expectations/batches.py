@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from psycopg import sql
 
@@ -33,11 +33,15 @@ def as_tables(url: str, suite_name: str, groups: Sequence[BatchChecks]) -> Itera
     try:
         with transaction(url) as conn:
             for query, table in tables.items():
-                conn.execute(sql.SQL("create unlogged table {} as {}").format(
-                    sql.Identifier(SNAPSHOT_SCHEMA, table), sql.SQL(query)))
+                conn.execute(
+                    sql.SQL("create unlogged table {} as {}").format(
+                        sql.Identifier(SNAPSHOT_SCHEMA, table), sql.SQL(query)
+                    )
+                )
         yield [
             dataclasses.replace(g, batch=TableBatch(f"{SNAPSHOT_SCHEMA}.{tables[g.batch.query]}"))
-            if isinstance(g.batch, QueryBatch) else g
+            if isinstance(g.batch, QueryBatch)
+            else g
             for g in groups
         ]
     finally:

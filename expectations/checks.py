@@ -10,8 +10,9 @@ in a group of their own: each on the batch that makes it cheap.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
@@ -39,9 +40,18 @@ TYPE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 #: The family of each raw contract type (``RawType.sql``).
-_FAMILY_OF_RAW_TYPE = {"text": "text", "smallint": "integer", "integer": "integer", "bigint": "integer",
-                       "numeric": "numeric", "boolean": "boolean", "date": "date", "timestamp": "timestamp",
-                       "timestamptz": "timestamptz", "jsonb": "jsonb"}
+_FAMILY_OF_RAW_TYPE = {
+    "text": "text",
+    "smallint": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "numeric": "numeric",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamptz",
+    "jsonb": "jsonb",
+}
 
 
 def contract_columns(spec: raw.SourceSpec) -> dict[str, str]:
@@ -166,16 +176,19 @@ def unique_key(*columns: str, index: str | None = None) -> Check:
     label = columns[0] if len(columns) == 1 else f"({', '.join(columns)})"
     if index is None:
         return rows_absent(render("duplicate_keys.sql", columns=list(columns)), f"no duplicate {label}")
-    return rows_absent(render("unique_index_lost.sql", index_name=index), f"no duplicate {label}",
-                       note=f"enforced by unique index {index}")
+    return rows_absent(
+        render("unique_index_lost.sql", index_name=index),
+        f"no duplicate {label}",
+        note=f"enforced by unique index {index}",
+    )
 
 
 def timestamp_window(request: SuiteRequest) -> tuple[dt.datetime, dt.datetime]:
     """Plausible event times: from the shop's opening to the end of the logical date plus a
     tolerance (time zones, a first load of an undated file); later is the run's future."""
-    start = dt.datetime.combine(request.shop_opened, dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(request.shop_opened, dt.time(), dt.UTC)
     end_day = request.logical_date + dt.timedelta(days=1 + request.config.future_tolerance_days)
-    return start, dt.datetime.combine(end_day, dt.time(), dt.timezone.utc)
+    return start, dt.datetime.combine(end_day, dt.time(), dt.UTC)
 
 
 def raw_batch(request: SuiteRequest) -> QueryBatch:

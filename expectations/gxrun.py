@@ -10,9 +10,10 @@ so every metric is a query in PostgreSQL; no table is pulled into pandas.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -49,7 +50,7 @@ def _filesystem(path: Path) -> dict:
     return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(path)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gx_context(dq_dir: Path):
     """The process's GX context; validation results and Data Docs go under ``dq_dir``."""
     stores = InMemoryStoreBackendDefaults()
@@ -96,9 +97,7 @@ def _expectation(check: Check, key: int):
 
 def _validation_definition(context, datasource, suite_name: str, group: BatchChecks):
     name = f"{suite_name}.{group.name}"
-    suite = gx.ExpectationSuite(
-        name=name, expectations=[_expectation(c, i) for i, c in enumerate(group.checks)]
-    )
+    suite = gx.ExpectationSuite(name=name, expectations=[_expectation(c, i) for i, c in enumerate(group.checks)])
     suite = context.suites.add_or_update(suite)
     data = _batch_definition(datasource, name, group.batch)
     return context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=data, suite=suite))
@@ -126,7 +125,9 @@ def validate(
     for group in groups:
         definition = _validation_definition(context, datasource, suite_name, group)
         checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(name=definition.name, validation_definitions=[definition], result_format=_result_format(group))
+            gx.Checkpoint(
+                name=definition.name, validation_definitions=[definition], result_format=_result_format(group)
+            )
         )
         run = checkpoint.run(run_id=RunIdentifier(run_name=run_id))
         for result_id, validation in run.run_results.items():
@@ -149,4 +150,3 @@ def _raw(group: BatchChecks, result) -> RawResult:
 def _docs_url(context) -> str | None:
     sites = context.get_docs_sites_urls(site_name=SITE_NAME)
     return sites[0]["site_url"] if sites else None
-

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 #: GX kwargs that carry a bound rather than name the data.
 THRESHOLD_KWARGS = (
-    "min_value", "max_value", "strict_min", "strict_max", "mostly", "value_set",
-    "type_list", "type_", "column_set", "value_pairs_set", "value",
+    "min_value",
+    "max_value",
+    "strict_min",
+    "strict_max",
+    "mostly",
+    "value_set",
+    "type_list",
+    "type_",
+    "column_set",
+    "value_pairs_set",
+    "value",
 )
 #: GX kwargs that name the data an expectation looks at.
 DOMAIN_KWARGS = ("column", "column_list", "column_A", "column_B")
@@ -140,8 +150,10 @@ def failure_message(result: SuiteResult) -> str:
     ]
     if result.docs_url:
         lines.append(f"Data Docs: {result.docs_url}")
-    lines.append("Details: select * from dq.validation_results where run_id = "
-                 f"'{result.run_id}' and table_name = '{result.table}' and not success")
+    lines.append(
+        "Details: select * from dq.validation_results where run_id = "
+        f"'{result.run_id}' and table_name = '{result.table}' and not success"
+    )
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from recsys.platform.settings import Settings, get_settings
 from recsys.platform.warehouse import connect, transaction
@@ -69,7 +69,13 @@ def run_suite(
         write_results(conn, result)
     log.info(
         "dq %s on %s for %s: %d expectations, %d error(s), %d warning(s) in %.2fs",
-        suite_name, table, logical_date, len(outcomes), len(result.errors), len(result.warnings), result.seconds,
+        suite_name,
+        table,
+        logical_date,
+        len(outcomes),
+        len(result.errors),
+        len(result.warnings),
+        result.seconds,
     )
     return result
 
@@ -105,8 +111,14 @@ def raise_for_errors(results: SuiteResult | Sequence[SuiteResult]) -> None:
     results = [results] if isinstance(results, SuiteResult) else list(results)
     for r in results:
         for w in r.warnings:
-            log.warning("dq warning %s on %s: %s observed %s; expected %s",
-                        r.suite_name, r.table, w.expectation, w.observed_value, w.threshold)
+            log.warning(
+                "dq warning %s on %s: %s observed %s; expected %s",
+                r.suite_name,
+                r.table,
+                w.expectation,
+                w.observed_value,
+                w.threshold,
+            )
     failed = [r for r in results if r.errors]
     if failed:
         raise DataQualityError("\n".join(failure_message(r) for r in failed))
@@ -133,8 +145,11 @@ def gate(
     if isinstance(logical_date, str):
         logical_date = dt.date.fromisoformat(logical_date)
     if table:
-        results = [run_suite(url, stage, logical_date, table, run_id, settings=settings, options=options,
-                             build_docs=build_docs)]
+        results = [
+            run_suite(
+                url, stage, logical_date, table, run_id, settings=settings, options=options, build_docs=build_docs
+            )
+        ]
     else:
         results = run_stage(url, stage, logical_date, run_id, settings=settings, options=options, build_docs=build_docs)
     raise_for_errors(results)

@@ -21,13 +21,18 @@ PREFERRED = dict(zip(COUNTRIES, CATEGORIES))
 START = pd.Timestamp("2024-01-01")
 
 
-def planted_frames(n_users: int = 500, items_per_category: int = 40, days: int = 180, season_days: int = 30,
-                   mean_interactions: float = 10.0, seed: int = 0) -> Frames:
+def planted_frames(
+    n_users: int = 500,
+    items_per_category: int = 40,
+    days: int = 180,
+    season_days: int = 30,
+    mean_interactions: float = 10.0,
+    seed: int = 0,
+) -> Frames:
     """Interactions, items and users with the planted segment and season structure."""
     rng = np.random.default_rng(seed)
     items = _items(items_per_category)
-    users = pd.DataFrame({"user_id": [f"u{i:04d}" for i in range(n_users)],
-                          "country": rng.choice(COUNTRIES, n_users)})
+    users = pd.DataFrame({"user_id": [f"u{i:04d}" for i in range(n_users)], "country": rng.choice(COUNTRIES, n_users)})
     by_category = {c: items[items["category"] == c] for c in CATEGORIES}
     season_start = START + pd.Timedelta(days=days - season_days)
     rows = []
@@ -46,8 +51,11 @@ def planted_frames(n_users: int = 500, items_per_category: int = 40, days: int =
             rating = (rng.integers(4, 6) if liked else rng.integers(1, 3)) if rng.random() < 0.3 else np.nan
             rows.append((user, item, ts, 1.0, rating))
     interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "timestamp", "weight", "rating"])
-    return Frames(normalise_interactions(interactions), normalise_entities(items.drop(columns="seasonal"), "item_id"),
-                  normalise_entities(users, "user_id"))
+    return Frames(
+        normalise_interactions(interactions),
+        normalise_entities(items.drop(columns="seasonal"), "item_id"),
+        normalise_entities(users, "user_id"),
+    )
 
 
 def _items(per_category: int) -> pd.DataFrame:
@@ -55,12 +63,14 @@ def _items(per_category: int) -> pd.DataFrame:
     for category in CATEGORIES:
         for i in range(per_category):
             seasonal = i % 3 == 2
-            rows.append({
-                "item_id": f"{category[:2]}{i:03d}",
-                "category": category,
-                "brand": f"{category}-brand-{i % 4}",
-                "price": float(5 + (i * 7) % 40),
-                "title": f"{category} item {'festive ' if seasonal else ''}model {i % 5}",
-                "seasonal": seasonal,
-            })
+            rows.append(
+                {
+                    "item_id": f"{category[:2]}{i:03d}",
+                    "category": category,
+                    "brand": f"{category}-brand-{i % 4}",
+                    "price": float(5 + (i * 7) % 40),
+                    "title": f"{category} item {'festive ' if seasonal else ''}model {i % 5}",
+                    "seasonal": seasonal,
+                }
+            )
     return pd.DataFrame(rows)

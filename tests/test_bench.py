@@ -11,6 +11,7 @@ import json
 import math
 
 import pytest
+
 from recsys_bench import report
 from recsys_bench.run import run_bench
 from recsys_bench.stages import NIGHTLY, STAGES

@@ -32,7 +32,9 @@ def test_a_changed_contract_makes_the_committed_file_stale(monkeypatch):
 def test_the_marts_check_constraint_accepts_exactly_the_contracts_event_types():
     marts = yaml.safe_load((REPO / "dbt" / "models" / "marts" / "_marts__models.yml").read_text())
     fct_events = next(m for m in marts["models"] if m["name"] == "fct_events")
-    expressions = [c["expression"] for c in fct_events.get("constraints", []) if "event_type in" in c.get("expression", "")]
+    expressions = [
+        c["expression"] for c in fct_events.get("constraints", []) if "event_type in" in c.get("expression", "")
+    ]
     assert len(expressions) == 1
     assert tuple(re.findall(r"'(\w+)'", expressions[0])) == raw.EVENT_TYPES
 
@@ -41,7 +43,8 @@ def test_the_marts_check_constraint_accepts_exactly_the_contracts_event_types():
 def test_the_raw_suites_check_the_contracts_columns(spec):
     columns = suite_module(f"raw_{spec.name}").COLUMNS
     assert list(columns) == [c.name for c in spec.columns] + (
-        [spec.attributes_column] if spec.attributes_column else []) + [name for name, _, _ in raw.BATCH_COLUMNS]
+        [spec.attributes_column] if spec.attributes_column else []
+    ) + [name for name, _, _ in raw.BATCH_COLUMNS]
 
 
 @pytest.mark.integration
@@ -51,7 +54,8 @@ def test_the_raw_tables_have_the_contracts_columns_and_types(warehouse_db):
             rows = conn.execute(
                 "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a"
                 " where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped order by a.attnum",
-                (f"raw.{spec.table}",)).fetchall()
+                (f"raw.{spec.table}",),
+            ).fetchall()
             expected = [(c.name, c.type.sql) for c in spec.columns]
             expected += [(spec.attributes_column, "jsonb")] if spec.attributes_column else []
             expected += [(name, kind) for name, kind, _ in raw.BATCH_COLUMNS]

@@ -12,33 +12,61 @@ import pytest
 from recsys.pgio import copy_binary
 from recsys.platform import warehouse
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TYPES = ["text", "int2", "int4", "int8", "float4", "float8", "bool", "date", "timestamptz", "timestamp", "varchar"]
-DDL = ("create table {name} (t text, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, b bool, d date,"
-       " tz timestamptz, ts timestamp, v varchar(20))")
+DDL = (
+    "create table {name} (t text, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, b bool, d date,"
+    " tz timestamptz, ts timestamp, v varchar(20))"
+)
 COLUMNS = ["t", "i2", "i4", "i8", "f4", "f8", "b", "d", "tz", "ts", "v"]
 
 
 def awkward_frame() -> pd.DataFrame:
     """Every supported type with its edge values: NULLs of each kind, non-ASCII and empty
     text, integer bounds, infinities, denormals, negative zero, dates around both epochs."""
-    return pd.DataFrame({
-        "t": ["plain", "", None, "Grüße, 東京 — ✓ \"quoted\"\ttab\nnewline", "x" * 5000, "\\N"],
-        "i2": [1, -32768, 32767, 0, -1, 7],
-        "i4": pd.array([1, None, 2**31 - 1, -2**31, 0, 42], dtype="Int64"),
-        "i8": [2**63 - 1, -2**63, 0, 1, -1, 10**15],
-        "f4": np.array([1.5, 3.4028235e38, -0.0, 1e-45, np.inf, 0.1], np.float32),
-        "f8": [1.5, np.inf, -np.inf, 5e-324, np.nan, -1.7976931348623157e308],
-        "b": [True, False, None, True, False, True],
-        "d": [dt.date(2000, 1, 1), dt.date(1970, 1, 1), None, dt.date(1999, 12, 31), dt.date(1, 1, 1),
-              dt.date(9999, 12, 31)],
-        "tz": pd.to_datetime(["2000-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", None,
-                              "2023-12-31T23:59:59.123456+02:00", "1900-03-01T12:00:00Z", "2200-01-01T00:00:00Z"],
-                             utc=True, format="ISO8601"),
-        "ts": pd.to_datetime(["2000-01-01 00:00:00", "1999-12-31 23:59:59.5", None, "2011-12-09 12:50:00",
-                              "1970-01-01", "2100-02-28 01:02:03.000004"], format="ISO8601"),
-        "v": ["a", "é", "", None, "short", "z"],
-    })
+    return pd.DataFrame(
+        {
+            "t": ["plain", "", None, 'Grüße, 東京 — ✓ "quoted"\ttab\nnewline', "x" * 5000, "\\N"],
+            "i2": [1, -32768, 32767, 0, -1, 7],
+            "i4": pd.array([1, None, 2**31 - 1, -(2**31), 0, 42], dtype="Int64"),
+            "i8": [2**63 - 1, -(2**63), 0, 1, -1, 10**15],
+            "f4": np.array([1.5, 3.4028235e38, -0.0, 1e-45, np.inf, 0.1], np.float32),
+            "f8": [1.5, np.inf, -np.inf, 5e-324, np.nan, -1.7976931348623157e308],
+            "b": [True, False, None, True, False, True],
+            "d": [
+                dt.date(2000, 1, 1),
+                dt.date(1970, 1, 1),
+                None,
+                dt.date(1999, 12, 31),
+                dt.date(1, 1, 1),
+                dt.date(9999, 12, 31),
+            ],
+            "tz": pd.to_datetime(
+                [
+                    "2000-01-01T00:00:00Z",
+                    "1969-12-31T23:59:59.999999Z",
+                    None,
+                    "2023-12-31T23:59:59.123456+02:00",
+                    "1900-03-01T12:00:00Z",
+                    "2200-01-01T00:00:00Z",
+                ],
+                utc=True,
+                format="ISO8601",
+            ),
+            "ts": pd.to_datetime(
+                [
+                    "2000-01-01 00:00:00",
+                    "1999-12-31 23:59:59.5",
+                    None,
+                    "2011-12-09 12:50:00",
+                    "1970-01-01",
+                    "2100-02-28 01:02:03.000004",
+                ],
+                format="ISO8601",
+            ),
+            "v": ["a", "é", "", None, "short", "z"],
+        }
+    )
 
 
 def stream(frame: pd.DataFrame, chunk_rows: int):

@@ -18,13 +18,31 @@ from recsys.platform.dbt_runner import parse_project
 from recsys.platform.settings import get_settings
 
 EXPECTED_TASKS = {
-    "shop_ingest": {"resolve_business_date", "load_landing_files", "load_shop_oltp", "new_batch_ids",
-                    "raw_quality_gate", "announce_raw_data"},
-    "warehouse_build": {"resolve_business_date", "mart_quality_gate", "announce_marts",
-                        "dbt.fct_events_model_build", "dbt.dim_customers_model_build", "dbt.dim_products_model_build"},
+    "shop_ingest": {
+        "resolve_business_date",
+        "load_landing_files",
+        "load_shop_oltp",
+        "new_batch_ids",
+        "raw_quality_gate",
+        "announce_raw_data",
+    },
+    "warehouse_build": {
+        "resolve_business_date",
+        "mart_quality_gate",
+        "announce_marts",
+        "dbt.fct_events_model_build",
+        "dbt.dim_customers_model_build",
+        "dbt.dim_products_model_build",
+    },
     "recsys_training": {"resolve_business_date", "training_input_gate", "train_and_evaluate", "announce_model"},
-    "recs_publish": {"resolve_business_date", "begin_publish_run", "customer_ranges", "score_customer_range",
-                     "check_and_swap", "announce_published"},
+    "recs_publish": {
+        "resolve_business_date",
+        "begin_publish_run",
+        "customer_ranges",
+        "score_customer_range",
+        "check_and_swap",
+        "announce_published",
+    },
 }
 
 
@@ -107,13 +125,20 @@ def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
     day = dt.date(2024, 1, 10)
     data_root = tmp_path / "data"
     _write_events(data_root / "landing" / "events" / f"events_{day}.csv", day, 400, anonymous_share=0.3)
-    settings = get_settings({**os.environ, "WAREHOUSE_URL": warehouse_db, "RECSYS_DATA_ROOT": str(data_root),
-                             "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts")})
+    settings = get_settings(
+        {
+            **os.environ,
+            "WAREHOUSE_URL": warehouse_db,
+            "RECSYS_DATA_ROOT": str(data_root),
+            "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts"),
+        }
+    )
     env = airflow_environment(settings, warehouse_db)
     env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
     subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-    run = subprocess.run(["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        ["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env, capture_output=True, text=True
+    )
     log = run.stdout + run.stderr
 
     with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:

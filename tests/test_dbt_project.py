@@ -32,7 +32,16 @@ KPI_DAY = dt.date(2011, 12, 1)
 HALF_LIFE_DAYS = 90
 
 HEART = "85123A"
-ORDER_LINE_COLUMNS = ("invoice_no", "product_id", "description", "quantity", "invoice_ts", "unit_price", "customer_id", "country")
+ORDER_LINE_COLUMNS = (
+    "invoice_no",
+    "product_id",
+    "description",
+    "quantity",
+    "invoice_ts",
+    "unit_price",
+    "customer_id",
+    "country",
+)
 EVENT_COLUMNS = ("event_id", "customer_id", "session_id", "event_type", "product_id", "event_ts", "price", "rating")
 CUSTOMER_COLUMNS = ("customer_id", "country", "signup_date", "email", "attributes")
 PRODUCT_COLUMNS = ("product_id", "title", "category", "brand", "price", "stock_level", "created_at", "is_active")
@@ -43,7 +52,7 @@ def _ts(text: str) -> dt.datetime:
 
 
 def _utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
 def order_lines() -> list[tuple]:
@@ -53,7 +62,9 @@ def order_lines() -> list[tuple]:
     products on KPI_DAY.  A guest line and a line after AS_OF are not purchases as of AS_OF.
     """
     white, cream = "WHITE HANGING HEART T-LIGHT HOLDER", "CREAM HANGING HEART T-LIGHT HOLDER"
-    lines = [(f"{581000 + i}", HEART, white, 1, _ts("2011-12-09 10:00"), 2.55, "10001", "United Kingdom") for i in range(500)]
+    lines = [
+        (f"{581000 + i}", HEART, white, 1, _ts("2011-12-09 10:00"), 2.55, "10001", "United Kingdom") for i in range(500)
+    ]
     return lines + [
         ("581600", "85123a", cream, 1, _ts("2011-12-09 11:00"), 2.55, "10002", "United Kingdom"),
         ("581600", "POST", "POSTAGE", 1, _ts("2011-12-09 11:00"), 18.00, "10002", "United Kingdom"),
@@ -115,13 +126,24 @@ def load_batch(url: str, batch_id: int | None, source: str, columns: tuple[str, 
     """
     with warehouse.transaction(url) as conn:
         if batch_id is None:
-            batch_id = conn.execute("select nextval(pg_get_serial_sequence('raw.load_batches', 'batch_id'))").fetchone()[0]
+            batch_id = conn.execute(
+                "select nextval(pg_get_serial_sequence('raw.load_batches', 'batch_id'))"
+            ).fetchone()[0]
         conn.execute(
             "insert into raw.load_batches (batch_id, source, file_name, file_sha256, logical_date,"
             " rows_read, rows_loaded, rows_rejected, started_at, finished_at, status)"
             " values (%s, %s, %s, %s, %s, %s, %s, 0, %s, %s, 'succeeded')",
-            (batch_id, source, f"{source}_{batch_id}.csv", f"{batch_id:064d}", AS_OF, len(rows), len(rows),
-             _utc("2011-12-10 01:00"), _utc("2011-12-10 01:01")),
+            (
+                batch_id,
+                source,
+                f"{source}_{batch_id}.csv",
+                f"{batch_id:064d}",
+                AS_OF,
+                len(rows),
+                len(rows),
+                _utc("2011-12-10 01:00"),
+                _utc("2011-12-10 01:01"),
+            ),
         )
         names = ", ".join((*columns, "_batch_id", "_line_number"))
         with conn.cursor().copy(f"copy raw.{source} ({names}) from stdin") as copy:
@@ -140,8 +162,13 @@ class Build:
 
     def run(self, command=("build",), as_of_date=AS_OF, full_refresh=False) -> dbt_runner.DbtResult:
         return dbt_runner.run_dbt(
-            self.settings, self.url, command, as_of_date=as_of_date, full_refresh=full_refresh,
-            profiles_dir=self.profiles_dir, target_path=self.target_path,
+            self.settings,
+            self.url,
+            command,
+            as_of_date=as_of_date,
+            full_refresh=full_refresh,
+            profiles_dir=self.profiles_dir,
+            target_path=self.target_path,
         )
 
     def rows(self, sql: str, params=()) -> list[tuple]:
@@ -172,8 +199,14 @@ def build(warehouse_db, tmp_path_factory) -> Build:
 
 
 MART_TABLES = (
-    "marts.fct_events", "marts.fct_order_lines", "marts.fct_interactions_daily", "marts.fct_daily_kpis",
-    "marts.fct_product_weekly_demand", "marts.dim_customers", "marts.dim_products", "marts.dim_calendar_events",
+    "marts.fct_events",
+    "marts.fct_order_lines",
+    "marts.fct_interactions_daily",
+    "marts.fct_daily_kpis",
+    "marts.fct_product_weekly_demand",
+    "marts.dim_customers",
+    "marts.dim_products",
+    "marts.dim_calendar_events",
     "intermediate.int_user_item_interactions",
 )
 
@@ -181,7 +214,9 @@ MART_TABLES = (
 def snapshot(build: Build) -> dict[str, tuple[int, str]]:
     """Row count and a content checksum of every mart."""
     return {
-        table: build.one(f"select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '') from {table} t")
+        table: build.one(
+            f"select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '') from {table} t"
+        )
         for table in MART_TABLES
     }
 
@@ -199,7 +234,13 @@ def test_build_runs_every_model_and_test(build):
     kinds = {node.resource_type for node in build.result.nodes}
     assert {"model", "test", "seed"} <= kinds
     built = {node.name for node in build.result.nodes if node.resource_type == "model"}
-    assert {"fct_events", "fct_interactions_daily", "dim_customers", "dim_products", "int_user_item_interactions"} <= built
+    assert {
+        "fct_events",
+        "fct_interactions_daily",
+        "dim_customers",
+        "dim_products",
+        "int_user_item_interactions",
+    } <= built
     assert all(node.execution_time >= 0 for node in build.result.nodes)
 
 
@@ -227,13 +268,13 @@ def test_rating_weight_uses_the_stars(build):
 
 @pytest.mark.integration
 def test_only_real_purchases_become_purchase_events(build):
-    flags = dict(
-        (invoice, (is_cancellation, is_return, is_product, has_customer, is_purchase))
+    flags = {
+        invoice: (is_cancellation, is_return, is_product, has_customer, is_purchase)
         for invoice, is_cancellation, is_return, is_product, has_customer, is_purchase in build.rows(
             "select invoice_no || ':' || product_id, is_cancellation, is_return, is_product, has_customer, is_purchase"
             " from marts.fct_order_lines where invoice_no in ('581600', 'C581601', '581602', '580001')"
         )
-    )
+    }
     assert flags == {
         f"581600:{HEART}": (False, False, True, True, True),
         "581600:POST": (False, False, False, True, False),
@@ -241,7 +282,9 @@ def test_only_real_purchases_become_purchase_events(build):
         "581602:22423": (False, True, True, True, False),
         "580001:P1": (False, False, True, False, False),
     }
-    purchase_sessions = {row[0] for row in build.rows("select session_id from marts.fct_events where source = 'order_lines'")}
+    purchase_sessions = {
+        row[0] for row in build.rows("select session_id from marts.fct_events where source = 'order_lines'")
+    }
     assert not purchase_sessions & {"C581601", "581602", "580001"}
     assert build.one("select n_purchases from marts.dim_products where product_id = %s", (HEART,))[0] == 502
 
@@ -255,7 +298,9 @@ def test_nothing_after_the_as_of_date(build):
 
 @pytest.mark.integration
 def test_resent_event_keeps_its_latest_version(build):
-    assert build.rows("select event_date, batch_id from marts.fct_events where event_id = 'e10'") == [(dt.date(2011, 12, 6), 5)]
+    assert build.rows("select event_date, batch_id from marts.fct_events where event_id = 'e10'") == [
+        (dt.date(2011, 12, 6), 5)
+    ]
 
 
 @pytest.mark.integration
@@ -274,9 +319,12 @@ def test_daily_kpis_of_a_hand_computed_day(build):
 
 @pytest.mark.integration
 def test_rfm_scores_and_segments(build):
-    rows = {r[0]: r[1:] for r in build.rows(
-        "select customer_id, recency_days, frequency, r_score, f_score, m_score, rfm_segment from marts.dim_customers"
-    )}
+    rows = {
+        r[0]: r[1:]
+        for r in build.rows(
+            "select customer_id, recency_days, frequency, r_score, f_score, m_score, rfm_segment from marts.dim_customers"
+        )
+    }
     assert set(rows) == {"10001", "10002", "10003", "10004", "20001", "20002", "20004", "20005"}  # 20003 signs up later
     scored = [r for r in rows.values() if r[2] is not None]
     assert len(scored) == 5 and all(1 <= score <= 5 for r in scored for score in r[2:5])
@@ -293,7 +341,9 @@ def test_customers_only_seen_in_order_lines_get_a_row(build):
         "select customer_id, country, is_registered, signup_date from marts.dim_customers"
         " where customer_id in ('10003', '10004') order by customer_id"
     ) == [("10003", "France", False, None), ("10004", "Germany", False, None)]
-    registered = build.one("select country, email_hash, attributes from marts.dim_customers where customer_id = '20001'")
+    registered = build.one(
+        "select country, email_hash, attributes from marts.dim_customers where customer_id = '20001'"
+    )
     assert registered[0] == "United Kingdom"
     assert len(registered[1]) == 64 and "@" not in registered[1]
     assert registered[2] == {"newsletter": True}
@@ -301,10 +351,13 @@ def test_customers_only_seen_in_order_lines_get_a_row(build):
 
 @pytest.mark.integration
 def test_products_from_catalogue_and_order_lines(build):
-    rows = {r[0]: r[1:] for r in build.rows(
-        "select product_id, title, category, in_stock, in_catalogue, is_product, price_band, popularity_rank"
-        " from marts.dim_products"
-    )}
+    rows = {
+        r[0]: r[1:]
+        for r in build.rows(
+            "select product_id, title, category, in_stock, in_catalogue, is_product, price_band, popularity_rank"
+            " from marts.dim_products"
+        )
+    }
     assert "P9" not in rows  # created after the as-of date
     assert rows[HEART][:5] == ("WHITE HANGING HEART T-LIGHT HOLDER", "unknown", True, False, True)
     assert rows[HEART][6] == 1  # the most popular product
@@ -321,11 +374,16 @@ def test_products_from_catalogue_and_order_lines(build):
 def test_weekly_demand_and_calendar(build):
     assert build.rows(
         "select week_start, iso_week, n_purchases, quantity from marts.fct_product_weekly_demand where product_id = %s"
-        " order by week_start", (HEART,)
+        " order by week_start",
+        (HEART,),
     ) == [(dt.date(2011, 9, 5), "2011-W36", 1, 3), (dt.date(2011, 12, 5), "2011-W49", 501, 501)]
-    mothers_day = dict(build.rows("select country, start_month from marts.dim_calendar_events where event_name = 'mothers_day'"))
+    mothers_day = dict(
+        build.rows("select country, start_month from marts.dim_calendar_events where event_name = 'mothers_day'")
+    )
     assert mothers_day["United Kingdom"] == 3 and mothers_day["*"] == 5
-    assert build.one("select wraps_year_end, keywords[1] from marts.dim_calendar_events where event_name = 'christmas'") == (False, "christmas")
+    assert build.one(
+        "select wraps_year_end, keywords[1] from marts.dim_calendar_events where event_name = 'christmas'"
+    ) == (False, "christmas")
 
 
 @pytest.mark.integration
@@ -339,7 +397,13 @@ def test_rerun_of_the_same_date_changes_nothing(build):
 def test_next_date_adds_a_batch_and_a_backfill_converges(build):
     before = snapshot(build)
     next_day = AS_OF + dt.timedelta(days=1)
-    load_batch(build.url, 6, "events", EVENT_COLUMNS, [("e11", "20001", "s6", "view", HEART, _utc("2011-12-10 09:30"), 2.55, None)])
+    load_batch(
+        build.url,
+        6,
+        "events",
+        EVENT_COLUMNS,
+        [("e11", "20001", "s6", "view", HEART, _utc("2011-12-10 09:30"), 2.55, None)],
+    )
     build.run(("run",), as_of_date=next_day)
     late = build.rows("select event_id from marts.fct_events where event_date = %s order by event_id", (next_day,))
     assert late == [("e09",), ("e11",), ("order_line-581700-1",)]
@@ -351,7 +415,9 @@ def test_next_date_adds_a_batch_and_a_backfill_converges(build):
 @pytest.mark.integration
 def test_resent_event_moving_days_converges_to_a_full_refresh(build):
     moved_from, moved_to = dt.date(2011, 11, 20), dt.date(2011, 12, 7)
-    load_batch(build.url, 7, "events", EVENT_COLUMNS, [("e12", "20005", "s7", "view", "P3", _utc("2011-12-07 09:00"), 5, None)])
+    load_batch(
+        build.url, 7, "events", EVENT_COLUMNS, [("e12", "20005", "s7", "view", "P3", _utc("2011-12-07 09:00"), 5, None)]
+    )
     build.run()
     assert build.rows("select event_date from marts.fct_events where event_id = 'e12'") == [(moved_to,)]
     assert build.one("select count(*) from marts.fct_interactions_daily where event_date = %s", (moved_from,))[0] == 0
@@ -366,10 +432,17 @@ def test_resent_event_moving_days_converges_to_a_full_refresh(build):
 #: refresh.  int_event_versions is compared through int_events_unioned: it also keeps the
 #: replaced deliveries of invoices, which a full refresh cannot see.
 NIGHT_RELATIONS = (
-    "intermediate.int_order_lines_flagged", "intermediate.int_as_of_date", "intermediate.int_events_unioned",
-    "intermediate.int_daily_activity", "intermediate.int_customer_activity", "intermediate.int_product_activity",
-    "intermediate.int_product_daily_purchases", "intermediate.int_user_item_totals",
-    "intermediate.int_customers_unioned", "intermediate.int_products_unioned", *MART_TABLES,
+    "intermediate.int_order_lines_flagged",
+    "intermediate.int_as_of_date",
+    "intermediate.int_events_unioned",
+    "intermediate.int_daily_activity",
+    "intermediate.int_customer_activity",
+    "intermediate.int_product_activity",
+    "intermediate.int_product_daily_purchases",
+    "intermediate.int_user_item_totals",
+    "intermediate.int_customers_unioned",
+    "intermediate.int_products_unioned",
+    *MART_TABLES,
 )
 
 
@@ -391,7 +464,8 @@ def corrections(build: Build, history_day: dt.date, products: list[str]) -> list
     product; plus a late event on an old day."""
     events = build.rows(
         "select event_id, customer_id, session_id, event_type, product_id, event_ts, price, rating from raw.events"
-        " where customer_id is not null and event_ts < %s order by event_id limit 3", (history_day - dt.timedelta(days=20),)
+        " where customer_id is not null and event_ts < %s order by event_id limit 3",
+        (history_day - dt.timedelta(days=20),),
     )
     moved, recustomered, reproducted = (list(event) for event in events)
     moved[5] += dt.timedelta(days=5)
@@ -416,7 +490,8 @@ def comparable_columns(build: Build, relation: str) -> str:
     schema, name = relation.split(".")
     columns = build.rows(
         "select column_name, data_type, udt_name from information_schema.columns"
-        " where table_schema = %s and table_name = %s order by ordinal_position", (schema, name),
+        " where table_schema = %s and table_name = %s order by ordinal_position",
+        (schema, name),
     )
     assert columns, f"{relation} has no columns"
 
@@ -435,8 +510,12 @@ def differences(build: Build, relation: str, copies: str) -> tuple[int, int]:
     columns = comparable_columns(build, relation)
     copy = f"{copies}.{relation.split('.')[1]}"
     return (
-        build.one(f"select count(*) from (select {columns} from {copy} except all select {columns} from {relation}) d")[0],
-        build.one(f"select count(*) from (select {columns} from {relation} except all select {columns} from {copy}) d")[0],
+        build.one(f"select count(*) from (select {columns} from {copy} except all select {columns} from {relation}) d")[
+            0
+        ],
+        build.one(f"select count(*) from (select {columns} from {relation} except all select {columns} from {copy}) d")[
+            0
+        ],
     )
 
 
@@ -460,13 +539,19 @@ def generated_shop(server_url, tmp_path_factory):
 def build_generated_nights(url: str, tmp: Path) -> tuple[Build, dt.date, int]:
     """The scenario of the ``generated_shop`` fixture in the empty database ``url``."""
     warehouse.ensure_schemas(url)
-    spec = shop_spec("tiny", n_customers=400, n_products=120, n_events=8000,
-                     start=dt.date(2023, 10, 1), end=dt.date(2023, 12, 31))
+    spec = shop_spec(
+        "tiny", n_customers=400, n_products=120, n_events=8000, start=dt.date(2023, 10, 1), end=dt.date(2023, 12, 31)
+    )
     generate_shop(spec, tmp / "landing", daily_days=2, with_truth=False)
     history_day, nights = landing_dates(spec, 2)
     build = Build(url, Settings(home=REPO, warehouse_url=url), tmp / "profiles", tmp / "target", None)
     load_landing(url, tmp / "landing", history_day)
-    customers = [row[0] for row in build.rows("select distinct customer_id from raw.events where customer_id is not null order by 1 limit 3")]
+    customers = [
+        row[0]
+        for row in build.rows(
+            "select distinct customer_id from raw.events where customer_id is not null order by 1 limit 3"
+        )
+    ]
     products = [row[0] for row in build.rows("select product_id from raw.products order by 1 limit 3")]
     load_batch(url, None, "order_lines", ORDER_LINE_COLUMNS, generated_invoices(customers, products, history_day))
     build.run(as_of_date=history_day)  # seeds too
@@ -478,8 +563,13 @@ def build_generated_nights(url: str, tmp: Path) -> tuple[Build, dt.date, int]:
         if night == nights[-1]:
             load_batch(url, None, "events", EVENT_COLUMNS, corrections(build, history_day, products))
             resent = [line for line in generated_invoices(customers, products, history_day)[:2] if line[0] == "G1001"]
-            load_batch(url, None, "order_lines", ORDER_LINE_COLUMNS,
-                       [(*line[:4], line[4] + dt.timedelta(days=1), *line[5:]) for line in resent[:1]])
+            load_batch(
+                url,
+                None,
+                "order_lines",
+                ORDER_LINE_COLUMNS,
+                [(*line[:4], line[4] + dt.timedelta(days=1), *line[5:]) for line in resent[:1]],
+            )
         result = build.run(("build",) if night == nights[-1] else ("run",), as_of_date=night)
     keep_copies(build, "night")
     return dataclasses.replace(build, result=result), nights[-1], late_batch_id
@@ -500,9 +590,9 @@ def test_a_night_rebuilds_only_its_days(generated_shop):
 def test_rerunning_a_night_changes_nothing(generated_shop):
     build, night, _ = generated_shop
     build.run(("run",), as_of_date=night)
-    assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == {
-        relation: (0, 0) for relation in NIGHT_RELATIONS
-    }
+    assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == dict.fromkeys(
+        NIGHT_RELATIONS, (0, 0)
+    )
 
 
 @pytest.mark.integration
@@ -511,12 +601,21 @@ def test_an_incremental_table_gets_its_declared_indexes_back(generated_shop):
     indexes = "select indexdef from pg_indexes where schemaname = 'marts' and tablename = 'fct_events'"
     declared = sorted(re.sub(r"INDEX \S+ ON", "INDEX ON", d) for (d,) in build.rows(indexes))
     with warehouse.transaction(build.url) as conn:  # as a table built by an earlier version of the model
-        for (name,) in conn.execute("select indexrelid::regclass::text from pg_index"
-                                    " where indrelid = 'marts.fct_events'::regclass and not indisprimary").fetchall():
+        for (name,) in conn.execute(
+            "select indexrelid::regclass::text from pg_index"
+            " where indrelid = 'marts.fct_events'::regclass and not indisprimary"
+        ).fetchall():
             conn.execute(f"drop index {name}")
         conn.execute("create index on marts.fct_events (session_id)")
-    dbt_runner.run_dbt(build.settings, build.url, ("run",), as_of_date=night, select=("fct_events",),
-                       profiles_dir=build.profiles_dir, target_path=build.target_path)
+    dbt_runner.run_dbt(
+        build.settings,
+        build.url,
+        ("run",),
+        as_of_date=night,
+        select=("fct_events",),
+        profiles_dir=build.profiles_dir,
+        target_path=build.target_path,
+    )
     assert sorted(re.sub(r"INDEX \S+ ON", "INDEX ON", d) for (d,) in build.rows(indexes)) == declared
 
 
@@ -529,21 +628,29 @@ def test_incremental_nights_equal_a_full_refresh(generated_shop):
     assert late_batch_id < build.one("select max(batch_id) from raw.load_batches")[0]
     customer = build.one("select min(customer_id) from marts.dim_customers")[0]
     product = build.one("select min(product_id) from marts.dim_products")[0]
-    late_ts = dt.datetime.combine(night, dt.time(23, 30), dt.timezone.utc)
-    current = build.one("select event_id, customer_id, session_id, event_type, product_id, event_ts, price, rating"
-                        " from raw.events where event_id = 'late-1'")
-    load_batch(build.url, late_batch_id, "events", EVENT_COLUMNS, [
-        ("committed-late", customer, "late-session", "view", product, late_ts, 1.0, None),
-        (*current[:4], product, current[5] - dt.timedelta(days=30), *current[6:]),
-    ])
+    late_ts = dt.datetime.combine(night, dt.time(23, 30), dt.UTC)
+    current = build.one(
+        "select event_id, customer_id, session_id, event_type, product_id, event_ts, price, rating"
+        " from raw.events where event_id = 'late-1'"
+    )
+    load_batch(
+        build.url,
+        late_batch_id,
+        "events",
+        EVENT_COLUMNS,
+        [
+            ("committed-late", customer, "late-session", "view", product, late_ts, 1.0, None),
+            (*current[:4], product, current[5] - dt.timedelta(days=30), *current[6:]),
+        ],
+    )
     build.run(as_of_date=night)
     assert build.rows("select customer_id from marts.fct_events where event_id = 'committed-late'") == [(customer,)]
     assert build.rows("select event_ts from marts.fct_events where event_id = 'late-1'") == [(current[5],)]
     keep_copies(build, "incremental")
     build.run(("run",), as_of_date=night, full_refresh=True)
-    assert {relation: differences(build, relation, "incremental") for relation in NIGHT_RELATIONS} == {
-        relation: (0, 0) for relation in NIGHT_RELATIONS
-    }
+    assert {relation: differences(build, relation, "incremental") for relation in NIGHT_RELATIONS} == dict.fromkeys(
+        NIGHT_RELATIONS, (0, 0)
+    )
 
 
 @pytest.mark.integration
@@ -569,12 +676,18 @@ def test_profile_points_at_the_socket_folder(tmp_path):
     output = yaml.safe_load(path.read_text())["recsys"]["outputs"]["warehouse"]
     assert path.name == "profiles.yml" and path.stat().st_mode & 0o077 == 0
     assert (output["host"], output["port"], output["password"], output["dbname"], output["threads"]) == (
-        "/tmp/pg-socket", 5433, "s@cret", "warehouse", 3,
+        "/tmp/pg-socket",
+        5433,
+        "s@cret",
+        "warehouse",
+        3,
     )
 
 
 def test_dbt_args_carry_the_date_and_refuse_unknown_commands(tmp_path):
-    args = dbt_runner.dbt_args(("build",), project_dir=tmp_path, profiles_dir=tmp_path, as_of_date=AS_OF, select=("fct_events+",))
+    args = dbt_runner.dbt_args(
+        ("build",), project_dir=tmp_path, profiles_dir=tmp_path, as_of_date=AS_OF, select=("fct_events+",)
+    )
     assert json.loads(args[args.index("--vars") + 1]) == {"as_of_date": "2011-12-09"}
     assert args[args.index("--select") + 1] == "fct_events+"
     with pytest.raises(ValueError, match="unsupported dbt command"):
@@ -585,7 +698,9 @@ def test_dbt_args_carry_the_date_and_refuse_unknown_commands(tmp_path):
 
 def test_failure_message_names_the_failed_nodes():
     result = dbt_runner.DbtResult(
-        command=("build",), success=False, elapsed=1.0,
+        command=("build",),
+        success=False,
+        elapsed=1.0,
         nodes=(
             dbt_runner.NodeResult("model.recsys.fct_events", "fct_events", "model", "error", 0.2, "relation missing"),
             dbt_runner.NodeResult("model.recsys.dim_products", "dim_products", "model", "skipped", 0.0),

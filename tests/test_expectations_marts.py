@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from recsys.platform import warehouse
+from recsys.platform.settings import QualityConfig, Settings
 from recsys_expectations import run_suite
 from recsys_expectations.catalog import unique_key_index
 from recsys_expectations.sqltext import render
 from recsys_expectations.window import DEFAULT_LOOKBACK_DAYS, recent_from
-
-from recsys.platform import warehouse
-from recsys.platform.settings import QualityConfig, Settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ create table {name} (
 # 36 days up to DAY, 5 % purchases, 60 products; a few products first appear each day.
 EVENTS_ROWS = """
 insert into {name}
-select 'e' || d::date || '-' || g, 'events', 'c' || (g %% 80), 's' || (g / 4), 
+select 'e' || d::date || '-' || g, 'events', 'c' || (g %% 80), 's' || (g / 4),
        case when g %% 20 = 0 then 'purchase' else 'view' end,
        case when g = 1 then 'new-' || d::date else 'p' || (g %% 60) end,
        d + make_interval(secs => g * 60), d::date, 1, 9.5, 9.5, null, 1
@@ -59,14 +59,26 @@ def dims(warehouse_db) -> str:
     """Customers c0..c79 and products p0..p59 (+ the daily new ones) as dbt builds them; a
     product's first_seen_at is the first day any events table below has it."""
     with warehouse.transaction(warehouse_db) as conn:
-        conn.execute("create table marts.dim_customers (customer_id text, country text, signup_date date, rfm_segment text)")
-        conn.execute("insert into marts.dim_customers select 'c' || g, 'UK', date '2010-01-01', 'loyal' from generate_series(0, 79) g")
-        conn.execute("create table marts.dim_products (product_id text, title text, price numeric, stock_level integer,"
-                     " in_stock boolean, is_active boolean, is_product boolean, first_seen_at timestamptz)")
-        conn.execute("insert into marts.dim_products select 'p' || g, 'P', 5, 10, true, true, true, %s"
-                     " from generate_series(0, 59) g", (FIRST_DAY,))
-        conn.execute("insert into marts.dim_products select 'new-' || d::date, 'P', 5, 10, true, true, true, d"
-                     " from generate_series(%s::date, %s::date, interval '1 day') d", (FIRST_DAY, LAST_DAY))
+        conn.execute(
+            "create table marts.dim_customers (customer_id text, country text, signup_date date, rfm_segment text)"
+        )
+        conn.execute(
+            "insert into marts.dim_customers select 'c' || g, 'UK', date '2010-01-01', 'loyal' from generate_series(0, 79) g"
+        )
+        conn.execute(
+            "create table marts.dim_products (product_id text, title text, price numeric, stock_level integer,"
+            " in_stock boolean, is_active boolean, is_product boolean, first_seen_at timestamptz)"
+        )
+        conn.execute(
+            "insert into marts.dim_products select 'p' || g, 'P', 5, 10, true, true, true, %s"
+            " from generate_series(0, 59) g",
+            (FIRST_DAY,),
+        )
+        conn.execute(
+            "insert into marts.dim_products select 'new-' || d::date, 'P', 5, 10, true, true, true, d"
+            " from generate_series(%s::date, %s::date, interval '1 day') d",
+            (FIRST_DAY, LAST_DAY),
+        )
     return warehouse_db
 
 
@@ -137,22 +149,30 @@ def test_duplicated_event_ids_fail_the_key(dims, settings):
 
 def _interactions(url: str, name: str, orphan: bool) -> str:
     with warehouse.transaction(url) as conn:
-        conn.execute(f"create table {name} (customer_id text, product_id text, event_date date, n_views integer,"
-                     " n_carts integer, n_purchases integer, quantity integer, n_ratings integer, rating double precision)")
-        conn.execute(f"insert into {name} select 'c' || (g % 80), 'p' || ((g / 80) % 60), date '2011-11-30' - (g / 4800), 1, 0, 0, 0, 0, null"
-                     " from generate_series(0, 9599) g")
+        conn.execute(
+            f"create table {name} (customer_id text, product_id text, event_date date, n_views integer,"
+            " n_carts integer, n_purchases integer, quantity integer, n_ratings integer, rating double precision)"
+        )
+        conn.execute(
+            f"insert into {name} select 'c' || (g % 80), 'p' || ((g / 80) % 60), date '2011-11-30' - (g / 4800), 1, 0, 0, 0, 0, null"
+            " from generate_series(0, 9599) g"
+        )
         if orphan:
             conn.execute(f"insert into {name} values ('ghost', 'p1', date '2011-11-30', 1, 0, 0, 0, 0, null)")
     return name
 
 
 def test_interactions_with_known_keys_pass(dims, settings):
-    result = validate(dims, settings, "marts_fct_interactions_daily", _interactions(dims, "marts.fct_interactions_daily", False))
+    result = validate(
+        dims, settings, "marts_fct_interactions_daily", _interactions(dims, "marts.fct_interactions_daily", False)
+    )
     assert result.success, failed(result)
 
 
 def test_an_interaction_of_an_unknown_customer_fails(dims, settings):
-    result = validate(dims, settings, "marts_fct_interactions_daily", _interactions(dims, "marts.fct_interactions_orphan", True))
+    result = validate(
+        dims, settings, "marts_fct_interactions_daily", _interactions(dims, "marts.fct_interactions_orphan", True)
+    )
     label = "unexpected_rows_expectation(every interaction's customer exists in marts.dim_customers)"
     assert list(failed(result)) == [label]
     assert failed(result)[label].startswith("1 unexpected row(s), e.g. [{customer_id: ghost, n_rows: 1}]")
@@ -165,7 +185,10 @@ def test_dimension_keys(dims, settings):
         conn.execute("create table marts.dim_products_broken as select * from marts.dim_products")
         conn.execute("insert into marts.dim_products_broken (product_id) values ('p1'), (null)")
     result = validate(dims, settings, "marts_dim_products", "marts.dim_products_broken")
-    assert set(failed(result)) == {"expect_column_values_to_not_be_null(product_id)", "unexpected_rows_expectation(no duplicate product_id)"}
+    assert set(failed(result)) == {
+        "expect_column_values_to_not_be_null(product_id)",
+        "unexpected_rows_expectation(no duplicate product_id)",
+    }
 
 
 def test_a_closed_weekday_without_events_only_warns(dims, settings):
@@ -191,15 +214,17 @@ def test_a_bad_night_fails_the_row_checks_which_read_only_the_rebuilt_days(dims,
     observed = failed(validate(dims, settings, "marts_fct_events", table))
     recent_days = (DAY - recent_from(DAY, DEFAULT_LOOKBACK_DAYS)).days + 1
     assert observed["expect_column_values_to_not_be_null(event_id)"].startswith(
-        f"{100 / (recent_days * PER_DAY):.2f}% unexpected (1 of {recent_days * PER_DAY:,} rows)")
+        f"{100 / (recent_days * PER_DAY):.2f}% unexpected (1 of {recent_days * PER_DAY:,} rows)"
+    )
     assert "click" in observed["expect_column_values_to_be_in_set(event_type)"]
 
 
 def test_an_old_duplicate_is_found_when_no_primary_key_guards_the_table(dims, settings):
     table = events_table(dims, "marts.fct_events_old_dup", DAY - dt.timedelta(days=35))
     with warehouse.transaction(dims) as conn:
-        conn.execute(f"insert into {table} select * from {table} where event_date = %s limit 1",
-                     (DAY - dt.timedelta(days=20),))
+        conn.execute(
+            f"insert into {table} select * from {table} where event_date = %s limit 1", (DAY - dt.timedelta(days=20),)
+        )
     result = validate(dims, settings, "marts_fct_events", table)
     assert list(failed(result)) == ["unexpected_rows_expectation(no duplicate event_id)"]
     assert failed(result)["unexpected_rows_expectation(no duplicate event_id)"].startswith("1 unexpected row(s)")

@@ -24,7 +24,8 @@ def url(warehouse_db) -> str:
     with warehouse.transaction(warehouse_db) as conn:
         batch = conn.execute(
             "insert into raw.load_batches (source, file_name, file_sha256, logical_date, started_at, status)"
-            " values ('products', 'products.csv', 'x', %s, now(), 'succeeded') returning batch_id", (DAY,)
+            " values ('products', 'products.csv', 'x', %s, now(), 'succeeded') returning batch_id",
+            (DAY,),
         ).fetchone()[0]
         with conn.cursor() as cur:
             cur.executemany(
@@ -39,8 +40,14 @@ def url(warehouse_db) -> str:
 def env(url, tmp_path, monkeypatch):
     """The ``warehouse`` Airflow connection and the settings home, from the environment."""
     parts = warehouse.url_parts(url)
-    conn = {"conn_type": "postgres", "host": parts.host, "port": parts.port, "login": parts.user,
-            "password": parts.password, "schema": parts.dbname}
+    conn = {
+        "conn_type": "postgres",
+        "host": parts.host,
+        "port": parts.port,
+        "login": parts.user,
+        "password": parts.password,
+        "schema": parts.dbname,
+    }
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", json.dumps(conn))
     monkeypatch.setenv("RECSYS_HOME", str(tmp_path))
     monkeypatch.delenv("WAREHOUSE_URL", raising=False)
@@ -52,7 +59,7 @@ def test_operator_fails_the_task_naming_table_expectation_and_observed_value(url
     from recsys_airflow.operators.data_quality import DataQualityOperator
 
     operator = DataQualityOperator(task_id="raw_products_gate", suite="raw_products")
-    context = {"logical_date": dt.datetime(2011, 11, 30, tzinfo=dt.timezone.utc), "run_id": "scheduled__2011-11-30"}
+    context = {"logical_date": dt.datetime(2011, 11, 30, tzinfo=dt.UTC), "run_id": "scheduled__2011-11-30"}
     with pytest.raises(AirflowFailException) as raised:
         operator.execute(context)
     message = str(raised.value)
@@ -83,11 +90,13 @@ def test_cli_prints_a_table_and_exits_non_zero_on_errors(url, env):
 
     app = typer.Typer()
     register(app)
-    result = CliRunner().invoke(app, ["dq", "run", "--suite", "raw_products", "--date", DAY.isoformat(),
-                                      "--url", url, "--no-docs"])
+    result = CliRunner().invoke(
+        app, ["dq", "run", "--suite", "raw_products", "--date", DAY.isoformat(), "--url", url, "--no-docs"]
+    )
     assert result.exit_code == 1, result.output
     assert "expect_column_values_to_be_between(price)" in result.output
     assert "3.00% unexpected" in result.output
-    ok = CliRunner().invoke(app, ["dq", "run", "--suite", "raw_customers", "--date", DAY.isoformat(),
-                                  "--url", url, "--no-docs"])
+    ok = CliRunner().invoke(
+        app, ["dq", "run", "--suite", "raw_customers", "--date", DAY.isoformat(), "--url", url, "--no-docs"]
+    )
     assert ok.exit_code == 0, ok.output

@@ -7,10 +7,10 @@ import datetime as dt
 import random
 
 import pytest
-from recsys_expectations import DataQualityError, raise_for_errors, run_suite
 
 from recsys.platform import warehouse
 from recsys.platform.settings import Settings
+from recsys_expectations import DataQualityError, raise_for_errors, run_suite
 
 pytestmark = pytest.mark.integration
 
@@ -47,21 +47,23 @@ def load(url: str, table: str, rows: list[dict], logical_date: dt.date = DAY) ->
 
 def events(seed: int = 0, anonymous: float = 0.01, day: dt.date = DAY) -> list[dict]:
     rng = random.Random(seed)
-    start = dt.datetime.combine(day, dt.time(), dt.timezone.utc)
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
     types = ["view"] * 80 + ["cart"] * 12 + ["purchase"] * 6 + ["rating"] * 2
     rows = []
     for i in range(N):
         kind = rng.choice(types)
-        rows.append({
-            "event_id": f"e{seed}-{i}",
-            "customer_id": None if rng.random() < anonymous else f"c{rng.randrange(200)}",
-            "session_id": f"s{rng.randrange(400)}",
-            "event_type": kind,
-            "product_id": f"p{rng.randrange(300)}",
-            "event_ts": start + dt.timedelta(seconds=rng.randrange(86_400)),
-            "price": round(rng.uniform(0.5, 80), 2),
-            "rating": rng.randint(1, 5) if kind == "rating" else None,
-        })
+        rows.append(
+            {
+                "event_id": f"e{seed}-{i}",
+                "customer_id": None if rng.random() < anonymous else f"c{rng.randrange(200)}",
+                "session_id": f"s{rng.randrange(400)}",
+                "event_type": kind,
+                "product_id": f"p{rng.randrange(300)}",
+                "event_ts": start + dt.timedelta(seconds=rng.randrange(86_400)),
+                "price": round(rng.uniform(0.5, 80), 2),
+                "rating": rng.randint(1, 5) if kind == "rating" else None,
+            }
+        )
     return rows
 
 
@@ -73,16 +75,18 @@ def order_lines(seed: int = 0) -> list[dict]:
         ts = start + dt.timedelta(minutes=5 * invoice)
         customer = f"1{rng.randrange(1000):04d}" if rng.random() > 0.2 else None
         for line in range(5):
-            rows.append({
-                "invoice_no": f"5{seed}{invoice:04d}",
-                "product_id": f"P{invoice * 5 + line}",
-                "description": "ITEM",
-                "quantity": rng.choice([1, 2, 6, 12, 24]),
-                "invoice_ts": ts,
-                "unit_price": round(rng.uniform(0.3, 20), 2),
-                "customer_id": customer,
-                "country": "United Kingdom",
-            })
+            rows.append(
+                {
+                    "invoice_no": f"5{seed}{invoice:04d}",
+                    "product_id": f"P{invoice * 5 + line}",
+                    "description": "ITEM",
+                    "quantity": rng.choice([1, 2, 6, 12, 24]),
+                    "invoice_ts": ts,
+                    "unit_price": round(rng.uniform(0.3, 20), 2),
+                    "customer_id": customer,
+                    "country": "United Kingdom",
+                }
+            )
     return rows
 
 
@@ -96,7 +100,7 @@ def products(seed: int = 0, negative_prices: bool = False) -> list[dict]:
             "brand": "acme",
             "price": -round(rng.uniform(1, 50), 2) if negative_prices else round(rng.uniform(1, 50), 2),
             "stock_level": rng.randrange(0, 100),
-            "created_at": dt.datetime(2010, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=i),
+            "created_at": dt.datetime(2010, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=i),
             "is_active": True,
         }
         for i in range(300)
@@ -105,15 +109,27 @@ def products(seed: int = 0, negative_prices: bool = False) -> list[dict]:
 
 def customers(seed: int = 0) -> list[dict]:
     return [
-        {"customer_id": f"c{seed}-{i}", "country": "UK", "signup_date": dt.date(2010, 1, 1) + dt.timedelta(days=i),
-         "email": f"c{i}@example.com", "attributes": '{"segment": "retail"}'}
+        {
+            "customer_id": f"c{seed}-{i}",
+            "country": "UK",
+            "signup_date": dt.date(2010, 1, 1) + dt.timedelta(days=i),
+            "email": f"c{i}@example.com",
+            "attributes": '{"segment": "retail"}',
+        }
         for i in range(200)
     ]
 
 
 def validate(url, settings, suite, batch_id, **kwargs):
-    return run_suite(url, suite, DAY, run_id=f"test__{suite}_{batch_id}", settings=settings,
-                     options={"batch_ids": [batch_id]}, **kwargs)
+    return run_suite(
+        url,
+        suite,
+        DAY,
+        run_id=f"test__{suite}_{batch_id}",
+        settings=settings,
+        options={"batch_ids": [batch_id]},
+        **kwargs,
+    )
 
 
 def failed(result) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from recsys.platform.settings import QualityConfig, Settings
 from recsys_expectations.bands import DayValue, share_band, volume_band
 from recsys_expectations.results import (
     Outcome,
@@ -17,10 +19,9 @@ from recsys_expectations.results import (
 from recsys_expectations.sqltext import render, table_identifier
 from recsys_expectations.window import DEFAULT_LOOKBACK_DAYS, lookback_days, recent_from
 
-from recsys.platform.settings import QualityConfig, Settings
-
-CONFIG = QualityConfig(min_history_days=7, volume_low_ratio=0.2, volume_high_ratio=5.0,
-                       share_mad_k=3.0, share_min_half_width=0.01)
+CONFIG = QualityConfig(
+    min_history_days=7, volume_low_ratio=0.2, volume_high_ratio=5.0, share_mad_k=3.0, share_min_half_width=0.01
+)
 DAY = dt.date(2011, 11, 30)  # a Wednesday
 
 
@@ -62,24 +63,32 @@ def test_share_band_is_robust_to_one_outlier_and_has_a_floor():
 
 def test_share_band_stays_within_zero_and_one():
     band = share_band(days([0.99, 1.0, 0.5, 1.0, 0.7, 1.0, 0.98]), CONFIG)
-    assert 0.0 <= band.low and band.high == 1.0
+    assert band.low >= 0.0 and band.high == 1.0
 
 
 def test_observed_text_of_a_map_expectation_gives_share_and_examples():
-    text = observed_text({"element_count": 1000, "unexpected_count": 300, "unexpected_percent": 30.0,
-                          "partial_unexpected_list": [None, None, None, None]})
+    text = observed_text(
+        {
+            "element_count": 1000,
+            "unexpected_count": 300,
+            "unexpected_percent": 30.0,
+            "partial_unexpected_list": [None, None, None, None],
+        }
+    )
     assert text == "30.00% unexpected (300 of 1,000 rows), e.g. [None, None, None]"
 
 
 def test_observed_text_of_rule_and_aggregate_expectations():
     rows = [{"customer_id": "c1", "n_rows": 4}]
     assert observed_text({"observed_value": 1, "details": {"unexpected_rows": rows}}) == (
-        "1 unexpected row(s), e.g. [{customer_id: c1, n_rows: 4}]")
+        "1 unexpected row(s), e.g. [{customer_id: c1, n_rows: 4}]"
+    )
     assert observed_text({"observed_value": 0, "details": {"unexpected_rows": []}}) == "0 unexpected row(s)"
     assert observed_text({"observed_value": dt.date(2011, 11, 25)}) == "2011-11-25"
     assert observed_text({"observed_value": 0.123456789}) == "0.123457"
     assert observed_text({}, {"raised_exception": True, "exception_message": "no such column"}) == (
-        "could not evaluate: no such column")
+        "could not evaluate: no such column"
+    )
 
 
 def test_label_and_threshold_name_the_data_and_the_bound():
@@ -92,13 +101,20 @@ def test_label_and_threshold_name_the_data_and_the_bound():
 
 def test_failure_message_lists_only_errors_with_table_and_observation():
     outcomes = (
-        Outcome("batch", "expect_column_values_to_be_between(price)", "", "error", False, "3.00% unexpected", "min_value=0"),
+        Outcome(
+            "batch", "expect_column_values_to_be_between(price)", "", "error", False, "3.00% unexpected", "min_value=0"
+        ),
         Outcome("batch", "expect_table_row_count_to_be_between()", "", "warning", False, "0", "min_value=1"),
-        Outcome("batch", "expect_column_values_to_be_unique(product_id)", "", "error", True, "0.00% unexpected", "none"),
+        Outcome(
+            "batch", "expect_column_values_to_be_unique(product_id)", "", "error", True, "0.00% unexpected", "none"
+        ),
     )
     result = SuiteResult("raw_products", "raw.products", DAY, "run1", outcomes)
     message = failure_message(result)
-    assert "raw.products: expect_column_values_to_be_between(price) observed 3.00% unexpected; expected min_value=0" in message
+    assert (
+        "raw.products: expect_column_values_to_be_between(price) observed 3.00% unexpected; expected min_value=0"
+        in message
+    )
     assert "row_count" not in message and "unique" not in message
     assert len(result.errors) == 1 and len(result.warnings) == 1 and not result.success
 

@@ -23,13 +23,23 @@ CONFIG = RecsConfig(holdout_share=0.1)
 def recs_rows(offset: int) -> pd.DataFrame:
     customer = np.repeat(np.arange(N_CUSTOMERS), K)
     rank = np.tile(np.arange(1, K + 1), N_CUSTOMERS)
-    return pd.DataFrame({
-        "user_id": [f"c{c:05d}" for c in customer], "rank": rank,
-        "item_id": [f"p{(c + r * 7 + offset) % 60:03d}" for c, r in zip(customer, rank)],
-        "score": 1.0 / rank, "raw_score": 1.0 / rank, "season_factor": 0.0, "event_factor": 0.0,
-        "country_factor": 0.0, "recent_factor": 0.0, "promotion_factor": 0.0,
-        "reason_code": "bought_together", "reason_ref": "p001", "source": "model",
-    })
+    return pd.DataFrame(
+        {
+            "user_id": [f"c{c:05d}" for c in customer],
+            "rank": rank,
+            "item_id": [f"p{(c + r * 7 + offset) % 60:03d}" for c, r in zip(customer, rank)],
+            "score": 1.0 / rank,
+            "raw_score": 1.0 / rank,
+            "season_factor": 0.0,
+            "event_factor": 0.0,
+            "country_factor": 0.0,
+            "recent_factor": 0.0,
+            "promotion_factor": 0.0,
+            "reason_code": "bought_together",
+            "reason_ref": "p001",
+            "source": "model",
+        }
+    )
 
 
 EMPTY_SIMILAR = pd.DataFrame(columns=["product_id", "rank", "similar_product_id", "score"])
@@ -41,17 +51,22 @@ def shop(warehouse_db) -> str:
     """Customers (half with an email hash, two segments) and 60 products (some with URLs)."""
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute("create table marts.dim_customers (customer_id text, email_hash text, rfm_segment text)")
-        conn.execute("insert into marts.dim_customers select 'c' || lpad(g::text, 5, '0'),"
-                     " case when g %% 2 = 0 then md5(g::text) end,"
-                     " case when g %% 3 = 0 then 'champions' else 'loyal' end from generate_series(0, %s) g",
-                     (N_CUSTOMERS - 1,))
-        conn.execute("create table marts.dim_products (product_id text, title text, price numeric, product_url text,"
-                     " image_url text, category text, stock_level integer, is_product boolean, is_active boolean)")
-        conn.execute("insert into marts.dim_products select 'p' || lpad(g::text, 3, '0'), 'Product, \"' || g || '\"',"
-                     " (g * 1.25)::numeric, case when g % 5 = 0 then 'https://cdn/p/' || g end, null, 'cat' || g % 4,"
-                     " g, true, g <> 59 from generate_series(0, 59) g")
-    runs.publish(warehouse_db, recs_rows(0), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m1",
-                    k=K)
+        conn.execute(
+            "insert into marts.dim_customers select 'c' || lpad(g::text, 5, '0'),"
+            " case when g %% 2 = 0 then md5(g::text) end,"
+            " case when g %% 3 = 0 then 'champions' else 'loyal' end from generate_series(0, %s) g",
+            (N_CUSTOMERS - 1,),
+        )
+        conn.execute(
+            "create table marts.dim_products (product_id text, title text, price numeric, product_url text,"
+            " image_url text, category text, stock_level integer, is_product boolean, is_active boolean)"
+        )
+        conn.execute(
+            "insert into marts.dim_products select 'p' || lpad(g::text, 3, '0'), 'Product, \"' || g || '\"',"
+            " (g * 1.25)::numeric, case when g % 5 = 0 then 'https://cdn/p/' || g end, null, 'cat' || g % 4,"
+            " g, true, g <> 59 from generate_series(0, 59) g"
+        )
+    runs.publish(warehouse_db, recs_rows(0), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m1", k=K)
     return warehouse_db
 
 
@@ -100,8 +115,9 @@ def test_holdout_is_close_to_the_share_stable_across_runs_and_left_out(shop, tmp
     holdout = manifest["counts"]["holdout"]
     assert abs(holdout - 0.1 * N_CUSTOMERS) < 4 * np.sqrt(N_CUSTOMERS * 0.1 * 0.9)
     with warehouse.connect(shop) as conn:
-        members = conn.execute("select customer_id, in_holdout from recs.campaign_audiences"
-                               " where campaign = 'spring' order by customer_id").fetchall()
+        members = conn.execute(
+            "select customer_id, in_holdout from recs.campaign_audiences where campaign = 'spring' order by customer_id"
+        ).fetchall()
     held = {c for c, h in members if h}
     assert len(members) == N_CUSTOMERS and len(held) == holdout
     sent = set(read(tmp_path / "1" / f"spring_{DAY}", "send_long")["customer_id"])
@@ -109,24 +125,36 @@ def test_holdout_is_close_to_the_share_stable_across_runs_and_left_out(shop, tmp
     runs.publish(shop, recs_rows(13), EMPTY_SIMILAR, EMPTY_POPULAR, context_date=DAY, model_version="m2", k=K)
     exports.export_campaign(shop, CONFIG, "spring", tmp_path / "2")
     with warehouse.connect(shop) as conn:
-        again = conn.execute("select customer_id from recs.campaign_audiences"
-                             " where campaign = 'spring' and in_holdout").fetchall()
+        again = conn.execute(
+            "select customer_id from recs.campaign_audiences where campaign = 'spring' and in_holdout"
+        ).fetchall()
     assert {c for (c,) in again} == held, "the same customers are held out whatever the run"
     other = set(np.flatnonzero(exports.holdout_bucket([f"c{i:05d}" for i in range(N_CUSTOMERS)], "summer") < 0.1))
     assert other != {int(c[1:]) for c in held}, "each campaign draws its own holdout"
 
 
 def test_segments_and_audience_queries_narrow_the_audience(shop, tmp_path):
-    by_segment = json.loads(exports.export_campaign(shop, CONFIG, "vip", tmp_path, audience=exports.Audience(
-        segment="champions")).read_text())
+    by_segment = json.loads(
+        exports.export_campaign(
+            shop, CONFIG, "vip", tmp_path, audience=exports.Audience(segment="champions")
+        ).read_text()
+    )
     assert by_segment["counts"]["audience"] == len(range(0, N_CUSTOMERS, 3))
     query = "select customer_id from marts.dim_customers where email_hash is not null;"
-    by_query = json.loads(exports.export_campaign(shop, CONFIG, "mail", tmp_path, audience=exports.Audience(
-        sql_text=query)).read_text())
+    by_query = json.loads(
+        exports.export_campaign(shop, CONFIG, "mail", tmp_path, audience=exports.Audience(sql_text=query)).read_text()
+    )
     assert by_query["counts"]["audience"] == N_CUSTOMERS // 2
     with pytest.raises(Exception, match="read-only"):
-        exports.export_campaign(shop, CONFIG, "evil", tmp_path, audience=exports.Audience(
-            sql_text="select customer_id from marts.dim_customers where nextval('recs.run_number') > 0"))
+        exports.export_campaign(
+            shop,
+            CONFIG,
+            "evil",
+            tmp_path,
+            audience=exports.Audience(
+                sql_text="select customer_id from marts.dim_customers where nextval('recs.run_number') > 0"
+            ),
+        )
     with pytest.raises(ValueError, match="campaign name"):
         exports.export_campaign(shop, CONFIG, "../etc", tmp_path)
 
@@ -146,8 +174,10 @@ def test_files_do_not_depend_on_how_the_rows_are_fetched(shop, tmp_path, monkeyp
 def test_a_failed_export_keeps_the_recorded_audience(shop, tmp_path, monkeypatch):
     def audience() -> list[tuple]:
         with warehouse.connect(shop) as conn:
-            return conn.execute("select customer_id, in_holdout, holdout_bucket, run_id from recs.campaign_audiences"
-                                " where campaign = 'atomic' order by customer_id").fetchall()
+            return conn.execute(
+                "select customer_id, in_holdout, holdout_bucket, run_id from recs.campaign_audiences"
+                " where campaign = 'atomic' order by customer_id"
+            ).fetchall()
 
     exports.export_campaign(shop, CONFIG, "atomic", tmp_path / "ok")
     recorded = audience()

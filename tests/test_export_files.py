@@ -18,13 +18,15 @@ CUTS = [0, 1, 300, 777, N]
 
 def frame() -> pd.DataFrame:
     i = np.arange(N)
-    return pd.DataFrame({
-        "customer_id": [f"c{j:04d}" for j in i],
-        "note": [None if j < 300 or j % 7 == 0 else f"note, \"{j}\" é" for j in i],
-        "price": np.where(i % 5 == 0, np.nan, i * 1.25),
-        "rank": i % 10 + 1,
-        "empty": [None] * N,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{j:04d}" for j in i],
+            "note": [None if j < 300 or j % 7 == 0 else f'note, "{j}" é' for j in i],
+            "price": np.where(i % 5 == 0, np.nan, i * 1.25),
+            "rank": i % 10 + 1,
+            "empty": [None] * N,
+        }
+    )
 
 
 def whole(frame: pd.DataFrame, path, fmt: str, row_group: int) -> bytes:
@@ -34,8 +36,13 @@ def whole(frame: pd.DataFrame, path, fmt: str, row_group: int) -> bytes:
     elif fmt == "csv":
         pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
     else:
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=row_group,
-                       compression="zstd", write_statistics=False)
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            path,
+            row_group_size=row_group,
+            compression="zstd",
+            write_statistics=False,
+        )
     return path.read_bytes()
 
 

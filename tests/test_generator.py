@@ -36,7 +36,8 @@ CONSUMABLES = {c.name for c in CATEGORIES if c.consumable}
 def digests(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -193,8 +194,11 @@ def test_ratings_are_higher_in_segment_categories(events):
 
 @pytest.mark.parametrize(
     "season, months, off_season, purchase_share",
-    [("christmas", {11, 12}, {2, 3, 4, 5, 6, 7, 8}, 0.75), ("summer", {6, 7, 8}, {1, 2, 3, 11, 12}, 0.6),
-     ("back_to_school", {8, 9}, {1, 2, 3, 4, 5, 12}, 0.6)],
+    [
+        ("christmas", {11, 12}, {2, 3, 4, 5, 6, 7, 8}, 0.75),
+        ("summer", {6, 7, 8}, {1, 2, 3, 11, 12}, 0.6),
+        ("back_to_school", {8, 9}, {1, 2, 3, 4, 5, 12}, 0.6),
+    ],
 )
 def test_seasonal_items_sell_in_their_season(events, season, months, off_season, purchase_share):
     # Shoulder months (a little demand in May or July) keep the in-season share below 1.
@@ -212,7 +216,8 @@ def test_seasonal_items_sell_in_their_season(events, season, months, off_season,
 def test_repeat_purchases_concentrate_on_consumable_staples(events):
     purchases = events[events.event_type == "purchase"]
     pairs = purchases.groupby(["customer_id", "product_id"]).agg(
-        n=("event_id", "size"), category=("category", "first"), staple=("staple_product_id", "first"))
+        n=("event_id", "size"), category=("category", "first"), staple=("staple_product_id", "first")
+    )
     repeats = pairs[pairs.n > 1].reset_index()
     consumable_share = purchases.category.isin(CONSUMABLES).mean()
     assert len(repeats) >= 20
@@ -233,8 +238,11 @@ def test_popularity_has_a_long_tail(events):
 
 
 def test_product_text_carries_category_and_season(shop):
-    products = read_source(shop, "products").drop_duplicates("product_id").merge(
-        pd.read_parquet(shop / "_truth" / "products.parquet")[["product_id", "season"]], on="product_id")
+    products = (
+        read_source(shop, "products")
+        .drop_duplicates("product_id")
+        .merge(pd.read_parquet(shop / "_truth" / "products.parquet")[["product_id", "season"]], on="product_id")
+    )
     pattern = "|".join(SEASON_WORDS["christmas"])
     is_christmas = products.season == "christmas"
     assert products.title[is_christmas].str.contains(pattern).all()
@@ -285,10 +293,29 @@ def test_invalid_requests_fail_with_a_clear_message(spec, tmp_path):
 
 
 def test_cli_generates_into_the_given_folder(tmp_path):
-    result = CliRunner().invoke(app, [
-        "generate", "--size", "tiny", "--out", str(tmp_path), "--events", "3000", "--customers", "200",
-        "--products", "80", "--start", "2023-11-01", "--end", "2023-12-31", "--daily-days", "2", "--no-truth",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "--size",
+            "tiny",
+            "--out",
+            str(tmp_path),
+            "--events",
+            "3000",
+            "--customers",
+            "200",
+            "--products",
+            "80",
+            "--start",
+            "2023-11-01",
+            "--end",
+            "2023-12-31",
+            "--daily-days",
+            "2",
+            "--no-truth",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "events" / "events_2023-12-31.csv.gz").exists()
     assert (tmp_path / "events" / "events_2023-12-29.csv.gz").exists()

@@ -109,14 +109,70 @@ def test_rows_the_parser_rejects_are_numbered_and_bounded(tmp_path):
 
 def test_certain_rows_only_take_clean_rows():
     file_layout = layout.resolve_layout(EVENTS, [c.name for c in EVENTS.columns])
-    batch = pa.RecordBatch.from_pylist([
-        {"f0": "e1", "f1": None, "f2": "s", "f3": "view", "f4": "p", "f5": "2011-01-05T10:00:00Z", "f6": "1.5", "f7": None},
-        {"f0": "e2", "f1": "c", "f2": "s", "f3": "rating", "f4": "p", "f5": "2011-01-05 10:00:00+01:00", "f6": None, "f7": "5"},
-        {"f0": "e3", "f1": "c", "f2": "s", "f3": "rating", "f4": "p", "f5": "2011-01-05T10:00:00Z", "f6": None, "f7": "6"},
-        {"f0": "e4", "f1": "c", "f2": "s", "f3": "view", "f4": " ", "f5": "2011-01-05T10:00:00Z", "f6": None, "f7": None},
-        {"f0": "e5", "f1": "c", "f2": "s", "f3": "view", "f4": "p", "f5": "2011-02-29T10:00:00Z", "f6": None, "f7": None},
-        {"f0": "e6", "f1": "c", "f2": "s", "f3": "View", "f4": "p", "f5": "2011-01-05T10:00:00Z", "f6": None, "f7": None},
-    ])
+    batch = pa.RecordBatch.from_pylist(
+        [
+            {
+                "f0": "e1",
+                "f1": None,
+                "f2": "s",
+                "f3": "view",
+                "f4": "p",
+                "f5": "2011-01-05T10:00:00Z",
+                "f6": "1.5",
+                "f7": None,
+            },
+            {
+                "f0": "e2",
+                "f1": "c",
+                "f2": "s",
+                "f3": "rating",
+                "f4": "p",
+                "f5": "2011-01-05 10:00:00+01:00",
+                "f6": None,
+                "f7": "5",
+            },
+            {
+                "f0": "e3",
+                "f1": "c",
+                "f2": "s",
+                "f3": "rating",
+                "f4": "p",
+                "f5": "2011-01-05T10:00:00Z",
+                "f6": None,
+                "f7": "6",
+            },
+            {
+                "f0": "e4",
+                "f1": "c",
+                "f2": "s",
+                "f3": "view",
+                "f4": " ",
+                "f5": "2011-01-05T10:00:00Z",
+                "f6": None,
+                "f7": None,
+            },
+            {
+                "f0": "e5",
+                "f1": "c",
+                "f2": "s",
+                "f3": "view",
+                "f4": "p",
+                "f5": "2011-02-29T10:00:00Z",
+                "f6": None,
+                "f7": None,
+            },
+            {
+                "f0": "e6",
+                "f1": "c",
+                "f2": "s",
+                "f3": "View",
+                "f4": "p",
+                "f5": "2011-01-05T10:00:00Z",
+                "f6": None,
+                "f7": None,
+            },
+        ]
+    )
 
     assert routing.certain_rows(file_layout, batch).to_pylist() == [True, True, False, False, False, False]
 
@@ -125,21 +181,31 @@ def test_layout_maps_declared_headers_and_keeps_extra_customer_columns():
     file_layout = layout.resolve_layout(CUSTOMERS, ["Customer_ID", "country", "signup_date", "email", "tier", "city"])
 
     assert [(c.name, i) for c, i in file_layout.positions] == [
-        ("customer_id", 0), ("country", 1), ("signup_date", 2), ("email", 3)
+        ("customer_id", 0),
+        ("country", 1),
+        ("signup_date", 2),
+        ("email", 3),
     ]
     assert file_layout.extras == (("tier", 4), ("city", 5))
     assert layout.resolve_layout(ORDER_LINES, list(ORDER_LINES.header_mapping)).positions[4][0].name == "invoice_ts"
     with pytest.raises(layout.LoadError, match="lacks column.*StockCode"):
         layout.resolve_layout(ORDER_LINES, ["InvoiceNo", "Description", "Quantity", "InvoiceDate"])
     with pytest.raises(layout.LoadError, match="duplicate"):
-        layout.resolve_layout(PRODUCTS, ["product_id", "Product_ID", "title", "category", "brand", "price",
-                                          "stock_level"])
+        layout.resolve_layout(
+            PRODUCTS, ["product_id", "Product_ID", "title", "category", "brand", "price", "stock_level"]
+        )
 
 
 def test_landing_files_are_dated_filtered_and_ordered(tmp_path):
     events = tmp_path / "events"
-    for name in ("events_2011-12-02.csv", "events_2011-11-30.csv.gz", "backfill.csv", "notes.txt",
-                 ".events_2011-11-01.csv", "events_2012-01-01.parquet"):
+    for name in (
+        "events_2011-12-02.csv",
+        "events_2011-11-30.csv.gz",
+        "backfill.csv",
+        "notes.txt",
+        ".events_2011-11-01.csv",
+        "events_2012-01-01.parquet",
+    ):
         _copy_as(BROKEN, events, name)
     _copy_as(BROKEN, tmp_path / "customers", "customers.csv")
 
@@ -171,19 +237,28 @@ def test_broken_file_loads_good_rows_and_rejects_each_bad_line_with_its_reason(w
     result = loading.load_file(warehouse_db, "events", path, DAY)
 
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (20, 8, 12)
-    loaded = _rows(warehouse_db, "select _line_number from raw.events where _batch_id = %s order by 1",
-                   (result.batch_id,))
+    loaded = _rows(
+        warehouse_db, "select _line_number from raw.events where _batch_id = %s order by 1", (result.batch_id,)
+    )
     assert [r[0] for r in loaded] == BROKEN_LOADED + [22]
-    rejected = dict(_rows(warehouse_db, "select line_number, reason from raw.rejected_rows where batch_id = %s",
-                          (result.batch_id,)))
+    rejected = dict(
+        _rows(warehouse_db, "select line_number, reason from raw.rejected_rows where batch_id = %s", (result.batch_id,))
+    )
     assert set(rejected) == set(BROKEN_REASONS)
     for line, words in BROKEN_REASONS.items():
         assert all(w in rejected[line] for w in words), (line, rejected[line])
-    raw_text = _rows(warehouse_db, "select raw_text from raw.rejected_rows where batch_id = %s and line_number = 8",
-                     (result.batch_id,))[0][0]
+    raw_text = _rows(
+        warehouse_db,
+        "select raw_text from raw.rejected_rows where batch_id = %s and line_number = 8",
+        (result.batch_id,),
+    )[0][0]
     assert raw_text == BROKEN.read_text().splitlines()[7]
-    batch = _rows(warehouse_db, "select rows_read, rows_loaded, rows_rejected, status, file_name, logical_date"
-                  " from raw.load_batches where batch_id = %s", (result.batch_id,))
+    batch = _rows(
+        warehouse_db,
+        "select rows_read, rows_loaded, rows_rejected, status, file_name, logical_date"
+        " from raw.load_batches where batch_id = %s",
+        (result.batch_id,),
+    )
     assert batch == [(20, 8, 12, "succeeded", "events_broken.csv", DAY)]
 
 
@@ -192,12 +267,15 @@ def test_values_are_typed_as_postgres_reads_them(warehouse_db, tmp_path):
     path = _variant(BROKEN, tmp_path, "events_typed.csv", "e19,c1,s1,view,p1,2011-01-07T09:00:00Z,2,")
     result = loading.load_file(warehouse_db, "events", path, DAY)
 
-    rows = {r[0]: r[1:] for r in _rows(
-        warehouse_db,
-        "select event_id, customer_id, session_id, event_ts, price, rating from raw.events where _batch_id = %s",
-        (result.batch_id,),
-    )}
-    utc = dt.timezone.utc
+    rows = {
+        r[0]: r[1:]
+        for r in _rows(
+            warehouse_db,
+            "select event_id, customer_id, session_id, event_ts, price, rating from raw.events where _batch_id = %s",
+            (result.batch_id,),
+        )
+    }
+    utc = dt.UTC
     assert rows["e2"][0] is None  # anonymous events are kept
     assert rows["e11"][1:4] == ("s1, quoted", dt.datetime(2011, 1, 6, 9, tzinfo=utc), 10)
     assert rows["e12"][1] == "multi\nline"
@@ -210,11 +288,46 @@ def test_certain_patterns_never_admit_what_postgres_refuses(warehouse_db):
     import pyarrow.compute as pc
 
     probes = [
-        "0", "-5", "+12", "99999", "999999999", "9999999999", "1.5", "-0.25", "1e3", ".5", "NaN", "Infinity",
-        "t", "F", "yes", "No", "on", "1", "2011-02-28", "2011-02-29", "2012-02-29", "2011-04-31", "2011-12-31",
-        "2011-13-01", "0000-01-01", "2011-01-05T10:00", "2011-01-05 23:59:59.999999", "2011-01-05T24:00:00",
-        "2011-01-05T10:00:00Z", "2011-01-05T10:00:00+05:30", "2011-01-05T10:00:00-0800", "2011-01-05T10:00:00+15",
-        "now", "epoch", "infinity", "12/31/2011", " 5", "5 ", "", "abc",
+        "0",
+        "-5",
+        "+12",
+        "99999",
+        "999999999",
+        "9999999999",
+        "1.5",
+        "-0.25",
+        "1e3",
+        ".5",
+        "NaN",
+        "Infinity",
+        "t",
+        "F",
+        "yes",
+        "No",
+        "on",
+        "1",
+        "2011-02-28",
+        "2011-02-29",
+        "2012-02-29",
+        "2011-04-31",
+        "2011-12-31",
+        "2011-13-01",
+        "0000-01-01",
+        "2011-01-05T10:00",
+        "2011-01-05 23:59:59.999999",
+        "2011-01-05T24:00:00",
+        "2011-01-05T10:00:00Z",
+        "2011-01-05T10:00:00+05:30",
+        "2011-01-05T10:00:00-0800",
+        "2011-01-05T10:00:00+15",
+        "now",
+        "epoch",
+        "infinity",
+        "12/31/2011",
+        " 5",
+        "5 ",
+        "",
+        "abc",
     ]
     types = {c.type for s in SOURCES.values() for c in s.columns if c.type.certain}
     with warehouse.connect(warehouse_db) as conn:
@@ -223,8 +336,9 @@ def test_certain_patterns_never_admit_what_postgres_refuses(warehouse_db):
             admitted = [v for v, ok in zip(probes, matches) if ok]
             assert admitted, kind
             for value in admitted:
-                valid, shaped = conn.execute("select pg_input_is_valid(%s, %s), %s ~ %s",
-                                             (value, kind.sql, value, kind.shape)).fetchone()
+                valid, shaped = conn.execute(
+                    "select pg_input_is_valid(%s, %s), %s ~ %s", (value, kind.sql, value, kind.shape)
+                ).fetchone()
                 assert valid and shaped, (kind.sql, value)
 
 
@@ -232,8 +346,12 @@ def test_certain_patterns_never_admit_what_postgres_refuses(warehouse_db):
 def test_loading_twice_and_rerunning_landing_changes_nothing(warehouse_db, tmp_path):
     folder = tmp_path / "landing"
     _variant(BROKEN, folder / "events", "events_2011-12-01.csv", "e19,c1,s1,view,p1,2011-12-01T09:00:00Z,3,")
-    _variant(RETAIL_SAMPLE, folder / "order_lines", "order_lines_2011-12-01.csv",
-             "C999999,X1,TWICE,-1,2011-12-01 10:00:00,1.25,,United Kingdom")
+    _variant(
+        RETAIL_SAMPLE,
+        folder / "order_lines",
+        "order_lines_2011-12-01.csv",
+        "C999999,X1,TWICE,-1,2011-12-01 10:00:00,1.25,,United Kingdom",
+    )
     _variant(BROKEN, folder / "events", "events_2012-01-05.csv", "e19,c1,s1,view,p1,2012-01-05T09:00:00Z,3,")
     before = _snapshot(warehouse_db)
 
@@ -242,8 +360,10 @@ def test_loading_twice_and_rerunning_landing_changes_nothing(warehouse_db, tmp_p
     second = landing.load_landing(warehouse_db, folder, DAY)
     again = loading.load_file(warehouse_db, "events", folder / "events" / "events_2011-12-01.csv", DAY)
 
-    assert [(r.source, r.file_name) for r in first] == [("events", "events_2011-12-01.csv"),
-                                                        ("order_lines", "order_lines_2011-12-01.csv")]
+    assert [(r.source, r.file_name) for r in first] == [
+        ("events", "events_2011-12-01.csv"),
+        ("order_lines", "order_lines_2011-12-01.csv"),
+    ]
     assert all(r.rows_read == r.rows_loaded + r.rows_rejected and not r.skipped for r in first)
     assert after_first["raw.load_batches"] == before["raw.load_batches"] + 2
     assert after_first["raw.order_lines"] == before["raw.order_lines"] + 3001
@@ -266,13 +386,17 @@ def test_parquet_csv_gz_and_csv_give_the_same_rows(warehouse_db, tmp_path):
     assert [(r.rows_read, r.rows_rejected) for r in results] == [(3000, 0)] * 3
     columns = "invoice_no, product_id, description, quantity, invoice_ts, unit_price, customer_id, country"
     contents = [
-        _rows(warehouse_db, f"select {columns} from raw.order_lines where _batch_id = %s order by _line_number",
-              (r.batch_id,))
+        _rows(
+            warehouse_db,
+            f"select {columns} from raw.order_lines where _batch_id = %s order by _line_number",
+            (r.batch_id,),
+        )
         for r in results
     ]
     assert contents[0] == contents[1] == contents[2]
-    first_parquet_line = _rows(warehouse_db, "select min(_line_number) from raw.order_lines where _batch_id = %s",
-                               (results[2].batch_id,))[0][0]
+    first_parquet_line = _rows(
+        warehouse_db, "select min(_line_number) from raw.order_lines where _batch_id = %s", (results[2].batch_id,)
+    )[0][0]
     assert first_parquet_line == 1
 
 
@@ -298,13 +422,23 @@ def test_customers_keep_unknown_columns_as_attributes_and_products_optional_colu
     p = loading.load_file(warehouse_db, "products", products, DAY)
 
     assert (c.rows_loaded, c.rows_rejected, p.rows_loaded, p.rows_rejected) == (2, 2, 2, 1)
-    attributes = dict(_rows(warehouse_db, "select customer_id, attributes from raw.customers where _batch_id = %s",
-                            (c.batch_id,)))
+    attributes = dict(
+        _rows(warehouse_db, "select customer_id, attributes from raw.customers where _batch_id = %s", (c.batch_id,))
+    )
     assert attributes == {"c1": {"loyalty_tier": "gold", "city": "Leeds"}, "c2": {"city": "Paris"}}
-    assert _rows(warehouse_db, "select product_id, price, is_active, description from raw.products"
-                 " where _batch_id = %s order by 1", (p.batch_id,)) == [("p1", 4.5, True, None), ("p2", 12, False, None)]
-    reasons = [r[0] for r in _rows(warehouse_db, "select reason from raw.rejected_rows where batch_id in (%s, %s)"
-                                   " order by batch_id, line_number", (c.batch_id, p.batch_id))]
+    assert _rows(
+        warehouse_db,
+        "select product_id, price, is_active, description from raw.products where _batch_id = %s order by 1",
+        (p.batch_id,),
+    ) == [("p1", 4.5, True, None), ("p2", 12, False, None)]
+    reasons = [
+        r[0]
+        for r in _rows(
+            warehouse_db,
+            "select reason from raw.rejected_rows where batch_id in (%s, %s) order by batch_id, line_number",
+            (c.batch_id, p.batch_id),
+        )
+    ]
     assert reasons[0] == "missing required customer_id"
     assert "signup_date" in reasons[1] and "'01/02/2011x'" in reasons[1]
     assert "is_active" in reasons[2] and "'perhaps'" in reasons[2]
@@ -328,10 +462,17 @@ def test_special_characters_round_trip_on_both_paths(warehouse_db, tmp_path):
     c = loading.load_file(warehouse_db, "customers", customers, DAY)
 
     assert (p.rows_loaded, c.rows_loaded) == (len(titles), len(titles))
-    assert [r[0] for r in _rows(warehouse_db, "select title from raw.products where _batch_id = %s"
-                                " order by _line_number", (p.batch_id,))] == titles
-    stored = _rows(warehouse_db, "select country, attributes ->> 'note' from raw.customers where _batch_id = %s"
-                   " order by _line_number", (c.batch_id,))
+    assert [
+        r[0]
+        for r in _rows(
+            warehouse_db, "select title from raw.products where _batch_id = %s order by _line_number", (p.batch_id,)
+        )
+    ] == titles
+    stored = _rows(
+        warehouse_db,
+        "select country, attributes ->> 'note' from raw.customers where _batch_id = %s order by _line_number",
+        (c.batch_id,),
+    )
     assert stored == [(t, t) for t in titles]
 
 
@@ -343,12 +484,18 @@ def test_attributes_built_on_the_direct_path_equal_the_sql_paths(warehouse_db, t
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["customer_id", "country", "signup_date", "email", "tier", 'odd "key"'])
-        writer.writerows([f"c{i}", "UK", "2011-01-01", None, v, w] for i, v in enumerate(values)
-                         for w in (None, values[(i + 1) % len(values)]))
+        writer.writerows(
+            [f"c{i}", "UK", "2011-01-01", None, v, w]
+            for i, v in enumerate(values)
+            for w in (None, values[(i + 1) % len(values)])
+        )
 
     def stored(batch_id):
-        return _rows(warehouse_db, "select customer_id, attributes from raw.customers where _batch_id = %s"
-                     " order by _line_number", (batch_id,))
+        return _rows(
+            warehouse_db,
+            "select customer_id, attributes from raw.customers where _batch_id = %s order by _line_number",
+            (batch_id,),
+        )
 
     file_layout = layout.resolve_layout(CUSTOMERS, layout.read_header(path))
     _, judged_in_sql = routing.route(file_layout, next(reading.read_chunks(path, file_layout.width)), 1)
@@ -374,8 +521,9 @@ def test_a_file_that_cannot_load_commits_nothing_and_is_recorded_failed(warehous
 
     after = _snapshot(warehouse_db)
     assert after == {**before, "raw.load_batches": before["raw.load_batches"] + 1}
-    assert _rows(warehouse_db, "select status, rows_read from raw.load_batches where file_name = %s",
-                 (bad_header.name,)) == [("failed", None)]
+    assert _rows(
+        warehouse_db, "select status, rows_read from raw.load_batches where file_name = %s", (bad_header.name,)
+    ) == [("failed", None)]
 
 
 @integration
@@ -399,16 +547,20 @@ def test_a_crash_mid_file_leaves_nothing_and_a_rerun_loads_it(warehouse_db, tmp_
 @integration
 def test_nul_bytes_and_non_utf8(warehouse_db, tmp_path):
     nul = tmp_path / "events_nul.csv"
-    nul.write_bytes(BROKEN.read_bytes().splitlines(keepends=True)[0] + b"e1,c1,s1,view,p\x001,2011-01-05T10:00:00Z,1,\n"
-                    + b"e2,c1,s1,view,p2,2011-01-05T10:00:00Z,1,\n")
+    nul.write_bytes(
+        BROKEN.read_bytes().splitlines(keepends=True)[0]
+        + b"e1,c1,s1,view,p\x001,2011-01-05T10:00:00Z,1,\n"
+        + b"e2,c1,s1,view,p2,2011-01-05T10:00:00Z,1,\n"
+    )
     latin = tmp_path / "events_latin1.csv"
     latin.write_bytes(nul.read_bytes().replace(b"\x00", b"\xe9"))
 
     result = loading.load_file(warehouse_db, "events", nul, DAY)
 
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
-    assert _rows(warehouse_db, "select line_number, reason from raw.rejected_rows where batch_id = %s",
-                 (result.batch_id,)) == [(2, "contains a NUL byte")]
+    assert _rows(
+        warehouse_db, "select line_number, reason from raw.rejected_rows where batch_id = %s", (result.batch_id,)
+    ) == [(2, "contains a NUL byte")]
     with pytest.raises(layout.LoadError, match="UTF-8"):
         loading.load_file(warehouse_db, "events", latin, DAY)
 
@@ -454,8 +606,12 @@ def test_cli_loads_landing_files_and_prints_their_batches(warehouse_db, tmp_path
     rerun = CliRunner().invoke(app, ["load", "files", "--date", "2011-12-02", "--landing", str(landing)])
 
     assert run.exit_code == rerun.exit_code == 0, run.output + rerun.output
-    cells = [[c.strip() for c in line.split("│")] for out in (run.output, rerun.output)
-             for line in out.splitlines() if "events_2011-12-02.csv" in line]
+    cells = [
+        [c.strip() for c in line.split("│")]
+        for out in (run.output, rerun.output)
+        for line in out.splitlines()
+        if "events_2011-12-02.csv" in line
+    ]
     assert [c[1:7] for c in cells] == [
         ["events", "events_2011-12-02.csv", "20", "8", "12", ""],
         ["events", "events_2011-12-02.csv", "0", "0", "0", "yes"],

@@ -103,7 +103,7 @@ def _naive(top, truth_sets, k):
     """Textbook definitions, one user at a time."""
     out = []
     for items, relevant in zip(top, truth_sets):
-        ranked = [i for i in items[:k]]
+        ranked = list(items[:k])
         gains = [1.0 if i in relevant else 0.0 for i in ranked]
         dcg = sum(g / math.log2(r + 2) for r, g in enumerate(gains))
         idcg = sum(1 / math.log2(r + 2) for r in range(min(len(relevant), k)))
@@ -119,6 +119,12 @@ def test_vectorised_metrics_match_the_naive_reference():
     top = np.array([rng.permutation(n_items)[:k] for _ in range(n_users)])
     truth = _truth(truth_sets, n_items)
     hit, relevant = metrics.hits(top, truth), metrics.n_relevant(truth)
-    got = np.column_stack([metrics.precision_at_k(hit, k), metrics.recall_at_k(hit, relevant, k),
-                           metrics.ndcg_at_k(hit, relevant, k), metrics.average_precision_at_k(hit, relevant, k)])
+    got = np.column_stack(
+        [
+            metrics.precision_at_k(hit, k),
+            metrics.recall_at_k(hit, relevant, k),
+            metrics.ndcg_at_k(hit, relevant, k),
+            metrics.average_precision_at_k(hit, relevant, k),
+        ]
+    )
     np.testing.assert_allclose(got, _naive(top, truth_sets, k))

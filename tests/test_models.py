@@ -56,7 +56,15 @@ def test_hybrid_beats_popularity_and_pure_collaborative_lightfm(run, metric, bas
 
 def test_every_model_and_slice_is_evaluated_on_the_same_users(run):
     names = {e.name for e in run.evaluations}
-    assert {"lightfm_hybrid", "lightfm_cf", "popularity", "popularity_segment", "trending", "item_cosine", "als"} <= names
+    assert {
+        "lightfm_hybrid",
+        "lightfm_cf",
+        "popularity",
+        "popularity_segment",
+        "trending",
+        "item_cosine",
+        "als",
+    } <= names
     users = {e.overall["users"] for e in run.evaluations}
     assert len(users) == 1
     slices = run.evaluations[0].slices
@@ -134,7 +142,9 @@ def test_a_saved_model_scores_new_data_by_id(run, tmp_path):
     loaded = artifacts.load_model(tmp_path / "run")
     reordered = build_training_data(
         Frames(pd.concat([run.split.train, _one_row("new-user", "new-item")]), None, None),
-        run.split.cutoff, Weighting())
+        run.split.cutoff,
+        Weighting(),
+    )
     fixed = Fixed("champion", loaded).fit(reordered)
     rows = reordered.user_index(run.data.user_ids[:5])
     cols = reordered.item_index(run.data.item_ids)
@@ -144,8 +154,9 @@ def test_a_saved_model_scores_new_data_by_id(run, tmp_path):
 
 
 def _one_row(user: str, item: str) -> pd.DataFrame:
-    return normalise_interactions(pd.DataFrame({"user_id": [user], "item_id": [item],
-                                                "timestamp": [START + pd.Timedelta(days=1)]}))
+    return normalise_interactions(
+        pd.DataFrame({"user_id": [user], "item_id": [item], "timestamp": [START + pd.Timedelta(days=1)]})
+    )
 
 
 BLOCK_USERS = 50
@@ -163,11 +174,15 @@ def _checkerboard():
     return build_training_data(Frames(frame), START + pd.Timedelta(days=31), Weighting())
 
 
-@pytest.mark.parametrize("make", [
-    lambda: LightFMRecommender(CONFIG, use_features=False),
-    lambda: ItemCooccurrence(),
-    lambda: ALS(TrainingConfig(als_factors=4, als_iterations=10)),
-], ids=["lightfm", "item_cosine", "als"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LightFMRecommender(CONFIG, use_features=False),
+        lambda: ItemCooccurrence(),
+        lambda: ALS(TrainingConfig(als_factors=4, als_iterations=10)),
+    ],
+    ids=["lightfm", "item_cosine", "als"],
+)
 def test_personalised_models_pass_the_checkerboard(make):
     data = _checkerboard()
     model = make().fit(data)
@@ -186,7 +201,9 @@ def generated(tmp_path_factory):
     spec = PRESETS["tiny"]
     out = tmp_path_factory.mktemp("shop")
     generate_shop(spec, out, with_truth=False)
-    read = {source: pd.read_csv(next((out / source).glob("*.csv.gz"))) for source in ("events", "products", "customers")}
+    read = {
+        source: pd.read_csv(next((out / source).glob("*.csv.gz"))) for source in ("events", "products", "customers")
+    }
     return landing_to_frames(read["events"], read["products"], read["customers"]), ground_truth(spec)
 
 
@@ -204,7 +221,11 @@ def test_hybrid_learns_the_generators_hidden_segments(generated):
     for number, preferences in truth.segments.groupby("segment"):
         liked = set(preferences.nlargest(3, "weight")["category"])
         rows = np.flatnonzero(segment == number)
-        shares = [np.isin(category[np.vstack([t for _, t, _ in top_k_blocks(model, data, rows, 10)])], list(liked)).mean()
-                  for model in (run.hybrid.model, popularity)]
+        shares = [
+            np.isin(category[np.vstack([t for _, t, _ in top_k_blocks(model, data, rows, 10)])], list(liked)).mean()
+            for model in (run.hybrid.model, popularity)
+        ]
         # the segment is not a feature: the hybrid has to find it in behaviour
-        assert shares[0] > 2 * shares[1], f"segment {number}: {shares[0]:.0%} of top-10 in {liked} vs popularity {shares[1]:.0%}"
+        assert shares[0] > 2 * shares[1], (
+            f"segment {number}: {shares[0]:.0%} of top-10 in {liked} vs popularity {shares[1]:.0%}"
+        )

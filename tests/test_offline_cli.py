@@ -28,8 +28,13 @@ from recsys.training.train import fit_full_history
 from recsys.training.weighting import load_weighting
 
 # small and quick: the CLI reads nested settings from the environment
-ENV = {"RECSYS_TRAINING__EPOCHS": "15", "RECSYS_TRAINING__NO_COMPONENTS": "8", "RECSYS_EVALUATION__TEST_DAYS": "14",
-       "RECSYS_EVALUATION__VALIDATION_DAYS": "14", "RECSYS_TRAINING__POPULARITY_BLEND": "0,0.5"}
+ENV = {
+    "RECSYS_TRAINING__EPOCHS": "15",
+    "RECSYS_TRAINING__NO_COMPONENTS": "8",
+    "RECSYS_EVALUATION__TEST_DAYS": "14",
+    "RECSYS_EVALUATION__VALIDATION_DAYS": "14",
+    "RECSYS_TRAINING__POPULARITY_BLEND": "0,0.5",
+}
 ZERO_CONTEXT = {f"RECSYS_CONTEXT__{factor}_WEIGHT": "0" for factor in ("SEASON", "EVENT", "RECENT", "COUNTRY")}
 CALENDAR = REPO / "dbt" / "seeds" / "calendar_events.csv"
 K = 5
@@ -43,8 +48,9 @@ def files(tmp_path_factory):
     paths = {name: folder / f"{name}.csv" for name in ("interactions", "items", "users")}
     frames.interactions.to_csv(paths["interactions"], index=False)
     frames.items.to_csv(paths["items"], index=False)
-    pd.concat([frames.users, pd.DataFrame({"user_id": [COLD_USER], "country": ["DE"]})]).to_csv(paths["users"],
-                                                                                              index=False)
+    pd.concat([frames.users, pd.DataFrame({"user_id": [COLD_USER], "country": ["DE"]})]).to_csv(
+        paths["users"], index=False
+    )
     return paths, read_files(paths["interactions"], paths["items"], paths["users"])
 
 
@@ -82,14 +88,29 @@ def fitted(files):
 def test_evaluate_prints_every_model_and_writes_json(files, tmp_path):
     paths, _ = files
     output = tmp_path / "metrics.json"
-    result = _invoke(["evaluate", "--interactions", str(paths["interactions"]), "--items", str(paths["items"]),
-                      "--users", str(paths["users"]), "--output", str(output), "--protocol", "both"])
+    result = _invoke(
+        [
+            "evaluate",
+            "--interactions",
+            str(paths["interactions"]),
+            "--items",
+            str(paths["items"]),
+            "--users",
+            str(paths["users"]),
+            "--output",
+            str(output),
+            "--protocol",
+            "both",
+        ]
+    )
     written = json.loads(output.read_text())
     assert set(written) == {"temporal", "leave-last-out"}
     models = written["temporal"]["models"]
     for name in ("lightfm_hybrid", "lightfm_cf", "popularity", "popularity_segment", "trending", "item_cosine", "als"):
         assert name in models and name in result.output
-        assert {"ndcg@10", "recall@5", "map@20", "hit_rate@10", "auc", "coverage@10", "gini@10"} <= set(models[name]["overall"])
+        assert {"ndcg@10", "recall@5", "map@20", "hit_rate@10", "auc", "coverage@10", "gini@10"} <= set(
+            models[name]["overall"]
+        )
     assert written["temporal"]["ratings"]["test_ratings"] > 0
 
 
@@ -108,8 +129,15 @@ def test_in_memory_model_is_the_saved_artifact_prior_included(fitted, tmp_path):
     _, fit = fitted
     artifacts.save_model(tmp_path, fit.model, {"blend": fit.blend_weight}, {})
     saved, in_memory = artifacts.load_model(tmp_path), artifacts.in_memory_model(fit.model)
-    for name in ("user_embeddings", "user_biases", "item_embeddings", "item_biases", "item_prior", "user_ids",
-                 "item_ids"):
+    for name in (
+        "user_embeddings",
+        "user_biases",
+        "item_embeddings",
+        "item_biases",
+        "item_prior",
+        "user_ids",
+        "item_ids",
+    ):
         np.testing.assert_array_equal(getattr(in_memory, name), getattr(saved, name), err_msg=name)
     assert in_memory.user_feature_names == saved.user_feature_names
     assert in_memory.item_feature_names == saved.item_feature_names
@@ -140,8 +168,9 @@ def test_zero_context_weights_give_the_raw_model_order_under_the_rules(files, fi
         row = model.user_index([user])[0]
         if row < 0:
             continue  # cold start: popularity, not the model
-        expected = _rule_order(model.score(np.array([row]))[0], bought[user], category, rules.candidates(K),
-                               rules.category_cap)
+        expected = _rule_order(
+            model.score(np.array([row]))[0], bought[user], category, rules.candidates(K), rules.category_cap
+        )
         got = model.item_index(items.tolist()).tolist()
         assert got[: len(expected)] == expected, user
         checked += 1
@@ -163,16 +192,32 @@ def seasonal_files(folder, seed=0, n_users=80, per_category=10) -> dict:
     in the Decembers of 2021 and 2022 (none in 2023); the data ends on 2024-01-14."""
     rng = np.random.default_rng(seed)
     users = [f"s{u:03d}" for u in range(n_users)]
-    items = pd.DataFrame({"item_id": [f"c{c}-{i:02d}" for c in range(4) for i in range(per_category)] + ["XMAS"],
-                          "title": [f"ENAMEL MUG {i}" for i in range(4 * per_category)] + ["CHRISTMAS BAUBLE"],
-                          "category": [f"mugs{c}" for c in range(4) for _ in range(per_category)] + ["decorations"]})
+    items = pd.DataFrame(
+        {
+            "item_id": [f"c{c}-{i:02d}" for c in range(4) for i in range(per_category)] + ["XMAS"],
+            "title": [f"ENAMEL MUG {i}" for i in range(4 * per_category)] + ["CHRISTMAS BAUBLE"],
+            "category": [f"mugs{c}" for c in range(4) for _ in range(per_category)] + ["decorations"],
+        }
+    )
     n = n_users * 40
-    mugs = pd.DataFrame({"user_id": rng.choice(users, n), "item_id": rng.choice(items["item_id"][:-1], n),
-                         "timestamp": pd.Timestamp("2021-01-04") + pd.to_timedelta(rng.uniform(0, 1106, n), unit="D")})
+    mugs = pd.DataFrame(
+        {
+            "user_id": rng.choice(users, n),
+            "item_id": rng.choice(items["item_id"][:-1], n),
+            "timestamp": pd.Timestamp("2021-01-04") + pd.to_timedelta(rng.uniform(0, 1106, n), unit="D"),
+        }
+    )
     buyers = np.repeat(rng.choice(users, n_users // 2, replace=False), 3)
-    seasons = [pd.DataFrame({"user_id": buyers, "item_id": "XMAS", "timestamp": pd.Timestamp(first)
-                             + pd.to_timedelta(rng.uniform(0, 25, len(buyers)), unit="D")})
-               for first in ("2021-11-29", "2022-11-28")]
+    seasons = [
+        pd.DataFrame(
+            {
+                "user_id": buyers,
+                "item_id": "XMAS",
+                "timestamp": pd.Timestamp(first) + pd.to_timedelta(rng.uniform(0, 25, len(buyers)), unit="D"),
+            }
+        )
+        for first in ("2021-11-29", "2022-11-28")
+    ]
     paths = {"interactions": folder / "seasonal.csv", "items": folder / "seasonal_items.csv"}
     pd.concat([mugs, *seasons], ignore_index=True).assign(weight=1.0).to_csv(paths["interactions"], index=False)
     items.to_csv(paths["items"], index=False)
@@ -186,33 +231,60 @@ def test_as_of_moves_a_seasonal_item_in_season_and_not_after(tmp_path):
 
     def share(recs: pd.DataFrame) -> float:
         """Customers who never bought the bauble with it in their list."""
-        return recs[recs["user_id"].isin(never_bought)].groupby("user_id")["item_id"].apply(
-            lambda s: (s == "XMAS").any()).mean()
+        return (
+            recs[recs["user_id"].isin(never_bought)]
+            .groupby("user_id")["item_id"]
+            .apply(lambda s: (s == "XMAS").any())
+            .mean()
+        )
 
     in_season = share(_recommend(paths, tmp_path / "december.csv", "--as-of", "2023-12-04"))
     after = share(_recommend(paths, tmp_path / "january.csv"))  # default: the day after the data, 2024-01-15
-    no_context = share(_recommend(paths, tmp_path / "raw.csv", "--as-of", "2023-12-04",
-                                  env={"RECSYS_CONTEXT__SEASON_WEIGHT": "0", "RECSYS_CONTEXT__EVENT_WEIGHT": "0"}))
+    no_context = share(
+        _recommend(
+            paths,
+            tmp_path / "raw.csv",
+            "--as-of",
+            "2023-12-04",
+            env={"RECSYS_CONTEXT__SEASON_WEIGHT": "0", "RECSYS_CONTEXT__EVENT_WEIGHT": "0"},
+        )
+    )
     assert in_season > 0.2 and after < in_season / 4 and no_context < in_season / 4, (in_season, after, no_context)
 
 
 def test_as_of_before_the_data_is_refused(files, tmp_path):
     paths, _ = files
-    args = ["recommend", "--interactions", str(paths["interactions"]), "--as-of", "2000-01-01", "--output",
-            str(tmp_path / "o.csv")]
+    args = [
+        "recommend",
+        "--interactions",
+        str(paths["interactions"]),
+        "--as-of",
+        "2000-01-01",
+        "--output",
+        str(tmp_path / "o.csv"),
+    ]
     result = CliRunner().invoke(app, args, env=ENV)
     assert result.exit_code != 0
     assert "no interactions before --as-of 2000-01-01" in str(result.exception)
 
 
 def test_history_keeps_purchases_and_recent_views_and_carts_only():
-    events = pd.DataFrame({"user_id": ["a"] * 5, "item_id": ["p", "v_old", "v_new", "c_new", "late"],
-                           "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-10", "2024-03-12",
-                                                        "2024-03-20"]),
-                           "n_views": [0, 1, 1, 0, 1], "n_carts": [0, 0, 0, 1, 0], "n_purchases": [1, 0, 0, 0, 0]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["a"] * 5,
+            "item_id": ["p", "v_old", "v_new", "c_new", "late"],
+            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-10", "2024-03-12", "2024-03-20"]),
+            "n_views": [0, 1, 1, 0, 1],
+            "n_carts": [0, 0, 0, 1, 0],
+            "n_purchases": [1, 0, 0, 0, 0],
+        }
+    )
     history = offline.history_frame(events, pd.Timestamp("2024-03-15").date(), recent_days=14)
-    assert sorted(zip(history["item_id"], history["event_type"])) == [("c_new", "cart"), ("p", "purchase"),
-                                                                       ("v_new", "view")]
+    assert sorted(zip(history["item_id"], history["event_type"])) == [
+        ("c_new", "cart"),
+        ("p", "purchase"),
+        ("v_new", "view"),
+    ]
 
 
 def test_catalogue_adds_items_seen_only_in_interactions_and_they_stay_recommendable():
@@ -225,7 +297,8 @@ def test_catalogue_adds_items_seen_only_in_interactions_and_they_stay_recommenda
 def test_recommend_refuses_a_file_without_the_standard_columns(tmp_path):
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"customer": ["a"], "product": ["b"]}).to_csv(bad, index=False)
-    result = CliRunner().invoke(app, ["recommend", "--interactions", str(bad), "--output", str(tmp_path / "o.csv")],
-                                env=ENV)
+    result = CliRunner().invoke(
+        app, ["recommend", "--interactions", str(bad), "--output", str(tmp_path / "o.csv")], env=ENV
+    )
     assert result.exit_code != 0
     assert "user_id,item_id,timestamp" in str(result.exception)

@@ -13,7 +13,7 @@ from recsys.platform import warehouse
 
 pytestmark = pytest.mark.integration
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY = dt.date(2011, 12, 1)
 SHOP_DDL = """
 create schema shop;
@@ -52,9 +52,7 @@ def _at(day: int, hour: int = 12) -> dt.datetime:
 
 def _insert_customers(url: str, rows: list[tuple]) -> None:
     with warehouse.transaction(url) as conn:
-        conn.cursor().executemany(
-            "insert into shop.customers values (%s, %s, %s, %s, %s, %s)", rows
-        )
+        conn.cursor().executemany("insert into shop.customers values (%s, %s, %s, %s, %s, %s)", rows)
 
 
 def _raw(url: str, query: str, params=()) -> list[tuple]:
@@ -66,38 +64,60 @@ CUSTOMERS = next(t for t in oltp.OLTP_TABLES if t.name == "shop.customers")
 
 
 def test_watermark_reads_each_change_once(warehouse_db, shop_url):
-    _insert_customers(shop_url, [
-        ("c1", "UK", dt.date(2010, 12, 1), "a@x.org", "gold", _at(28)),
-        ("c2", "FR", dt.date(2011, 1, 2), None, None, _at(29)),
-        (None, "DE", dt.date(2011, 1, 3), "b@x.org", "silver", _at(29, 13)),
-    ])
+    _insert_customers(
+        shop_url,
+        [
+            ("c1", "UK", dt.date(2010, 12, 1), "a@x.org", "gold", _at(28)),
+            ("c2", "FR", dt.date(2011, 1, 2), None, None, _at(29)),
+            (None, "DE", dt.date(2011, 1, 3), "b@x.org", "silver", _at(29, 13)),
+        ],
+    )
 
     first = oltp.load_table(warehouse_db, shop_url, CUSTOMERS, DAY)
     again = oltp.load_table(warehouse_db, shop_url, CUSTOMERS, DAY)
 
     assert (first.rows_read, first.rows_loaded, first.rows_rejected, first.file_name) == (3, 2, 1, "shop.customers")
     assert again.skipped and again.batch_id is None and again.rows_read == 0
-    assert _raw(warehouse_db, "select watermark from raw.watermarks where source = 'shop.customers'") == [(_at(29, 13),)]
-    assert _raw(warehouse_db, "select customer_id, attributes from raw.customers where _batch_id = %s order by 1",
-                (first.batch_id,)) == [("c1", {"loyalty_tier": "gold"}), ("c2", None)]
-    assert _raw(warehouse_db, "select reason from raw.rejected_rows where batch_id = %s",
-                (first.batch_id,)) == [("missing required customer_id",)]
+    assert _raw(warehouse_db, "select watermark from raw.watermarks where source = 'shop.customers'") == [
+        (_at(29, 13),)
+    ]
+    assert _raw(
+        warehouse_db,
+        "select customer_id, attributes from raw.customers where _batch_id = %s order by 1",
+        (first.batch_id,),
+    ) == [("c1", {"loyalty_tier": "gold"}), ("c2", None)]
+    assert _raw(warehouse_db, "select reason from raw.rejected_rows where batch_id = %s", (first.batch_id,)) == [
+        ("missing required customer_id",)
+    ]
 
     with warehouse.transaction(shop_url) as conn:
         conn.execute("update shop.customers set country = 'IE', updated_at = %s where customer_id = 'c2'", (_at(30),))
-    _insert_customers(shop_url, [("c4", "ES", None, None, None, _at(30, 8)),
-                                 ("c5", "PT", None, None, None, dt.datetime(2011, 12, 2, 1, tzinfo=UTC))])
+    _insert_customers(
+        shop_url,
+        [
+            ("c4", "ES", None, None, None, _at(30, 8)),
+            ("c5", "PT", None, None, None, dt.datetime(2011, 12, 2, 1, tzinfo=UTC)),
+        ],
+    )
     third = oltp.load_table(warehouse_db, shop_url, CUSTOMERS, DAY)
     next_day = oltp.load_table(warehouse_db, shop_url, CUSTOMERS, DAY + dt.timedelta(days=1))
 
     assert (third.rows_read, third.rows_loaded) == (2, 2)  # c5 changed after the logical date: it waits
-    assert _raw(warehouse_db, "select customer_id, country from raw.customers where _batch_id = %s order by 1",
-                (third.batch_id,)) == [("c2", "IE"), ("c4", "ES")]
+    assert _raw(
+        warehouse_db,
+        "select customer_id, country from raw.customers where _batch_id = %s order by 1",
+        (third.batch_id,),
+    ) == [("c2", "IE"), ("c4", "ES")]
     assert (next_day.rows_loaded, next_day.skipped) == (1, False)
-    batches = _raw(warehouse_db, "select file_name, rows_read, status from raw.load_batches"
-                   " where source = 'customers' order by batch_id")
-    assert batches == [("shop.customers", 3, "succeeded"), ("shop.customers", 2, "succeeded"),
-                       ("shop.customers", 1, "succeeded")]
+    batches = _raw(
+        warehouse_db,
+        "select file_name, rows_read, status from raw.load_batches where source = 'customers' order by batch_id",
+    )
+    assert batches == [
+        ("shop.customers", 3, "succeeded"),
+        ("shop.customers", 2, "succeeded"),
+        ("shop.customers", 1, "succeeded"),
+    ]
 
 
 def test_every_declared_table_extracts_through_the_file_validation(warehouse_db, shop_url):
@@ -120,16 +140,22 @@ def test_every_declared_table_extracts_through_the_file_validation(warehouse_db,
     rerun = oltp.load_oltp(warehouse_db, shop_url, DAY, tables)
 
     assert [(r.file_name, r.rows_loaded, r.rows_rejected) for r in results] == [
-        ("shop.products", 1, 1), ("shop.order_lines", 2, 0)
+        ("shop.products", 1, 1),
+        ("shop.order_lines", 2, 0),
     ]
     assert all(r.skipped and r.batch_id is None for r in rerun)
-    assert _raw(warehouse_db, "select invoice_no, quantity, invoice_ts, customer_id from raw.order_lines"
-                " where _batch_id = %s order by 1", (results[1].batch_id,)) == [
+    assert _raw(
+        warehouse_db,
+        "select invoice_no, quantity, invoice_ts, customer_id from raw.order_lines where _batch_id = %s order by 1",
+        (results[1].batch_id,),
+    ) == [
         ("536365", 6, dt.datetime(2010, 12, 1, 8, 26), "17850"),
         ("C536379", -1, dt.datetime(2010, 12, 1, 9, 41), None),
     ]
-    assert "'NaN'" in _raw(warehouse_db, "select reason from raw.rejected_rows where batch_id = %s",
-                           (results[0].batch_id,))[0][0]
+    assert (
+        "'NaN'"
+        in _raw(warehouse_db, "select reason from raw.rejected_rows where batch_id = %s", (results[0].batch_id,))[0][0]
+    )
 
 
 def test_an_unchanged_extract_is_skipped_but_the_watermark_moves(warehouse_db, shop_url):

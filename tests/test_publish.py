@@ -22,26 +22,50 @@ def recs_rows(n_customers: int, k: int = 5, offset: int = 0) -> pd.DataFrame:
     """Rows in the recommend layout: customers c0.., k distinct products each."""
     customer = np.repeat(np.arange(n_customers), k)
     rank = np.tile(np.arange(1, k + 1), n_customers)
-    rows = pd.DataFrame({
-        "user_id": [f"c{c}" for c in customer], "rank": rank,
-        "item_id": [f"p{(c * 3 + r + offset) % 97}" for c, r in zip(customer, rank)],
-        "score": 10.0 - rank, "raw_score": 9.5 - rank, "season_factor": 0.5, "event_factor": 0.0,
-        "country_factor": 0.0, "recent_factor": 0.0, "promotion_factor": 0.0,
-        "reason_code": "bought_together", "reason_ref": "p1", "source": "model",
-    })
+    rows = pd.DataFrame(
+        {
+            "user_id": [f"c{c}" for c in customer],
+            "rank": rank,
+            "item_id": [f"p{(c * 3 + r + offset) % 97}" for c, r in zip(customer, rank)],
+            "score": 10.0 - rank,
+            "raw_score": 9.5 - rank,
+            "season_factor": 0.5,
+            "event_factor": 0.0,
+            "country_factor": 0.0,
+            "recent_factor": 0.0,
+            "promotion_factor": 0.0,
+            "reason_code": "bought_together",
+            "reason_ref": "p1",
+            "source": "model",
+        }
+    )
     rows.loc[rows.index % 7 == 0, "reason_ref"] = None
     return rows
 
 
-SIMILAR = pd.DataFrame({"product_id": ["p1", "p1", "p2"], "rank": [1, 2, 1], "similar_product_id": ["p2", "p3", "p1"],
-                        "score": [0.9, 0.8, 0.9]})
-POPULAR = pd.DataFrame({"segment": ["all", "all"], "country": ["all", "all"], "rank": [1, 2],
-                        "product_id": ["p1", "p2"], "score": [2.0, 1.0]})
+SIMILAR = pd.DataFrame(
+    {
+        "product_id": ["p1", "p1", "p2"],
+        "rank": [1, 2, 1],
+        "similar_product_id": ["p2", "p3", "p1"],
+        "score": [0.9, 0.8, 0.9],
+    }
+)
+POPULAR = pd.DataFrame(
+    {
+        "segment": ["all", "all"],
+        "country": ["all", "all"],
+        "rank": [1, 2],
+        "product_id": ["p1", "p2"],
+        "score": [2.0, 1.0],
+    }
+)
 
 
 def publish_run(url, n_customers, **kwargs):
-    return runs.publish(url, recs_rows(n_customers), SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5,
-                           **kwargs)
+    return runs.publish(
+        url, recs_rows(n_customers), SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5, **kwargs
+    )
 
 
 def current_rows(url) -> pd.DataFrame:
@@ -134,7 +158,7 @@ def test_the_first_block_truncates_its_table_unless_another_block_is_being_writt
     WAL; only an empty table nobody is writing to may be truncated."""
     busy, quiet = (runs.begin_run(warehouse_db, DAY, "m1", 5) for _ in range(2))
     rows = runs.recommendation_rows(recs_rows(12), "m1", DAY, runs.get_run(warehouse_db, busy).started_at)
-    blocks = [rows.iloc[start:start + 20] for start in range(0, 60, 20)]
+    blocks = [rows.iloc[start : start + 20] for start in range(0, 60, 20)]
     busy_table, quiet_table = (runs.table_name("user_recommendations", run) for run in (busy, quiet))
     created = {table: filenode(warehouse_db, table) for table in (busy_table, quiet_table)}
     with warehouse.connect(warehouse_db) as writer:
@@ -166,9 +190,10 @@ def test_lazy_blocks_stream_through_one_transaction_and_a_failure_writes_none(wa
             if i == fail_at:
                 raise RuntimeError("scoring failed")
             with warehouse.connect(warehouse_db) as reader:  # the table itself is locked (truncated)
-                seen.append(reader.execute("select count(*) from recs.run_blocks where run_id = %s",
-                                           (run_id,)).fetchone()[0])
-            yield f"{4 * i}-{4 * i + 4}", rows.iloc[20 * i:20 * i + 20]
+                seen.append(
+                    reader.execute("select count(*) from recs.run_blocks where run_id = %s", (run_id,)).fetchone()[0]
+                )
+            yield f"{4 * i}-{4 * i + 4}", rows.iloc[20 * i : 20 * i + 20]
 
     with pytest.raises(RuntimeError, match="scoring failed"):
         runs.write_blocks(warehouse_db, run_id, "user_recommendations", blocks(fail_at=2))
@@ -190,8 +215,9 @@ def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
     def read() -> None:
         with warehouse.connect(warehouse_db, autocommit=True) as conn:
             while not stop.is_set():
-                seen.append(conn.execute("select run_id, count(*) from recs.user_recommendations group by run_id")
-                            .fetchall())
+                seen.append(
+                    conn.execute("select run_id, count(*) from recs.user_recommendations group by run_id").fetchall()
+                )
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -211,17 +237,20 @@ def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
 
 def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     pytest.importorskip("expectations.runner")
+    from recsys.platform.settings import QualityConfig, RecsConfig, Settings
     from recsys_expectations.gates import recommendations_gate
     from recsys_expectations.results import DataQualityError
 
-    from recsys.platform.settings import QualityConfig, RecsConfig, Settings
-
     with warehouse.transaction(warehouse_db) as conn:
-        conn.execute("create table if not exists marts.dim_products (product_id text, in_stock boolean,"
-                     " is_active boolean, is_product boolean)")
+        conn.execute(
+            "create table if not exists marts.dim_products (product_id text, in_stock boolean,"
+            " is_active boolean, is_product boolean)"
+        )
         conn.execute("insert into marts.dim_products select 'p' || g, true, true, true from generate_series(0, 96) g")
-        conn.execute("create table if not exists marts.fct_interactions_daily (customer_id text, product_id text,"
-                     " event_date date, n_views integer, n_purchases integer)")
+        conn.execute(
+            "create table if not exists marts.fct_interactions_daily (customer_id text, product_id text,"
+            " event_date date, n_views integer, n_purchases integer)"
+        )
     settings = Settings(home=tmp_path, dq=QualityConfig(min_catalog_coverage=0.05), recs=RecsConfig(k=5))
     gate = recommendations_gate(warehouse_db, settings, DAY, build_docs=False)
     good = publish_run(warehouse_db, 30, validate=gate)
@@ -231,4 +260,3 @@ def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
     with pytest.raises(DataQualityError, match="in-stock product"):
         runs.publish(warehouse_db, bad, SIMILAR, POPULAR, context_date=DAY, model_version="m1", k=5, validate=gate)
     assert set(current_rows(warehouse_db)["run_id"]) == {good.run_id}
-

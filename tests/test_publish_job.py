@@ -23,13 +23,13 @@ pytestmark = pytest.mark.integration
 MARTS = {
     "dim_customers": "customer_id text, country text, rfm_segment text, signup_date date, last_event_at timestamptz",
     "dim_products": "product_id text, title text, description text, category text, brand text, price_band text,"
-                    " in_stock boolean, is_active boolean, is_product boolean, created_at timestamptz,"
-                    " first_seen_at timestamptz",
+    " in_stock boolean, is_active boolean, is_product boolean, created_at timestamptz,"
+    " first_seen_at timestamptz",
     "fct_interactions_daily": "customer_id text, product_id text, event_date date, n_views integer, n_carts integer,"
-                              " n_purchases integer, last_event_at timestamptz",
+    " n_purchases integer, last_event_at timestamptz",
     "fct_product_weekly_demand": "product_id text, week_start date, n_purchases integer",
     "dim_calendar_events": "event_name text, country text, start_month integer, start_day integer, end_month integer,"
-                           " end_day integer, lead_days integer, keywords text[], categories text[]",
+    " end_day integer, lead_days integer, keywords text[], categories text[]",
 }
 
 
@@ -43,26 +43,66 @@ def planted_marts(url: str, frames) -> dt.date:
     """The marts the nightly job reads, filled from the planted data set; returns the last day."""
     inter = frames.interactions.assign(event_date=frames.interactions["timestamp"].dt.date)
     last_day = inter["event_date"].max()
-    daily = inter.groupby(["user_id", "item_id", "event_date"]).agg(
-        n_purchases=("timestamp", "size"), last_event_at=("timestamp", "max")).reset_index()
-    weekly = inter.assign(week_start=inter["timestamp"].dt.to_period("W-SUN").dt.start_time.dt.date).groupby(
-        ["item_id", "week_start"]).size().rename("n_purchases").reset_index()
+    daily = (
+        inter.groupby(["user_id", "item_id", "event_date"])
+        .agg(n_purchases=("timestamp", "size"), last_event_at=("timestamp", "max"))
+        .reset_index()
+    )
+    weekly = (
+        inter.assign(week_start=inter["timestamp"].dt.to_period("W-SUN").dt.start_time.dt.date)
+        .groupby(["item_id", "week_start"])
+        .size()
+        .rename("n_purchases")
+        .reset_index()
+    )
     items = frames.items
     with warehouse.transaction(url) as conn:
         for table, columns in MARTS.items():
             conn.execute(f"create table marts.{table} ({columns})")
-        _insert(conn, "dim_customers", frames.users.rename(columns={"user_id": "customer_id"}).assign(
-            rfm_segment="loyal", signup_date=None, last_event_at=pd.Timestamp(last_day, tz="UTC")))
-        _insert(conn, "dim_products", pd.DataFrame({
-            "product_id": items["item_id"], "title": items["title"], "category": items["category"],
-            "in_stock": items.index % 10 != 0, "is_active": True, "is_product": True}))
-        _insert(conn, "fct_interactions_daily", daily.rename(columns={"user_id": "customer_id",
-                                                                       "item_id": "product_id"}).assign(n_views=0,
-                                                                                                        n_carts=0))
+        _insert(
+            conn,
+            "dim_customers",
+            frames.users.rename(columns={"user_id": "customer_id"}).assign(
+                rfm_segment="loyal", signup_date=None, last_event_at=pd.Timestamp(last_day, tz="UTC")
+            ),
+        )
+        _insert(
+            conn,
+            "dim_products",
+            pd.DataFrame(
+                {
+                    "product_id": items["item_id"],
+                    "title": items["title"],
+                    "category": items["category"],
+                    "in_stock": items.index % 10 != 0,
+                    "is_active": True,
+                    "is_product": True,
+                }
+            ),
+        )
+        _insert(
+            conn,
+            "fct_interactions_daily",
+            daily.rename(columns={"user_id": "customer_id", "item_id": "product_id"}).assign(n_views=0, n_carts=0),
+        )
         _insert(conn, "fct_product_weekly_demand", weekly.rename(columns={"item_id": "product_id"}))
-        _insert(conn, "dim_calendar_events", pd.DataFrame({
-            "event_name": ["christmas"], "country": ["*"], "start_month": [12], "start_day": [1], "end_month": [12],
-            "end_day": [25], "lead_days": [60], "keywords": [["festive"]], "categories": [[]]}))
+        _insert(
+            conn,
+            "dim_calendar_events",
+            pd.DataFrame(
+                {
+                    "event_name": ["christmas"],
+                    "country": ["*"],
+                    "start_month": [12],
+                    "start_day": [1],
+                    "end_month": [12],
+                    "end_day": [25],
+                    "lead_days": [60],
+                    "keywords": [["festive"]],
+                    "categories": [[]],
+                }
+            ),
+        )
     return last_day
 
 
@@ -74,9 +114,21 @@ def champion(warehouse_db, tmp_path_factory):
     config = TrainingConfig(epochs=2, no_components=8)
     data = build_training_data(frames, pd.Timestamp(last_day) + pd.Timedelta(days=1), load_weighting())
     artifact = tmp_path_factory.mktemp("model")
-    checksum = artifacts.save_model(artifact, LightFMRecommender(config).fit(data), {"training": config.model_dump(mode="json")}, {})
-    registry.record_run(warehouse_db, registry.RunRecord("planted-champion", last_day, {}, registry.CHAMPION, {},
-                                                         artifact_path=str(artifact), artifact_checksum=checksum))
+    checksum = artifacts.save_model(
+        artifact, LightFMRecommender(config).fit(data), {"training": config.model_dump(mode="json")}, {}
+    )
+    registry.record_run(
+        warehouse_db,
+        registry.RunRecord(
+            "planted-champion",
+            last_day,
+            {},
+            registry.CHAMPION,
+            {},
+            artifact_path=str(artifact),
+            artifact_checksum=checksum,
+        ),
+    )
     return frames, last_day
 
 
@@ -90,8 +142,10 @@ def test_the_nightly_job_publishes_the_champion_from_the_marts(warehouse_db, cha
     assert info.n_similar > 0 and info.n_popular > 0
     with warehouse.connect(warehouse_db) as conn:
         products = {p for (p,) in conn.execute("select product_id from recs.user_recommendations")}
-        blocks = conn.execute("select count(*) from recs.run_blocks where run_id = %s and kind = %s",
-                              (info.run_id, "user_recommendations")).fetchone()[0]
+        blocks = conn.execute(
+            "select count(*) from recs.run_blocks where run_id = %s and kind = %s",
+            (info.run_id, "user_recommendations"),
+        ).fetchone()[0]
     out_of_stock = set(frames.items.loc[frames.items.index % 10 == 0, "item_id"])
     assert products and not products & out_of_stock
     assert blocks == -(-len(frames.users) // 40), "one COPY block per customer range"
@@ -119,10 +173,12 @@ def test_mapped_steps_give_the_same_run_as_one_process(warehouse_db, champion, t
     info = job.finalize_run(warehouse_db, settings, prepared["run_id"])
     assert sum(written) == info.n_rows == 8 * len(frames.users)
     with warehouse.connect(warehouse_db) as conn:
-        mapped = conn.execute("select customer_id, rank, product_id from recs.user_recommendations"
-                              " order by 1, 2").fetchall()
+        mapped = conn.execute(
+            "select customer_id, rank, product_id from recs.user_recommendations order by 1, 2"
+        ).fetchall()
     single = job.publish_for_date(warehouse_db, settings, last_day)
     with warehouse.connect(warehouse_db) as conn:
-        whole = conn.execute("select customer_id, rank, product_id from recs.user_recommendations"
-                             " order by 1, 2").fetchall()
+        whole = conn.execute(
+            "select customer_id, rank, product_id from recs.user_recommendations order by 1, 2"
+        ).fetchall()
     assert single.run_id != info.run_id and mapped == whole

@@ -28,25 +28,45 @@ def synthetic(seed=0, n_users=240, n_items=150, d=8):
     user_ids = np.array([f"u{i:04d}" for i in range(n_users)])
     item_ids = np.array([f"i{i:04d}" for i in range(n_items - 1)] + ["POST"])
     model = LoadedModel(
-        Path("unused"), rng.standard_normal((n_users, d)).astype(np.float32),
-        rng.standard_normal(n_users).astype(np.float32), rng.standard_normal((n_items, d)).astype(np.float32),
-        rng.standard_normal(n_items).astype(np.float32), np.zeros(n_items, np.float32), user_ids, item_ids,
-        (), ("category=mugs", "title:christmas"), {}, "checksum")
+        Path("unused"),
+        rng.standard_normal((n_users, d)).astype(np.float32),
+        rng.standard_normal(n_users).astype(np.float32),
+        rng.standard_normal((n_items, d)).astype(np.float32),
+        rng.standard_normal(n_items).astype(np.float32),
+        np.zeros(n_items, np.float32),
+        user_ids,
+        item_ids,
+        (),
+        ("category=mugs", "title:christmas"),
+        {},
+        "checksum",
+    )
     titles = [("PAPER CHRISTMAS BAUBLE " if i % 8 == 0 else "ENAMEL MUG ") + str(i) for i in range(n_items)]
-    items = pd.DataFrame({
-        "item_id": item_ids, "title": titles, "category": [f"cat{i % 6}" for i in range(n_items)],
-        "in_stock": [i % 11 != 5 for i in range(n_items)],
-        "created_at": ["2011-11-20" if i % 19 == 3 else "2010-06-01" for i in range(n_items)],
-    })
-    users = pd.DataFrame({"user_id": user_ids, "country": np.where(np.arange(n_users) % 5 == 0, "Germany",
-                                                                     "United Kingdom"),
-                          "segment": np.where(np.arange(n_users) % 3 == 0, "champions", "loyal")})
+    items = pd.DataFrame(
+        {
+            "item_id": item_ids,
+            "title": titles,
+            "category": [f"cat{i % 6}" for i in range(n_items)],
+            "in_stock": [i % 11 != 5 for i in range(n_items)],
+            "created_at": ["2011-11-20" if i % 19 == 3 else "2010-06-01" for i in range(n_items)],
+        }
+    )
+    users = pd.DataFrame(
+        {
+            "user_id": user_ids,
+            "country": np.where(np.arange(n_users) % 5 == 0, "Germany", "United Kingdom"),
+            "segment": np.where(np.arange(n_users) % 3 == 0, "champions", "loyal"),
+        }
+    )
     n = 6000
-    history = pd.DataFrame({
-        "user_id": rng.choice(user_ids, n), "item_id": rng.choice(item_ids[:-1], n),
-        "timestamp": pd.Timestamp("2010-12-01") + pd.to_timedelta(rng.integers(0, 362 * 24, n), unit="h"),
-        "event_type": rng.choice(["view", "cart", "purchase"], n, p=[0.5, 0.2, 0.3]),
-    })
+    history = pd.DataFrame(
+        {
+            "user_id": rng.choice(user_ids, n),
+            "item_id": rng.choice(item_ids[:-1], n),
+            "timestamp": pd.Timestamp("2010-12-01") + pd.to_timedelta(rng.integers(0, 362 * 24, n), unit="h"),
+            "event_type": rng.choice(["view", "cart", "purchase"], n, p=[0.5, 0.2, 0.3]),
+        }
+    )
     return model, users, items, history
 
 
@@ -56,11 +76,23 @@ def calendar():
     return context.load_calendar(CALENDAR)
 
 
-def run(model, users, items, history, config=ContextConfig(), business_rules=rules.BusinessRules(), as_of=AS_OF,
-        k=10, **kwargs):
+def run(
+    model,
+    users,
+    items,
+    history,
+    config=ContextConfig(),
+    business_rules=rules.BusinessRules(),
+    as_of=AS_OF,
+    k=10,
+    **kwargs,
+):
     return recommend.recommend_for_users(
-        model, recommend.ScoringInputs(users, items, history, calendar=calendar()),
-        recommend.ScoringSetup(as_of, k, config, business_rules), **kwargs)
+        model,
+        recommend.ScoringInputs(users, items, history, calendar=calendar()),
+        recommend.ScoringSetup(as_of, k, config, business_rules),
+        **kwargs,
+    )
 
 
 def test_zero_weights_give_the_raw_model_order_exactly():
@@ -91,8 +123,9 @@ def test_each_factor_is_recorded_and_its_weight_switches_it_off():
 
 def test_published_lists_always_obey_the_rules():
     model, users, items, history = synthetic(seed=1)
-    business_rules = rules.BusinessRules(category_cap=2, rebuy_categories=frozenset({"cat1"}),
-                                         fee_product_codes=frozenset({"POST"}))
+    business_rules = rules.BusinessRules(
+        category_cap=2, rebuy_categories=frozenset({"cat1"}), fee_product_codes=frozenset({"POST"})
+    )
     out = run(model, users, items, history, business_rules=business_rules)
     per_user = out.groupby("user_id")
     assert (per_user.size() == 10).all() and (per_user["item_id"].nunique() == 10).all()
@@ -125,11 +158,17 @@ def test_christmas_items_rise_in_late_november_and_not_in_march():
 def test_cold_customers_get_their_segment_and_new_products_are_scored_from_features():
     model, users, items, history = synthetic(seed=3)
     newcomer = pd.DataFrame({"user_id": ["new1"], "country": ["Germany"], "segment": [None]})
-    new_item = pd.DataFrame({"item_id": ["NEW1"], "title": ["CHRISTMAS MUG"], "category": ["mugs"],
-                             "in_stock": [True], "created_at": ["2011-11-25"]})
+    new_item = pd.DataFrame(
+        {
+            "item_id": ["NEW1"],
+            "title": ["CHRISTMAS MUG"],
+            "category": ["mugs"],
+            "in_stock": [True],
+            "created_at": ["2011-11-25"],
+        }
+    )
     parameters = (np.random.default_rng(4).standard_normal((2, 8)).astype(np.float32), np.array([3.0, 3.0], np.float32))
-    out = run(model, pd.concat([users, newcomer]), pd.concat([items, new_item]), history,
-              feature_parameters=parameters)
+    out = run(model, pd.concat([users, newcomer]), pd.concat([items, new_item]), history, feature_parameters=parameters)
     cold = out[out["user_id"] == "new1"]
     assert len(cold) == 10 and (cold["source"] == recommend.COLD_START).all()
     assert set(cold["reason_code"]) <= {reasons.POPULAR_IN_SEGMENT, reasons.NEW_ARRIVAL, reasons.SEASONAL}
@@ -141,11 +180,15 @@ def test_cold_customers_get_their_segment_and_new_products_are_scored_from_featu
 
 def test_customer_ranges_split_the_same_lists():
     model, users, items, history = synthetic(seed=5)
-    plan = recommend.plan_recommendations(model, recommend.ScoringInputs(users, items, history, calendar=calendar()),
-                                          recommend.ScoringSetup(AS_OF, 10, ContextConfig(), rules.BusinessRules()))
+    plan = recommend.plan_recommendations(
+        model,
+        recommend.ScoringInputs(users, items, history, calendar=calendar()),
+        recommend.ScoringSetup(AS_OF, 10, ContextConfig(), rules.BusinessRules()),
+    )
     whole = recommend.score_plan(plan)
-    parts = pd.concat([recommend.score_plan(plan, 0, 77), recommend.score_plan(plan, 77, len(users))],
-                      ignore_index=True)
+    parts = pd.concat(
+        [recommend.score_plan(plan, 0, 77), recommend.score_plan(plan, 77, len(users))], ignore_index=True
+    )
     pd.testing.assert_frame_equal(whole, parts)
     assert whole["user_id"].unique().tolist() == users["user_id"].tolist()
 
@@ -173,8 +216,10 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
 
     def lists(day, config=ContextConfig()):
         return recommend.recommend_for_users(
-            model, recommend.ScoringInputs(users, frames.items, history, calendar=calendar()),
-            recommend.ScoringSetup(day, 10, config, rules.BusinessRules()))
+            model,
+            recommend.ScoringInputs(users, frames.items, history, calendar=calendar()),
+            recommend.ScoringSetup(day, 10, config, rules.BusinessRules()),
+        )
 
     november, march = lists(dt.date(2011, 11, 25)), lists(dt.date(2012, 3, 15))
     share = {name: out["item_id"].isin(christmas).mean() for name, out in (("nov", november), ("mar", march))}
@@ -189,22 +234,42 @@ def test_reason_codes_follow_the_largest_lift_and_the_nearest_history_item():
     n = 6
     zeros = np.zeros(n)
     codes, refs = reasons.reasons(
-        season=np.array([0, 0, 0.1, 0, 0, 0]), event=np.array([0, 0, 2.0, 0, 0, 0]),
-        promotion=np.array([0, 3.0, 0, 0, 0, 0]), recent=np.array([0, 0, 0, 1.5, 0, 0]), scale=1.0,
+        season=np.array([0, 0, 0.1, 0, 0, 0]),
+        event=np.array([0, 0, 2.0, 0, 0, 0]),
+        promotion=np.array([0, 3.0, 0, 0, 0, 0]),
+        recent=np.array([0, 0, 0, 1.5, 0, 0]),
+        scale=1.0,
         exploration=np.array([True, False, False, False, False, False]),
         popular=np.array([False, False, False, False, False, True]),
         event_name=np.array([None, None, "christmas", None, None, None], dtype=object),
         recent_item=np.array([None, None, None, "A", None, None], dtype=object),
         nearest_item=np.array([None, "B", "B", "B", "C", None], dtype=object),
         nearest_bought=np.array([False, True, True, True, False, False]),
-        segment=np.full(n, "champions", dtype=object))
-    assert codes.tolist() == ["new_arrival", "promoted", "seasonal", "similar_to_viewed", "similar_to_viewed",
-                              "popular_in_segment"]
+        segment=np.full(n, "champions", dtype=object),
+    )
+    assert codes.tolist() == [
+        "new_arrival",
+        "promoted",
+        "seasonal",
+        "similar_to_viewed",
+        "similar_to_viewed",
+        "popular_in_segment",
+    ]
     assert refs.tolist() == [None, None, "christmas", "A", "C", "champions"]
-    small = reasons.reasons(season=zeros, event=zeros + 0.1, promotion=zeros, recent=zeros, scale=1.0,
-                            exploration=zeros > 1, popular=zeros > 1, event_name=np.full(n, None, dtype=object),
-                            recent_item=np.full(n, None, dtype=object), nearest_item=np.full(n, "B", dtype=object),
-                            nearest_bought=zeros < 1, segment=np.full(n, "all", dtype=object))
+    small = reasons.reasons(
+        season=zeros,
+        event=zeros + 0.1,
+        promotion=zeros,
+        recent=zeros,
+        scale=1.0,
+        exploration=zeros > 1,
+        popular=zeros > 1,
+        event_name=np.full(n, None, dtype=object),
+        recent_item=np.full(n, None, dtype=object),
+        nearest_item=np.full(n, "B", dtype=object),
+        nearest_bought=zeros < 1,
+        segment=np.full(n, "all", dtype=object),
+    )
     assert set(small[0]) == {"bought_together"}, "a nudge below MIN_LIFT leaves the model's reason"
     unit = np.array([[1, 0], [0, 1], [0.8, 0.6]], dtype=np.float32)
     nearest = reasons.nearest_history(unit, np.array([2, 2, 0]), np.array([[0, 1], [1, -1], [-1, -1]]))

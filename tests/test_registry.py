@@ -7,6 +7,7 @@ filled from the planted data set, so the test needs neither dbt nor the generato
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import psycopg
@@ -40,23 +41,51 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def marts_url(warehouse_db) -> str:
     frames = planted_frames(seed=0)
-    daily = (frames.interactions.assign(event_date=frames.interactions["timestamp"].dt.date,
-                                        rated=frames.interactions["rating"].notna().astype(int))
-             .groupby(["user_id", "item_id", "event_date"])
-             .agg(n_purchases=("timestamp", "size"), n_ratings=("rated", "sum"), rating=("rating", "mean"))
-             .reset_index())
+    daily = (
+        frames.interactions.assign(
+            event_date=frames.interactions["timestamp"].dt.date, rated=frames.interactions["rating"].notna().astype(int)
+        )
+        .groupby(["user_id", "item_id", "event_date"])
+        .agg(n_purchases=("timestamp", "size"), n_ratings=("rated", "sum"), rating=("rating", "mean"))
+        .reset_index()
+    )
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute(MARTS_DDL)
-        _copy(conn, "marts.fct_interactions_daily (customer_id, product_id, event_date, n_views, n_carts, "
-                    "n_purchases, quantity, n_ratings, rating)",
-              [(r.user_id, r.item_id, r.event_date, 0, 0, r.n_purchases, r.n_purchases, r.n_ratings,
-                None if pd.isna(r.rating) else float(r.rating)) for r in daily.itertuples()])
-        _copy(conn, "marts.dim_customers (customer_id, country, rfm_segment, tenure_days, attributes)",
-              [(u, c, None, 100, json.dumps({"newsletter": i % 2 == 0}))
-               for i, (u, c) in enumerate(frames.users[["user_id", "country"]].itertuples(index=False))])
-        _copy(conn, "marts.dim_products (product_id, title, description, category, brand, price_band, is_product)",
-              [(r.item_id, r.title, None, r.category, r.brand, "low" if r.price < 20 else "high", True)
-               for r in frames.items.itertuples()])
+        _copy(
+            conn,
+            "marts.fct_interactions_daily (customer_id, product_id, event_date, n_views, n_carts, "
+            "n_purchases, quantity, n_ratings, rating)",
+            [
+                (
+                    r.user_id,
+                    r.item_id,
+                    r.event_date,
+                    0,
+                    0,
+                    r.n_purchases,
+                    r.n_purchases,
+                    r.n_ratings,
+                    None if pd.isna(r.rating) else float(r.rating),
+                )
+                for r in daily.itertuples()
+            ],
+        )
+        _copy(
+            conn,
+            "marts.dim_customers (customer_id, country, rfm_segment, tenure_days, attributes)",
+            [
+                (u, c, None, 100, json.dumps({"newsletter": i % 2 == 0}))
+                for i, (u, c) in enumerate(frames.users[["user_id", "country"]].itertuples(index=False))
+            ],
+        )
+        _copy(
+            conn,
+            "marts.dim_products (product_id, title, description, category, brand, price_band, is_product)",
+            [
+                (r.item_id, r.title, None, r.category, r.brand, "low" if r.price < 20 else "high", True)
+                for r in frames.items.itertuples()
+            ],
+        )
     return warehouse_db
 
 
@@ -72,10 +101,24 @@ def _rows(url: str) -> pd.DataFrame:
 
 def test_ddl_creates_the_registry_table(warehouse_db):
     with warehouse.connect(warehouse_db) as conn:
-        columns = {r[0] for r in conn.execute(
-            "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'model_runs'")}
-    assert {"run_id", "logical_date", "params", "metrics", "artifact_path", "artifact_checksum", "git_revision",
-            "status", "gate_reason", "report_path"} <= columns
+        columns = {
+            r[0]
+            for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = 'ml' and table_name = 'model_runs'"
+            )
+        }
+    assert {
+        "run_id",
+        "logical_date",
+        "params",
+        "metrics",
+        "artifact_path",
+        "artifact_checksum",
+        "git_revision",
+        "status",
+        "gate_reason",
+        "report_path",
+    } <= columns
 
 
 def test_input_check_counts_the_marts(marts_url):
@@ -88,18 +131,25 @@ def test_input_check_counts_the_marts(marts_url):
 
 def test_champion_gate_keeps_the_champion_when_a_worse_model_arrives(marts_url, tmp_path_factory):
     artifacts_dir = tmp_path_factory.mktemp("artifacts")
-    first = run_training(marts_url, LOGICAL_DATE, CONFIG, EVALUATION, artifacts_dir, weighting=Weighting(),
-                         git_revision="abc123")
+    first = run_training(
+        marts_url, LOGICAL_DATE, CONFIG, EVALUATION, artifacts_dir, weighting=Weighting(), git_revision="abc123"
+    )
     assert first.status == registry.CHAMPION and first.promoted
     assert artifacts.verify(first.artifact_dir) == first.checksum
     row = _rows(marts_url).loc[first.run_id]
     assert row["status"] == registry.CHAMPION
     assert set(row["metrics"]["models"]) >= {"lightfm_hybrid", "popularity", "trending", "als", "lightfm_cf"}
-    report_html = open(first.report_path).read()
+    report_html = Path(first.report_path).read_text()
     assert "<img" in report_html and first.run_id in report_html
 
-    worse = run_training(marts_url, LOGICAL_DATE, CONFIG.model_copy(update={"sample_fraction": 0.05}), EVALUATION,
-                         artifacts_dir, weighting=Weighting())
+    worse = run_training(
+        marts_url,
+        LOGICAL_DATE,
+        CONFIG.model_copy(update={"sample_fraction": 0.05}),
+        EVALUATION,
+        artifacts_dir,
+        weighting=Weighting(),
+    )
     assert worse.status == registry.REJECTED and not worse.promoted
     assert worse.metrics["lightfm_hybrid"]["ndcg@10"] < worse.metrics["champion"]["ndcg@10"]
     assert registry.current_champion(marts_url)["run_id"] == first.run_id
@@ -122,22 +172,34 @@ def test_a_failing_run_is_recorded_as_failed(marts_url, tmp_path):
 
 def test_promotion_retires_the_previous_champion(warehouse_db):
     for run_id in ("r1", "r2"):
-        registry.record_run(warehouse_db, registry.RunRecord(run_id=run_id, logical_date=LOGICAL_DATE, params={},
-                                                             status=registry.CHAMPION, metrics={"ndcg": float("nan")}))
+        registry.record_run(
+            warehouse_db,
+            registry.RunRecord(
+                run_id=run_id,
+                logical_date=LOGICAL_DATE,
+                params={},
+                status=registry.CHAMPION,
+                metrics={"ndcg": float("nan")},
+            ),
+        )
     statuses = _rows(warehouse_db)["status"].to_dict()
     assert statuses["r1"] == registry.RETIRED and statuses["r2"] == registry.CHAMPION
 
 
-@pytest.mark.parametrize(("candidate", "champion", "promote", "reason"), [
-    (0.30, None, True, "first champion"),
-    (0.30, 0.302, True, "tolerance"),
-    (0.30, 0.32, False, "champion keeps serving"),
-    (0.104, None, False, "popularity"),
-    (0.09, 0.05, False, "popularity"),
-])
+@pytest.mark.parametrize(
+    ("candidate", "champion", "promote", "reason"),
+    [
+        (0.30, None, True, "first champion"),
+        (0.30, 0.302, True, "tolerance"),
+        (0.30, 0.32, False, "champion keeps serving"),
+        (0.104, None, False, "popularity"),
+        (0.09, 0.05, False, "popularity"),
+    ],
+)
 def test_champion_gate_rules(candidate, champion, promote, reason):
     config = EvaluationConfig(champion_tolerance=0.005, min_lift_over_popularity=0.05)
-    decision = registry.champion_gate({"ndcg@10": candidate}, None if champion is None else {"ndcg@10": champion},
-                                      {"ndcg@10": 0.10}, config)
+    decision = registry.champion_gate(
+        {"ndcg@10": candidate}, None if champion is None else {"ndcg@10": champion}, {"ndcg@10": 0.10}, config
+    )
     assert decision.promote is promote
     assert reason in decision.reason

@@ -42,11 +42,13 @@ def test_bad_rules_files_are_refused_with_the_reason(tmp_path):
 
 
 def test_recommendable_drops_out_of_stock_inactive_and_fee_codes():
-    items = pd.DataFrame({
-        "item_id": ["A", "B", "C", "post", "E"],
-        "in_stock": [True, False, True, True, None],
-        "is_active": [True, True, False, True, True],
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": ["A", "B", "C", "post", "E"],
+            "in_stock": [True, False, True, True, None],
+            "is_active": [True, True, False, True, True],
+        }
+    )
     mask = rules.recommendable(items, rules.BusinessRules(fee_product_codes=frozenset({"POST"})))
     assert mask.tolist() == [True, False, False, False, True]
     by_level = pd.DataFrame({"item_id": ["A", "B"], "stock_level": [0, 3]})
@@ -54,12 +56,14 @@ def test_recommendable_drops_out_of_stock_inactive_and_fee_codes():
 
 
 def test_new_items_and_promotions_follow_their_dates():
-    items = pd.DataFrame({"item_id": ["old", "new", "future"],
-                          "created_at": ["2011-01-01", "2011-11-20", "2011-12-05"]})
+    items = pd.DataFrame(
+        {"item_id": ["old", "new", "future"], "created_at": ["2011-01-01", "2011-11-20", "2011-12-05"]}
+    )
     as_of = dt.date(2011, 12, 1)
     assert rules.new_items(items, rules.BusinessRules(new_item_days=30), as_of).tolist() == [False, True, False]
-    seen = pd.DataFrame({"item_id": ["a", "b"], "created_at": [None, "2010-01-01"],
-                         "first_seen_at": ["2011-11-25", "2011-11-25"]})
+    seen = pd.DataFrame(
+        {"item_id": ["a", "b"], "created_at": [None, "2010-01-01"], "first_seen_at": ["2011-11-25", "2011-11-25"]}
+    )
     assert rules.new_items(seen, rules.BusinessRules(), as_of).tolist() == [True, False], "created_at wins"
     promo = rules.BusinessRules(promotions=(rules.Promotion("new", 2.0, dt.date(2011, 11, 1), dt.date(2011, 11, 30)),))
     assert rules.promotion_boost(items["item_id"].to_numpy(), promo, dt.date(2011, 11, 30)).tolist() == [0, 2, 0]
@@ -69,11 +73,17 @@ def test_new_items_and_promotions_follow_their_dates():
 def test_purchases_are_excluded_except_rebuy_categories():
     purchases = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u9"], "item_id": ["A", "B", "B", "A"]})
     categories = np.array(["mugs", "tea", "mugs"])
-    excluded = rules.purchased_exclusions(purchases, np.array(["u1", "u2"]), np.array(["A", "B", "C"]), categories,
-                                          rules.BusinessRules(rebuy_categories=frozenset({"tea"})))
+    excluded = rules.purchased_exclusions(
+        purchases,
+        np.array(["u1", "u2"]),
+        np.array(["A", "B", "C"]),
+        categories,
+        rules.BusinessRules(rebuy_categories=frozenset({"tea"})),
+    )
     assert excluded.toarray().tolist() == [[1, 0, 0], [0, 0, 0]]
-    off = rules.purchased_exclusions(purchases, np.array(["u1"]), np.array(["A"]), categories[:1],
-                                     rules.BusinessRules(exclude_purchased=False))
+    off = rules.purchased_exclusions(
+        purchases, np.array(["u1"]), np.array(["A"]), categories[:1], rules.BusinessRules(exclude_purchased=False)
+    )
     assert off.nnz == 0
 
 
@@ -86,7 +96,10 @@ def _assemble(main, explore, category, k, exclude=None, fallback=None, **rule_va
         TopK(explore, -0.5 - np.arange(explore.shape[1], dtype=np.float32)[None, :].repeat(len(main), 0)),
         fallback=np.arange(n_items) if fallback is None else np.asarray(fallback),
         exclude=exclude if exclude is not None else sp.csr_matrix((len(main), n_items)),
-        category=np.asarray(category), k=k, rules=rules.BusinessRules(**rule_values))
+        category=np.asarray(category),
+        k=k,
+        rules=rules.BusinessRules(**rule_values),
+    )
 
 
 def test_category_cap_holds_and_lists_are_full_and_distinct():
@@ -99,8 +112,16 @@ def test_category_cap_holds_and_lists_are_full_and_distinct():
 def test_short_lists_are_filled_from_the_fallback_skipping_excluded_items():
     category = np.array([0, 0, 0, 1, 2, 3])
     exclude = sp.csr_matrix(([1.0], ([0], [3])), shape=(1, 6))
-    result = _assemble([[0, 1, 2, -1]], [[]], category, k=4, exclude=exclude, fallback=[3, 0, 4, 5],
-                       category_cap=2, exploration_share=0)
+    result = _assemble(
+        [[0, 1, 2, -1]],
+        [[]],
+        category,
+        k=4,
+        exclude=exclude,
+        fallback=[3, 0, 4, 5],
+        category_cap=2,
+        exploration_share=0,
+    )
     assert result.indices.tolist() == [[0, 1, 4, 5]]
     assert result.source.tolist() == [[0, 0, 2, 2]]
     with pytest.raises(ValueError, match="category_cap"):

@@ -67,8 +67,9 @@ def test_exclusions_boosts_and_group_offsets():
     exclude = sp.random(200, 700, density=0.05, format="csr", random_state=3, dtype=np.float32)
     exclude.data[:] = 1
     boost = sp.random(200, 700, density=0.02, format="csr", random_state=4, dtype=np.float32) * 5
-    offsets = topk.GroupOffsets(groups=rng.integers(0, 3, 200),
-                                   offsets=rng.standard_normal((3, 700)).astype(np.float32))
+    offsets = topk.GroupOffsets(
+        groups=rng.integers(0, 3, 200), offsets=rng.standard_normal((3, 700)).astype(np.float32)
+    )
     result = topk.top_k(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets, block_size=32)
     idx, val = reference(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets)
     assert_same(result, idx, val)
@@ -79,8 +80,10 @@ def test_exclusions_boosts_and_group_offsets():
 def test_block_ranges_threads_and_block_sizes_agree():
     u, v = random_problem(301, 900, 12, seed=5)
     whole = topk.top_k(u, v, 10, num_threads=1, block_size=8)
-    parts = [topk.top_k(u, v, 10, start=a, stop=b, num_threads=2, block_size=64) for a, b in
-             [(0, 100), (100, 101), (101, 301)]]
+    parts = [
+        topk.top_k(u, v, 10, start=a, stop=b, num_threads=2, block_size=64)
+        for a, b in [(0, 100), (100, 101), (101, 301)]
+    ]
     np.testing.assert_array_equal(np.vstack([p.indices for p in parts]), whole.indices)
     assert [p.start for p in parts] == [0, 100, 101]
     np.testing.assert_array_equal(topk.top_k(u, v, 10, start=5, stop=5).indices.shape, (0, 10))
@@ -91,7 +94,7 @@ def test_fewer_candidates_than_k_are_padded():
     exclude = sp.csr_matrix(np.eye(4, 6, dtype=np.float32))
     result = topk.top_k(u, v, 8, exclude=exclude)
     assert (result.indices[:, 5:] == -1).all() and np.isneginf(result.scores[:, 5:]).all()
-    assert ((result.indices[:, :5] >= 0).all())
+    assert (result.indices[:, :5] >= 0).all()
     assert all(len(set(row[:5])) == 5 for row in result.indices)
 
 

@@ -77,8 +77,11 @@ def test_validation_split_lies_entirely_before_the_test_cutoff(interactions):
 
 
 def test_full_history_trains_on_everything_up_to_the_last_day():
-    frame = normalise_interactions(pd.DataFrame({"user_id": ["a", "b"], "item_id": ["x", "y"],
-                                                 "timestamp": ["2024-01-01 10:00", "2024-01-03 23:59"]}))
+    frame = normalise_interactions(
+        pd.DataFrame(
+            {"user_id": ["a", "b"], "item_id": ["x", "y"], "timestamp": ["2024-01-01 10:00", "2024-01-03 23:59"]}
+        )
+    )
     split = full_history(frame)
     assert len(split.train) == 2 and split.test.empty
     assert split.cutoff == pd.Timestamp("2024-01-04")

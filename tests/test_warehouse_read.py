@@ -21,8 +21,14 @@ select * from (values
 ) as t(text_col, empty_col, int_col, float_col, ts_col, day_col)
 where %(keep)s
 """
-TYPES = {"text_col": pa.string(), "empty_col": pa.string(), "int_col": pa.float64(), "float_col": pa.float64(),
-         "ts_col": pa.timestamp("us", tz="UTC"), "day_col": pa.timestamp("us")}
+TYPES = {
+    "text_col": pa.string(),
+    "empty_col": pa.string(),
+    "int_col": pa.float64(),
+    "float_col": pa.float64(),
+    "ts_col": pa.timestamp("us", tz="UTC"),
+    "day_col": pa.timestamp("us"),
+}
 
 
 def test_values_nulls_and_empty_strings_survive(warehouse_db):

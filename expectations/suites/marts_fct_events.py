@@ -48,8 +48,10 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(raw.EVENT_TYPES))),
     )
     freshness = (
-        error(gxe.ExpectColumnMaxToBeBetween(column="event_date", min_value=fresh_from),
-              note=f"freshness: latest event no older than the logical date - {cfg.freshness_lag_days} day(s)"),
+        error(
+            gxe.ExpectColumnMaxToBeBetween(column="event_date", min_value=fresh_from),
+            note=f"freshness: latest event no older than the logical date - {cfg.freshness_lag_days} day(s)",
+        ),
     )
     aggregates = (
         banded(gxe.ExpectColumnMaxToBeBetween, volume_band(history["events"], day, cfg), column="n_events"),

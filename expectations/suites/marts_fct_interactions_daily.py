@@ -28,10 +28,13 @@ KEY = ("customer_id", "product_id", "event_date")
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Key (customer, product, day) and referential integrity to both dimensions."""
     references = (
-        rows_absent(render("orphan_customers.sql", {"customers": CUSTOMERS}),
-                    f"every interaction's customer exists in {CUSTOMERS}"),
-        rows_absent(render("orphan_products.sql", {"products": PRODUCTS}),
-                    f"every interaction's product exists in {PRODUCTS}"),
+        rows_absent(
+            render("orphan_customers.sql", {"customers": CUSTOMERS}),
+            f"every interaction's customer exists in {CUSTOMERS}",
+        ),
+        rows_absent(
+            render("orphan_products.sql", {"products": PRODUCTS}), f"every interaction's product exists in {PRODUCTS}"
+        ),
     )
     recent = recent_rows(request, "event_date")
     key = unique_key(*KEY, index=unique_key_index(conn, request.table, KEY))

@@ -42,8 +42,10 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         _none("missing_customer_ids", "interactions without a customer_id"),
         _none("missing_product_ids", "interactions without a product_id"),
         _none("invalid_weights", f"weights missing, not positive, NaN or above {MAX_WEIGHT:g}"),
-        error(gxe.ExpectColumnMaxToBeBetween(column="density", min_value=cfg.density_min, max_value=cfg.density_max),
-              note="interactions / (users x items)"),
+        error(
+            gxe.ExpectColumnMaxToBeBetween(column="density", min_value=cfg.density_min, max_value=cfg.density_max),
+            note="interactions / (users x items)",
+        ),
     )
     query = render("model_input_profile.sql", {"interactions": request.table}, max_weight=MAX_WEIGHT)
     key = unique_key(*KEY, index=_key_index(conn, request.table))

@@ -27,8 +27,11 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     rows = (
         warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("customer_id"),
-        error(gxe.ExpectColumnValuesToBeBetween(column="signup_date", min_value=request.shop_opened,
-                                                max_value=request.logical_date)),
+        error(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="signup_date", min_value=request.shop_opened, max_value=request.logical_date
+            )
+        ),
     )
     batch = raw_batch(request)
     return (

@@ -35,8 +35,10 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
             note="anonymous events are legitimate, about 1%",
         ),
         error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(raw.EVENT_TYPES))),
-        error(gxe.ExpectColumnValuesToBeBetween(column="event_ts", min_value=start, max_value=end),
-              note="shop opening to the end of the logical date + tolerance"),
+        error(
+            gxe.ExpectColumnValuesToBeBetween(column="event_ts", min_value=start, max_value=end),
+            note="shop opening to the end of the logical date + tolerance",
+        ),
         error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
         error(gxe.ExpectColumnValuesToBeBetween(column="rating", min_value=1, max_value=5)),
     )

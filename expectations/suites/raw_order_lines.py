@@ -35,13 +35,22 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     rows = (
         warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("invoice_no", "product_id", "quantity", "invoice_ts"),
-        error(gxe.ExpectColumnValuesToBeBetween(column="invoice_ts", min_value=start.replace(tzinfo=None),
-                                                max_value=end.replace(tzinfo=None)),
-              note="shop opening to the end of the logical date + tolerance"),
-        error(gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=-cfg.max_quantity, max_value=cfg.max_quantity)),
+        error(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="invoice_ts", min_value=start.replace(tzinfo=None), max_value=end.replace(tzinfo=None)
+            ),
+            note="shop opening to the end of the logical date + tolerance",
+        ),
+        error(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="quantity", min_value=-cfg.max_quantity, max_value=cfg.max_quantity
+            )
+        ),
         error(gxe.ExpectColumnValuesToNotBeInSet(column="quantity", value_set=[0])),
-        error(gxe.ExpectColumnValuesToBeBetween(column="unit_price", min_value=0, max_value=cfg.max_price, mostly=0.999),
-              note="a few accounting adjustments carry negative prices"),
+        error(
+            gxe.ExpectColumnValuesToBeBetween(column="unit_price", min_value=0, max_value=cfg.max_price, mostly=0.999),
+            note="a few accounting adjustments carry negative prices",
+        ),
         warning(gxe.ExpectCompoundColumnsToBeUnique(column_list=LINE_KEY), note="the source repeats ~1% of lines"),
         error(gxe.ExpectCompoundColumnsToBeUnique(column_list=LINE_KEY, mostly=cfg.duplicate_lines_mostly)),
     )

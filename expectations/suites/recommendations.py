@@ -43,18 +43,27 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         *not_null("customer_id", "rank", "product_id"),
         error(gxe.ExpectColumnValuesToBeBetween(column="rank", min_value=1, max_value=k)),
         error(gxe.ExpectColumnValuesToNotBeNull(column="score")),
-        error(gxe.ExpectColumnValuesToBeBetween(column="score", min_value=-1e300, max_value=1e300),
-              note="finite: NaN and infinities fall outside"),
-        error(gxe.ExpectColumnUniqueValueCountToBeBetween(column="product_id", min_value=min_products),
-              note=f"coverage >= {cfg.min_catalog_coverage:.1%} of {recommendable:,.0f} recommendable products"),
+        error(
+            gxe.ExpectColumnValuesToBeBetween(column="score", min_value=-1e300, max_value=1e300),
+            note="finite: NaN and infinities fall outside",
+        ),
+        error(
+            gxe.ExpectColumnUniqueValueCountToBeBetween(column="product_id", min_value=min_products),
+            note=f"coverage >= {cfg.min_catalog_coverage:.1%} of {recommendable:,.0f} recommendable products",
+        ),
     )
     rules = (
         *[unique_key(*key, index=unique_key_index(conn, request.table, key)) for key in KEYS],
         rows_absent(render("users_without_k_rows.sql", k=k), f"every user has exactly {k} rows"),
-        rows_absent(render("unrecommendable_items.sql", {"products": PRODUCTS}),
-                    f"every item is a known, active, in-stock product of {PRODUCTS}"),
-        rows_absent(render("already_purchased_items.sql", {"interactions": INTERACTIONS}, logical_date=request.logical_date),
-                    "no item the user already bought", WARNING),
+        rows_absent(
+            render("unrecommendable_items.sql", {"products": PRODUCTS}),
+            f"every item is a known, active, in-stock product of {PRODUCTS}",
+        ),
+        rows_absent(
+            render("already_purchased_items.sql", {"interactions": INTERACTIONS}, logical_date=request.logical_date),
+            "no item the user already bought",
+            WARNING,
+        ),
     )
     batch = TableBatch(request.table)
     return (BatchChecks("table", batch, checks), BatchChecks("rules", batch, rules))

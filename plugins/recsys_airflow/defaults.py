@@ -17,7 +17,7 @@ DEFAULT_ARGS = {
 
 #: Every DAG processes whole days, one run at a time, never catching up on its own.
 DAG_KWARGS = {
-    "start_date": dt.datetime(2010, 1, 1, tzinfo=dt.timezone.utc),
+    "start_date": dt.datetime(2010, 1, 1, tzinfo=dt.UTC),
     "catchup": False,
     "max_active_runs": 1,
     "tags": ["recsys"],

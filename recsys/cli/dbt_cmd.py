@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,9 @@ SLOWEST = 5
 def _echo_result(result: dbt_runner.DbtResult) -> None:
     """Counts per status, the slowest nodes, and the failures with dbt's messages."""
     counts = ", ".join(f"{status}={n}" for status, n in sorted(result.summary().items()))
-    typer.echo(f"dbt {' '.join(result.command)}: {'ok' if result.success else 'FAILED'} in {result.elapsed:.1f} s ({counts})")
+    typer.echo(
+        f"dbt {' '.join(result.command)}: {'ok' if result.success else 'FAILED'} in {result.elapsed:.1f} s ({counts})"
+    )
     for node in sorted(result.nodes, key=lambda n: n.execution_time, reverse=True)[:SLOWEST]:
         typer.echo(f"  {node.execution_time:7.2f} s  {node.status:<8} {node.unique_id}")
     if not result.success:
@@ -25,16 +26,18 @@ def _echo_result(result: dbt_runner.DbtResult) -> None:
         raise typer.Exit(1)
 
 
-def _as_date(value: Optional[dt.datetime]) -> Optional[dt.date]:
+def _as_date(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Build the warehouse marts with dbt (staging -> intermediate -> marts).", no_args_is_help=True)
+    group = typer.Typer(
+        help="Build the warehouse marts with dbt (staging -> intermediate -> marts).", no_args_is_help=True
+    )
 
     @group.command("build")
     def build(
-        date: Optional[dt.datetime] = typer.Option(
+        date: dt.datetime | None = typer.Option(
             None, "--date", formats=["%Y-%m-%d"], help="Logical date of the run (default: the latest loaded date)."
         ),
         select: list[str] = typer.Option([], "--select", "-s", help="dbt selector, repeatable (e.g. fct_events+)."),
@@ -50,7 +53,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("docs")
     def docs(
-        date: Optional[dt.datetime] = typer.Option(None, "--date", formats=["%Y-%m-%d"], help="Logical date for the docs."),
+        date: dt.datetime | None = typer.Option(
+            None, "--date", formats=["%Y-%m-%d"], help="Logical date for the docs."
+        ),
     ) -> None:
         """Generate the dbt docs site (one self-contained static_index.html)."""
         settings = get_settings()
@@ -74,8 +79,10 @@ def register(app: typer.Typer) -> None:
         project = get_settings().dbt_project_dir
         if check:
             if not dbt_sources.is_current(project):
-                typer.echo(f"{project / dbt_sources.SOURCES_FILE} differs from the contract: run `recsys dbt sources`",
-                           err=True)
+                typer.echo(
+                    f"{project / dbt_sources.SOURCES_FILE} differs from the contract: run `recsys dbt sources`",
+                    err=True,
+                )
                 raise typer.Exit(1)
             typer.echo("dbt sources match the contract")
             return

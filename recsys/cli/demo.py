@@ -108,11 +108,14 @@ def row_counts(url: str) -> list[tuple[str, str, int]]:
     from recsys.platform.warehouse import connect
 
     with connect(url) as conn:
-        return [(kind, name, int(n)) for kind, name, n in conn.execute(SqlFiles(__name__)("demo_row_counts.sql")).fetchall()]
+        return [
+            (kind, name, int(n)) for kind, name, n in conn.execute(SqlFiles(__name__)("demo_row_counts.sql")).fetchall()
+        ]
 
 
-def run_demo(settings: Settings, url: str, dataset: str, size: str, days: int, shared_dir: Path,
-             progress=print) -> StageTimer:
+def run_demo(
+    settings: Settings, url: str, dataset: str, size: str, days: int, shared_dir: Path, progress=print
+) -> StageTimer:
     """Stage the data, then run every DAG for each business date, as the scheduler would.
 
     The daily DAGs run for every date; training and publishing once, for the last date
@@ -124,8 +127,12 @@ def run_demo(settings: Settings, url: str, dataset: str, size: str, days: int, s
     timer = StageTimer()
     ensure_schemas(url)
     if dataset == "online_retail":
-        dates = timer.run("stage data", stage_online_retail,
-                          shared_dir / "data" / "online_retail" / "online_retail.csv.gz", settings.landing_dir)
+        dates = timer.run(
+            "stage data",
+            stage_online_retail,
+            shared_dir / "data" / "online_retail" / "online_retail.csv.gz",
+            settings.landing_dir,
+        )
     elif dataset == "generated":
         dates = timer.run("stage data", stage_generated, settings, size, days)
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -12,20 +11,38 @@ from rich.table import Table
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 
-STATUS = {(True, "error"): "[green]pass[/]", (True, "warning"): "[green]pass[/]",
-          (False, "error"): "[bold red]FAIL[/]", (False, "warning"): "[yellow]warn[/]"}
+STATUS = {
+    (True, "error"): "[green]pass[/]",
+    (True, "warning"): "[green]pass[/]",
+    (False, "error"): "[bold red]FAIL[/]",
+    (False, "warning"): "[yellow]warn[/]",
+}
 
 
 def results_table(results) -> Table:
     """One row per expectation, failures first, so what stopped the gate is on top."""
     table = Table(title="data quality", show_lines=False, expand=True)
-    for column, style in (("suite", "cyan"), ("table", "cyan"), ("status", None), ("severity", None),
-                          ("expectation", None), ("observed", None), ("threshold", "dim")):
+    for column, style in (
+        ("suite", "cyan"),
+        ("table", "cyan"),
+        ("status", None),
+        ("severity", None),
+        ("expectation", None),
+        ("observed", None),
+        ("threshold", "dim"),
+    ):
         table.add_column(column, style=style, overflow="fold")
     for r in results:
         for o in sorted(r.outcomes, key=lambda o: (o.success, o.severity != "error")):
-            table.add_row(r.suite_name, r.table, STATUS[(o.success, o.severity)], o.severity,
-                          o.expectation, o.observed_value, o.threshold)
+            table.add_row(
+                r.suite_name,
+                r.table,
+                STATUS[(o.success, o.severity)],
+                o.severity,
+                o.expectation,
+                o.observed_value,
+                o.threshold,
+            )
     return table
 
 
@@ -34,14 +51,17 @@ def register(app: typer.Typer) -> None:
 
     @group.command("run")
     def run(
-        suite: str = typer.Option(..., help="Suite (raw_events, marts_fct_events, recommendations...) or stage "
-                                            "(raw, marts, model_inputs, recommendations)."),
+        suite: str = typer.Option(
+            ...,
+            help="Suite (raw_events, marts_fct_events, recommendations...) or stage "
+            "(raw, marts, model_inputs, recommendations).",
+        ),
         date: str = typer.Option(..., "--date", help="Logical date, YYYY-MM-DD."),
-        table: Optional[str] = typer.Option(None, help="schema.table instead of the suite's own (one suite only)."),
-        run_id: Optional[str] = typer.Option(None, help="Run id for dq.validation_results (default manual__<date>)."),
-        batch_id: Optional[list[int]] = typer.Option(None, help="Raw suites: only this load batch (repeatable)."),
-        k: Optional[int] = typer.Option(None, help="Recommendations: expected list length."),
-        url: Optional[str] = typer.Option(None, help="Warehouse URL (default: the configured warehouse)."),
+        table: str | None = typer.Option(None, help="schema.table instead of the suite's own (one suite only)."),
+        run_id: str | None = typer.Option(None, help="Run id for dq.validation_results (default manual__<date>)."),
+        batch_id: list[int] | None = typer.Option(None, help="Raw suites: only this load batch (repeatable)."),
+        k: int | None = typer.Option(None, help="Recommendations: expected list length."),
+        url: str | None = typer.Option(None, help="Warehouse URL (default: the configured warehouse)."),
         docs: bool = typer.Option(True, help="Build the Data Docs site under artifacts/dq/data_docs."),
     ) -> None:
         """Validate, record in dq.validation_results, print the results; exit 1 on an error."""
@@ -63,8 +83,10 @@ def register(app: typer.Typer) -> None:
         console = Console(width=200)
         console.print(results_table(results))
         for r in results:
-            console.print(f"{r.suite_name}: {len(r.outcomes)} expectations in {r.seconds:.2f}s"
-                          + (f"; Data Docs: {r.docs_url}" if r.docs_url else ""))
+            console.print(
+                f"{r.suite_name}: {len(r.outcomes)} expectations in {r.seconds:.2f}s"
+                + (f"; Data Docs: {r.docs_url}" if r.docs_url else "")
+            )
         try:
             raise_for_errors(results)
         except DataQualityError as exc:

@@ -31,7 +31,14 @@ def register(app: typer.Typer) -> None:
         if audience_sql and audience_sql.endswith(".sql") and Path(audience_sql).exists():
             audience_sql = Path(audience_sql).read_text()
         manifest = exports.export_campaign(
-            warehouse.warehouse_url(settings), settings.recs, campaign, out, k=k, fmt=fmt,
-            audience=exports.Audience(segment=segment, sql_text=audience_sql), holdout_share=holdout_share,
-            run_id=run_id)
+            warehouse.warehouse_url(settings),
+            settings.recs,
+            campaign,
+            out,
+            k=k,
+            fmt=fmt,
+            audience=exports.Audience(segment=segment, sql_text=audience_sql),
+            holdout_share=holdout_share,
+            run_id=run_id,
+        )
         console.print(f"campaign files and manifest in {manifest.parent}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,7 +13,7 @@ from recsys.platform.settings import get_settings
 _DATE = ["%Y-%m-%d"]
 
 
-def _day(value: Optional[dt.datetime]) -> Optional[dt.date]:
+def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
 
@@ -22,13 +21,13 @@ def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
         size: str = typer.Option("small", help=f"Preset: {', '.join(PRESETS)}."),
-        out: Optional[Path] = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
-        seed: Optional[int] = typer.Option(None, help="Random seed (default: the preset's, 42)."),
-        customers: Optional[int] = typer.Option(None, help="Override the preset's number of customers."),
-        products: Optional[int] = typer.Option(None, help="Override the preset's number of products."),
-        events: Optional[int] = typer.Option(None, help="Override the preset's target number of events."),
-        start: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="First day with events."),
-        end: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="Last day with events."),
+        out: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
+        seed: int | None = typer.Option(None, help="Random seed (default: the preset's, 42)."),
+        customers: int | None = typer.Option(None, help="Override the preset's number of customers."),
+        products: int | None = typer.Option(None, help="Override the preset's number of products."),
+        events: int | None = typer.Option(None, help="Override the preset's target number of events."),
+        start: dt.datetime | None = typer.Option(None, formats=_DATE, help="First day with events."),
+        end: dt.datetime | None = typer.Option(None, formats=_DATE, help="Last day with events."),
         daily_days: int = typer.Option(0, help="Write the last N days as one file per day (0: one file per source)."),
         chunk_events: int = typer.Option(250_000, help="Events buffered per write (memory bound; same bytes)."),
         truth: bool = typer.Option(True, help="Also write the planted ground truth to <out>/_truth."),
@@ -41,8 +40,15 @@ def register(app: typer.Typer) -> None:
         )
 
         try:
-            spec = shop_spec(size, seed=seed, n_customers=customers, n_products=products, n_events=events,
-                             start=_day(start), end=_day(end))
+            spec = shop_spec(
+                size,
+                seed=seed,
+                n_customers=customers,
+                n_products=products,
+                n_events=events,
+                start=_day(start),
+                end=_day(end),
+            )
             landing_dates(spec, daily_days)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc

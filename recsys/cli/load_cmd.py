@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, List, Optional
 
 import typer
 
@@ -14,7 +14,7 @@ from recsys.platform.settings import get_settings
 _DATE = ["%Y-%m-%d"]
 
 
-def _day(value: Optional[dt.datetime]) -> dt.date:
+def _day(value: dt.datetime | None) -> dt.date:
     return value.date() if value else dt.date.today()
 
 
@@ -23,12 +23,24 @@ def _print_batches(results: Iterable) -> None:
     from rich.table import Table
 
     table = Table(title="raw load batches")
-    for name, justify in (("source", "left"), ("file", "left"), ("read", "right"), ("loaded", "right"),
-                          ("rejected", "right"), ("skipped", "center")):
+    for name, justify in (
+        ("source", "left"),
+        ("file", "left"),
+        ("read", "right"),
+        ("loaded", "right"),
+        ("rejected", "right"),
+        ("skipped", "center"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")
     for r in results:
-        table.add_row(r.source, r.file_name, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
-                      f"{r.rows_rejected:,}", "yes" if r.skipped else "")
+        table.add_row(
+            r.source,
+            r.file_name,
+            f"{r.rows_read:,}",
+            f"{r.rows_loaded:,}",
+            f"{r.rows_rejected:,}",
+            "yes" if r.skipped else "",
+        )
     Console().print(table)
 
 
@@ -37,9 +49,9 @@ def register(app: typer.Typer) -> None:
 
     @group.command("files")
     def files(
-        date: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
-        landing: Optional[Path] = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
-        source: Optional[List[str]] = typer.Option(None, help="Only this source (repeatable)."),
+        date: dt.datetime | None = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
+        landing: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
+        source: list[str] | None = typer.Option(None, help="Only this source (repeatable)."),
     ) -> None:
         """Load every landing file available on the date that has not loaded yet."""
         from rich.progress import (
@@ -65,8 +77,9 @@ def register(app: typer.Typer) -> None:
                 bar.update(tasks[path], completed=done)
 
             try:
-                results = load_landing(url, landing or settings.landing_dir, _day(date), source or None,
-                                       progress=report)
+                results = load_landing(
+                    url, landing or settings.landing_dir, _day(date), source or None, progress=report
+                )
             except (LoadError, ValueError) as exc:
                 raise typer.BadParameter(str(exc)) from exc
         _print_batches(results)
@@ -74,7 +87,7 @@ def register(app: typer.Typer) -> None:
     @group.command("oltp")
     def oltp(
         source_url: str = typer.Option(..., help="libpq URL of the shop's PostgreSQL."),
-        date: Optional[dt.datetime] = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
+        date: dt.datetime | None = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
     ) -> None:
         """Load what changed in the shop's tables since their watermarks."""
         import psycopg

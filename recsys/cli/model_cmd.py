@@ -25,13 +25,28 @@ from recsys.platform.settings import Settings, get_settings
 
 console = Console(stderr=True)
 
-TABLE_COLUMNS = ("ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "auc", "coverage@10",
-                 "gini@10", "diversity@10", "novelty@10")
+TABLE_COLUMNS = (
+    "ndcg@10",
+    "recall@10",
+    "precision@10",
+    "map@10",
+    "hit_rate@10",
+    "auc",
+    "coverage@10",
+    "gini@10",
+    "diversity@10",
+    "novelty@10",
+)
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", datefmt="%H:%M:%S",
-                        handlers=[RichHandler(console=console, show_path=False)], force=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[RichHandler(console=console, show_path=False)],
+        force=True,
+    )
 
 
 def _weighting(settings: Settings):
@@ -40,8 +55,14 @@ def _weighting(settings: Settings):
     return load_weighting(settings.dbt_project_dir / "dbt_project.yml")
 
 
-def _frames(settings: Settings, interactions: Path | None, items: Path | None, users: Path | None,
-            order_lines: Path | None, date: dt.date | None):
+def _frames(
+    settings: Settings,
+    interactions: Path | None,
+    items: Path | None,
+    users: Path | None,
+    order_lines: Path | None,
+    date: dt.date | None,
+):
     """Standard frames from files, Online Retail order lines, or the warehouse."""
     from recsys.platform import dbt_project, warehouse
     from recsys.training import frames, marts
@@ -91,19 +112,32 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         url = warehouse.warehouse_url(settings)
         warehouse.ensure_schemas(url)
-        result = run_training(url, date.date(), settings.training, settings.evaluation,
-                              artifacts_dir or settings.artifacts_dir, weighting=_weighting(settings),
-                              git_revision=registry.git_revision(settings.home))
+        result = run_training(
+            url,
+            date.date(),
+            settings.training,
+            settings.evaluation,
+            artifacts_dir or settings.artifacts_dir,
+            weighting=_weighting(settings),
+            git_revision=registry.git_revision(settings.home),
+        )
         typer.echo(json.dumps({k: v for k, v in result.__dict__.items() if k != "metrics"}, indent=2))
 
     @app.command("evaluate")
     def evaluate(
-        interactions: Path = typer.Option(None, help="Interactions file (user_id,item_id,timestamp[,weight][,rating])."),
+        interactions: Path = typer.Option(
+            None, help="Interactions file (user_id,item_id,timestamp[,weight][,rating])."
+        ),
         items: Path = typer.Option(None, help="Items file: item_id + feature columns."),
         users: Path = typer.Option(None, help="Users file: user_id + feature columns."),
-        order_lines: Path = typer.Option(None, help="Order lines in the Online Retail layout instead of --interactions."),
-        date: dt.datetime = typer.Option(None, formats=["%Y-%m-%d"],
-                                         help="Logical date: the test window ends with it (default: last date of the data)."),
+        order_lines: Path = typer.Option(
+            None, help="Order lines in the Online Retail layout instead of --interactions."
+        ),
+        date: dt.datetime = typer.Option(
+            None,
+            formats=["%Y-%m-%d"],
+            help="Logical date: the test window ends with it (default: last date of the data).",
+        ),
         protocol: str = typer.Option("temporal", help="temporal, leave-last-out or both."),
         output: Path = typer.Option(Path("metrics.json"), help="JSON file with every model's metrics."),
         report: Path = typer.Option(None, help="Also write an HTML report here."),
@@ -120,34 +154,46 @@ def register(app: typer.Typer) -> None:
         frames = _frames(settings, interactions, items, users, order_lines, date.date() if date else None)
         logical = date.date() if date else frames.interactions["timestamp"].max().date()
         chosen = {
-            "temporal": lambda: splits.temporal_split(frames.interactions,
-                                                      *splits.windows(logical, settings.evaluation.test_days)),
+            "temporal": lambda: splits.temporal_split(
+                frames.interactions, *splits.windows(logical, settings.evaluation.test_days)
+            ),
             "leave-last-out": lambda: splits.leave_last_out(frames.interactions),
         }
         results = {}
         for name in chosen if protocol == "both" else (protocol,):
             started = time.perf_counter()
-            run = train_and_evaluate(frames, chosen[name](), settings.training, settings.evaluation, _weighting(settings))
+            run = train_and_evaluate(
+                frames, chosen[name](), settings.training, settings.evaluation, _weighting(settings)
+            )
             results[name] = run.to_json() | {"wall_seconds": round(time.perf_counter() - started, 1)}
             print_table(run.evaluations, f"{name}: {run.split.describe()}")
             if run.ratings:
                 typer.echo(f"ratings: {json.dumps(run.ratings)}")
             if report:
-                write_report(report.with_name(f"{report.stem}_{name}{report.suffix}"), run,
-                             title=f"Evaluation ({name})", decision_text="offline evaluation: no gate")
+                write_report(
+                    report.with_name(f"{report.stem}_{name}{report.suffix}"),
+                    run,
+                    title=f"Evaluation ({name})",
+                    decision_text="offline evaluation: no gate",
+                )
         output.write_text(json.dumps(results, indent=2, default=str, allow_nan=True))
         console.print(f"metrics written to {output}")
 
     @app.command("recommend")
     def recommend(
         interactions: Path = typer.Option(..., help="Interactions file (user_id,item_id,timestamp[,weight][,rating])."),
-        items: Path = typer.Option(None, help="Items file: item_id + feature columns (in_stock, is_active, category "
-                                              "drive the rules)."),
+        items: Path = typer.Option(
+            None, help="Items file: item_id + feature columns (in_stock, is_active, category drive the rules)."
+        ),
         users: Path = typer.Option(None, help="Users file: user_id + feature columns (country, segment)."),
         k: int = typer.Option(10, min=1, help="Recommendations per user."),
-        as_of: dt.datetime = typer.Option(None, "--as-of", formats=["%Y-%m-%d"],
-                                          help="Send date: season, calendar and history as of this day "
-                                               "(default: the day after the last interaction)."),
+        as_of: dt.datetime = typer.Option(
+            None,
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Send date: season, calendar and history as of this day "
+            "(default: the day after the last interaction).",
+        ),
         output: Path = typer.Option(..., help="CSV file: user_id,rank,item_id,score."),
     ) -> None:
         """Train the hybrid on the interactions before the send date and write every user's top k,
@@ -164,13 +210,21 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         frames = read_files(interactions, items, users)
         send_date = as_of.date() if as_of else offline.default_as_of(frames.interactions)
-        fit = fit_full_history(offline.before(frames, send_date), settings.training, settings.evaluation,
-                               _weighting(settings))
+        fit = fit_full_history(
+            offline.before(frames, send_date), settings.training, settings.evaluation, _weighting(settings)
+        )
         calendar = load_calendar(settings.dbt_project_dir / offline.CALENDAR_SEED)
         inputs = offline.scoring_inputs(frames, send_date, calendar, recent_days=settings.context.recent_days)
         setup = ScoringSetup(as_of=send_date, k=k, context=settings.context, rules=shop_rules(settings))
-        rows = recommend_for_users(in_memory_model(fit.model), inputs, setup, block_size=settings.recs.block_size,
-                                   num_threads=settings.recs.num_threads)
+        rows = recommend_for_users(
+            in_memory_model(fit.model),
+            inputs,
+            setup,
+            block_size=settings.recs.block_size,
+            num_threads=settings.recs.num_threads,
+        )
         rows[list(offline.OUTPUT_COLUMNS)].to_csv(output, index=False, float_format="%.6f")
-        console.print(f"{len(rows)} recommendations for {rows['user_id'].nunique()} users as of {send_date} "
-                      f"written to {output} ({fit.epochs} epochs, blend {fit.blend_weight})")
+        console.print(
+            f"{len(rows)} recommendations for {rows['user_id'].nunique()} users as of {send_date} "
+            f"written to {output} ({fit.epochs} epochs, blend {fit.blend_weight})"
+        )

@@ -31,12 +31,18 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         if dataset == "online_retail" and not settings.warehouse_url:
             # Its own database and landing folder: the two demo shops never mix.
-            settings = settings.model_copy(update={"warehouse_db": "online_retail",
-                                                   "data_root": settings.data_dir / "online_retail"})
+            settings = settings.model_copy(
+                update={"warehouse_db": "online_retail", "data_root": settings.data_dir / "online_retail"}
+            )
         url = warehouse_url(settings)
         console.print(f"warehouse: {url}")
         timer = demo.run_demo(
-            settings, url, dataset, size, days, settings.home.parent / "shared",
+            settings,
+            url,
+            dataset,
+            size,
+            days,
+            settings.home.parent / "shared",
             progress=lambda step: console.print(f"[bold]running[/bold] {step}"),
         )
         counts = Table(title="rows per table (data: unchanged by a rerun; history: one entry per run)")

@@ -8,13 +8,13 @@ import logging
 
 import pandas as pd
 import typer
-from recsys_expectations.gates import recommendations_gate
 from rich.console import Console
 from rich.table import Table
 
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 from recsys.publishing import job, runs
+from recsys_expectations.gates import recommendations_gate
 
 console = Console()
 
@@ -24,16 +24,21 @@ def _count(value) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Publish recommendations into schema recs (atomic swap, history, restore).",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="Publish recommendations into schema recs (atomic swap, history, restore).", no_args_is_help=True
+    )
 
     @group.command("run")
     def run(
-        date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"],
-                                         help="Logical (business) date: the last day of data used."),
-        send_date: dt.datetime = typer.Option(None, "--send-date", formats=["%Y-%m-%d"],
-                                              help="Date the lists are for (default: --date + "
-                                                   "RECSYS_RECS__SEND_OFFSET_DAYS)."),
+        date: dt.datetime = typer.Option(
+            ..., "--date", formats=["%Y-%m-%d"], help="Logical (business) date: the last day of data used."
+        ),
+        send_date: dt.datetime = typer.Option(
+            None,
+            "--send-date",
+            formats=["%Y-%m-%d"],
+            help="Date the lists are for (default: --date + RECSYS_RECS__SEND_OFFSET_DAYS).",
+        ),
         validate: bool = typer.Option(True, help="Run the output data-quality suite before the swap."),
         range_size: int = typer.Option(job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
     ) -> None:
@@ -45,10 +50,13 @@ def register(app: typer.Typer) -> None:
         warehouse.ensure_schemas(url)
         logical = date.date()
         gate = recommendations_gate(url, settings, logical) if validate else None
-        info = job.publish_for_date(url, settings, logical, gate, range_size,
-                                            send_date=send_date.date() if send_date else None)
-        console.print(f"run {info.run_id} is current: {info.n_rows} rows for {info.n_customers} customers "
-                      f"(send date {info.context_date}, model {info.model_version})")
+        info = job.publish_for_date(
+            url, settings, logical, gate, range_size, send_date=send_date.date() if send_date else None
+        )
+        console.print(
+            f"run {info.run_id} is current: {info.n_rows} rows for {info.n_customers} customers "
+            f"(send date {info.context_date}, model {info.model_version})"
+        )
 
     @group.command("runs")
     def list_runs() -> None:
@@ -56,9 +64,15 @@ def register(app: typer.Typer) -> None:
         frame = runs.list_runs(warehouse.warehouse_url(get_settings()))
         table = Table("run_id", "status", "send date", "model", "customers", "rows", "published at")
         for row in frame.itertuples(index=False):
-            table.add_row(row.run_id, row.status, str(row.context_date), str(row.model_version),
-                          _count(row.n_customers), _count(row.n_rows),
-                          "" if pd.isna(row.published_at) else f"{row.published_at:%Y-%m-%d %H:%M}")
+            table.add_row(
+                row.run_id,
+                row.status,
+                str(row.context_date),
+                str(row.model_version),
+                _count(row.n_customers),
+                _count(row.n_rows),
+                "" if pd.isna(row.published_at) else f"{row.published_at:%Y-%m-%d %H:%M}",
+            )
         console.print(table)
 
     @group.command("restore")

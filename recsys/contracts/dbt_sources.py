@@ -29,7 +29,10 @@ def render() -> str:
     env = Environment(loader=PackageLoader("recsys.contracts"), undefined=StrictUndefined, keep_trailing_newline=True)
     env.filters["yaml_text"] = _yaml_text
     return env.get_template("shop_sources.yml.j2").render(
-        sources=list(raw.SOURCES.values()), batch_columns=raw.BATCH_COLUMNS, attributes_description=raw.ATTRIBUTES_DESCRIPTION)
+        sources=list(raw.SOURCES.values()),
+        batch_columns=raw.BATCH_COLUMNS,
+        attributes_description=raw.ATTRIBUTES_DESCRIPTION,
+    )
 
 
 def write(dbt_project_dir: Path) -> Path:

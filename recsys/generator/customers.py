@@ -48,22 +48,80 @@ SEGMENTS = (
     Segment("foodie", 0.12, {"Food & Drink": 0.65, "Kitchen": 0.35}, (0.08, 0.25, 0.25, 0.20, 0.14, 0.08)),
     Segment("pet_owner", 0.10, {"Pet Supplies": 1.0}, (0.10, 0.22, 0.22, 0.20, 0.16, 0.10)),
     Segment("techie", 0.10, {"Electronics": 0.7, "Bags": 0.3}, (0.30, 0.35, 0.18, 0.10, 0.05, 0.02)),
-    Segment("outdoorsy", 0.12, {"Sports & Outdoor": 0.6, "Garden": 0.2, "Clothing": 0.2}, (0.15, 0.30, 0.25, 0.16, 0.10, 0.04)),
+    Segment(
+        "outdoorsy",
+        0.12,
+        {"Sports & Outdoor": 0.6, "Garden": 0.2, "Clothing": 0.2},
+        (0.15, 0.30, 0.25, 0.16, 0.10, 0.04),
+    ),
 )
 
 COUNTRIES = (
-    ("United Kingdom", 0.55), ("Germany", 0.08), ("France", 0.08), ("Ireland", 0.06), ("Netherlands", 0.05),
-    ("United States", 0.05), ("Spain", 0.04), ("Australia", 0.03), ("Belgium", 0.03), ("Sweden", 0.03),
+    ("United Kingdom", 0.55),
+    ("Germany", 0.08),
+    ("France", 0.08),
+    ("Ireland", 0.06),
+    ("Netherlands", 0.05),
+    ("United States", 0.05),
+    ("Spain", 0.04),
+    ("Australia", 0.03),
+    ("Belgium", 0.03),
+    ("Sweden", 0.03),
 )
 
 FIRST_NAMES = (
-    "oliver", "amelia", "george", "isla", "harry", "ava", "noah", "mia", "jack", "ivy", "leo", "grace", "oscar",
-    "freya", "charlie", "lily", "arthur", "emily", "henry", "sophie", "theo", "ella", "luca", "chloe", "finn",
+    "oliver",
+    "amelia",
+    "george",
+    "isla",
+    "harry",
+    "ava",
+    "noah",
+    "mia",
+    "jack",
+    "ivy",
+    "leo",
+    "grace",
+    "oscar",
+    "freya",
+    "charlie",
+    "lily",
+    "arthur",
+    "emily",
+    "henry",
+    "sophie",
+    "theo",
+    "ella",
+    "luca",
+    "chloe",
+    "finn",
 )
 LAST_NAMES = (
-    "smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies", "patel", "wright", "walker",
-    "evans", "thomas", "roberts", "green", "hall", "wood", "clarke", "hughes", "murphy", "kelly", "muller",
-    "martin", "bernard", "jansen",
+    "smith",
+    "jones",
+    "taylor",
+    "brown",
+    "williams",
+    "wilson",
+    "johnson",
+    "davies",
+    "patel",
+    "wright",
+    "walker",
+    "evans",
+    "thomas",
+    "roberts",
+    "green",
+    "hall",
+    "wood",
+    "clarke",
+    "hughes",
+    "murphy",
+    "kelly",
+    "muller",
+    "martin",
+    "bernard",
+    "jansen",
 )
 
 #: Share of customers who signed up before the window, and over how many days before it.
@@ -115,7 +173,11 @@ def _staples(segment: np.ndarray, catalog: Catalog, spec: ShopSpec, rng: np.rand
     own = np.where(preferred.max(axis=1) > 0, np.array(consumables)[preferred.argmax(axis=1)], -1)[segment]
     drawn = rng.choice(consumables, len(segment), p=shares / shares.sum())
     staple_category = np.where(own >= 0, own, drawn)
-    usable = (catalog.created_day < epoch_day(spec.start)) & (catalog.season == 0) & (catalog.retired_day > epoch_day(spec.end))
+    usable = (
+        (catalog.created_day < epoch_day(spec.start))
+        & (catalog.season == 0)
+        & (catalog.retired_day > epoch_day(spec.end))
+    )
     staple = np.empty(len(segment), dtype=np.int64)
     for c in consumables:
         customers = np.flatnonzero(staple_category == c)
@@ -133,10 +195,14 @@ def make_customers(spec: ShopSpec, catalog: Catalog) -> Customers:
     n = spec.n_customers
     start, end = epoch_day(spec.start), epoch_day(spec.end)
     n_initial = int(round(n * INITIAL_SHARE))
-    signup = np.sort(np.concatenate([
-        rng.integers(start - INITIAL_SPREAD_DAYS, start, n_initial),
-        rng.integers(start, end + 1, n - n_initial),
-    ]))
+    signup = np.sort(
+        np.concatenate(
+            [
+                rng.integers(start - INITIAL_SPREAD_DAYS, start, n_initial),
+                rng.integers(start, end + 1, n - n_initial),
+            ]
+        )
+    )
     segment = rng.choice(len(SEGMENTS), n, p=[s.share for s in SEGMENTS])
     age_cumulative = np.cumsum([s.age_band_probs for s in SEGMENTS], axis=1)[segment]
     age_band = np.minimum((rng.random(n)[:, None] > age_cumulative).sum(axis=1), len(AGE_BANDS) - 1)
@@ -160,10 +226,12 @@ def customers_table(customers: Customers, rows: np.ndarray) -> pa.Table:
     """Landing rows (contract columns + ``age_band`` attribute) of customers ``rows``."""
     taken = pa.array(rows)
     signup = np.datetime_as_string(customers.signup_day[rows].astype("datetime64[D]"), unit="D")
-    return pa.table({
-        "customer_id": customers.customer_id.take(taken),
-        "country": labels(tuple(name for name, _ in COUNTRIES), customers.country[rows]),
-        "signup_date": pa.array(signup, pa.string()),
-        "email": customers.email.take(taken),
-        "age_band": labels(AGE_BANDS, customers.age_band[rows]),
-    })
+    return pa.table(
+        {
+            "customer_id": customers.customer_id.take(taken),
+            "country": labels(tuple(name for name, _ in COUNTRIES), customers.country[rows]),
+            "signup_date": pa.array(signup, pa.string()),
+            "email": customers.email.take(taken),
+            "age_band": labels(AGE_BANDS, customers.age_band[rows]),
+        }
+    )

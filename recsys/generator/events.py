@@ -30,11 +30,18 @@ EVENT_STREAM = 3
 
 
 #: Column order and types of the events landing file (docs/architecture.md).
-EVENT_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("customer_id", pa.string()), ("session_id", pa.string()),
-    ("event_type", pa.string()), ("product_id", pa.string()), ("event_ts", pa.string()),
-    ("price", pa.float64()), ("rating", pa.int8()),
-])
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("session_id", pa.string()),
+        ("event_type", pa.string()),
+        ("product_id", pa.string()),
+        ("event_ts", pa.string()),
+        ("price", pa.float64()),
+        ("rating", pa.int8()),
+    ]
+)
 
 #: Star probabilities (1..5) of a rating on a category the customer's segment prefers, and otherwise.
 RATING_PROBS_IN_SEGMENT = (0.02, 0.04, 0.12, 0.37, 0.45)
@@ -94,8 +101,15 @@ def event_model(spec: ShopSpec, catalog: Catalog, customers: Customers) -> Event
     intensity = day_intensity(spec)
     sessions = spec.n_events / expected_events_per_session(spec) * intensity / intensity.sum()
     return EventModel(
-        spec=spec, catalog=catalog, customers=customers, order=order, bounds=bounds, category_mix=mix,
-        in_segment=in_segment, cum_activity=np.cumsum(customers.activity), sessions_per_day=sessions,
+        spec=spec,
+        catalog=catalog,
+        customers=customers,
+        order=order,
+        bounds=bounds,
+        category_mix=mix,
+        in_segment=in_segment,
+        cum_activity=np.cumsum(customers.activity),
+        sessions_per_day=sessions,
     )
 
 
@@ -221,8 +235,15 @@ def _funnel(model: EventModel, sessions: _Sessions, views: _Views, rng: np.rando
     checkout = last_step + 30.0 + rng.exponential(CHECKOUT_GAP_S, len(views.first))
     purchase_s = checkout[views.session]
     rating_s = purchase_s + rng.uniform(600.0, 6 * 3600.0, len(p_cart))
-    return _Funnel(carted=carted, purchased=purchased, rated=rated, stars=stars,
-                   cart_s=cart_s, purchase_s=purchase_s, rating_s=rating_s)
+    return _Funnel(
+        carted=carted,
+        purchased=purchased,
+        rated=rated,
+        stars=stars,
+        cart_s=cart_s,
+        purchase_s=purchase_s,
+        rating_s=rating_s,
+    )
 
 
 def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:
@@ -233,7 +254,10 @@ def _ids(prefix: str, numbers: np.ndarray) -> pa.Array:
 
 def _event_table(model: EventModel, day: dt.date, sessions: _Sessions, views: _Views, funnel: _Funnel) -> pa.Table:
     """Rows of the events file, ordered by time, then session, then funnel step."""
-    picked = [np.arange(len(views.session)), *(np.flatnonzero(m) for m in (funnel.carted, funnel.purchased, funnel.rated))]
+    picked = [
+        np.arange(len(views.session)),
+        *(np.flatnonzero(m) for m in (funnel.carted, funnel.purchased, funnel.rated)),
+    ]
     seconds = (views.time_s, funnel.cart_s, funnel.purchase_s, funnel.rating_s)
     view = np.concatenate(picked)
     kind = np.concatenate([np.full(len(p), k, dtype=np.int8) for k, p in enumerate(picked)])
@@ -244,16 +268,19 @@ def _event_table(model: EventModel, day: dt.date, sessions: _Sessions, views: _V
     product = views.product[view]
     customer = sessions.customer[session]
     stamp = f"{day:%Y%m%d}-"
-    return pa.table({
-        "event_id": _ids("E" + stamp, np.arange(len(view))),
-        "customer_id": model.customers.customer_id.take(pa.array(customer, mask=customer < 0)),
-        "session_id": _ids("S" + stamp, session),
-        "event_type": pa.array(EVENT_TYPES).take(pa.array(kind)),
-        "product_id": model.catalog.product_id.take(pa.array(product)),
-        "event_ts": pc.binary_join_element_wise(day.isoformat(), _TIME_SUFFIX.take(pa.array(time_s)), ""),
-        "price": model.catalog.price[product],
-        "rating": pa.array(funnel.stars[view], mask=kind != EVENT_TYPES.index("rating"), type=pa.int8()),
-    }, schema=EVENT_SCHEMA)
+    return pa.table(
+        {
+            "event_id": _ids("E" + stamp, np.arange(len(view))),
+            "customer_id": model.customers.customer_id.take(pa.array(customer, mask=customer < 0)),
+            "session_id": _ids("S" + stamp, session),
+            "event_type": pa.array(EVENT_TYPES).take(pa.array(kind)),
+            "product_id": model.catalog.product_id.take(pa.array(product)),
+            "event_ts": pc.binary_join_element_wise(day.isoformat(), _TIME_SUFFIX.take(pa.array(time_s)), ""),
+            "price": model.catalog.price[product],
+            "rating": pa.array(funnel.stars[view], mask=kind != EVENT_TYPES.index("rating"), type=pa.int8()),
+        },
+        schema=EVENT_SCHEMA,
+    )
 
 
 def day_events(model: EventModel, day: dt.date) -> pa.Table:

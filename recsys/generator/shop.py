@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -43,8 +43,16 @@ from recsys.generator.spec import PRESETS, Behaviour, ShopSpec, shop_spec
 from recsys.generator.writers import CsvGzWriter, write_csv_gz
 
 __all__ = [
-    "PRESETS", "Behaviour", "ShopSpec", "shop_spec", "GenerationReport", "ShopTruth",
-    "generate_shop", "ground_truth", "write_truth", "landing_dates",
+    "PRESETS",
+    "Behaviour",
+    "ShopSpec",
+    "shop_spec",
+    "GenerationReport",
+    "ShopTruth",
+    "generate_shop",
+    "ground_truth",
+    "write_truth",
+    "landing_dates",
 ]
 
 TRUTH_DIR = "_truth"
@@ -98,26 +106,30 @@ def landing_dates(spec: ShopSpec, daily_days: int) -> tuple[dt.date, list[dt.dat
 def _truth(catalog: Catalog, customers: Customers) -> ShopTruth:
     """Truth frames built as Arrow tables (no Python string per row, even for 1M customers)."""
     never = catalog.retired_day >= NEVER
-    products = pa.table({
-        "product_id": catalog.product_id,
-        "category": labels(CATEGORY_NAMES, catalog.category),
-        "brand": labels(catalog.brand_names, catalog.brand),
-        "price_tier": labels(TIERS, catalog.tier),
-        "season": labels(SEASONS, catalog.season),
-        "popularity": catalog.popularity,
-        "created_at": pa.array(catalog.created_s * 1000, pa.timestamp("ms", "UTC")),  # Parquet has no seconds unit
-        "retired_on": pa.array(np.where(never, 0, catalog.retired_day).astype(np.int32), pa.date32(), mask=never),
-    })
+    products = pa.table(
+        {
+            "product_id": catalog.product_id,
+            "category": labels(CATEGORY_NAMES, catalog.category),
+            "brand": labels(catalog.brand_names, catalog.brand),
+            "price_tier": labels(TIERS, catalog.tier),
+            "season": labels(SEASONS, catalog.season),
+            "popularity": catalog.popularity,
+            "created_at": pa.array(catalog.created_s * 1000, pa.timestamp("ms", "UTC")),  # Parquet has no seconds unit
+            "retired_on": pa.array(np.where(never, 0, catalog.retired_day).astype(np.int32), pa.date32(), mask=never),
+        }
+    )
     segments = pd.DataFrame(
         [(s, seg.name, name, weight) for s, seg in enumerate(SEGMENTS) for name, weight in seg.preferences.items()],
         columns=["segment", "segment_name", "category", "weight"],
     )
-    people = pa.table({
-        "customer_id": customers.customer_id,
-        "segment": customers.segment,
-        "segment_name": labels(tuple(s.name for s in SEGMENTS), customers.segment),
-        "staple_product_id": catalog.product_id.take(pa.array(customers.staple, mask=customers.staple < 0)),
-    })
+    people = pa.table(
+        {
+            "customer_id": customers.customer_id,
+            "segment": customers.segment,
+            "segment_name": labels(tuple(s.name for s in SEGMENTS), customers.segment),
+            "staple_product_id": catalog.product_id.take(pa.array(customers.staple, mask=customers.staple < 0)),
+        }
+    )
     return ShopTruth(customers=people.to_pandas(), segments=segments, products=products.to_pandas(date_as_object=False))
 
 
@@ -159,21 +171,27 @@ def _write_reference(catalog: Catalog, customers: Customers, spec: ShopSpec, out
     history_end, daily = landing_dates(spec, daily_days)
     created, retired, signup = catalog.created_day, catalog.retired_day, customers.signup_day
     paths = [
-        write_csv_gz(out / "products" / f"products_{history_end}.csv.gz",
-                     products_table(catalog, np.flatnonzero(created <= epoch_day(history_end)), history_end)),
-        write_csv_gz(out / "customers" / f"customers_{history_end}.csv.gz",
-                     customers_table(customers, np.flatnonzero(signup <= epoch_day(history_end)))),
+        write_csv_gz(
+            out / "products" / f"products_{history_end}.csv.gz",
+            products_table(catalog, np.flatnonzero(created <= epoch_day(history_end)), history_end),
+        ),
+        write_csv_gz(
+            out / "customers" / f"customers_{history_end}.csv.gz",
+            customers_table(customers, np.flatnonzero(signup <= epoch_day(history_end))),
+        ),
     ]
     for day in daily:
         today = epoch_day(day)
         new_products = np.flatnonzero((created == today) | (retired == today))
         if len(new_products):
-            paths.append(write_csv_gz(out / "products" / f"products_{day}.csv.gz",
-                                      products_table(catalog, new_products, day)))
+            paths.append(
+                write_csv_gz(out / "products" / f"products_{day}.csv.gz", products_table(catalog, new_products, day))
+            )
         new_customers = np.flatnonzero(signup == today)
         if len(new_customers):
-            paths.append(write_csv_gz(out / "customers" / f"customers_{day}.csv.gz",
-                                      customers_table(customers, new_customers)))
+            paths.append(
+                write_csv_gz(out / "customers" / f"customers_{day}.csv.gz", customers_table(customers, new_customers))
+            )
     return paths
 
 
@@ -220,6 +238,9 @@ def generate_shop(
     if with_truth:
         paths.extend(write_truth(_truth(catalog, customers), out / TRUTH_DIR))
     return GenerationReport(
-        files=tuple(paths), n_products=len(catalog), n_customers=len(customers),
-        n_events=n_events, seconds=time.perf_counter() - began,
+        files=tuple(paths),
+        n_products=len(catalog),
+        n_customers=len(customers),
+        n_events=n_events,
+        seconds=time.perf_counter() - began,
     )

@@ -77,8 +77,17 @@ class Behaviour:
 
     def __post_init__(self) -> None:
         probabilities = (
-            "in_segment_share", "session_focus", "cart_in_segment", "cart_out_segment", "purchase",
-            "staple_share", "replenish_share", "cart_staple", "purchase_staple", "rating", "anonymous_session_share",
+            "in_segment_share",
+            "session_focus",
+            "cart_in_segment",
+            "cart_out_segment",
+            "purchase",
+            "staple_share",
+            "replenish_share",
+            "cart_staple",
+            "purchase_staple",
+            "rating",
+            "anonymous_session_share",
         )
         for name in probabilities:
             value = getattr(self, name)

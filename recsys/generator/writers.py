@@ -53,7 +53,7 @@ class CsvGzWriter:
     def _partial(self) -> Path:
         return self.path.with_name(f".{self.path.name}.part")
 
-    def __enter__(self) -> "CsvGzWriter":
+    def __enter__(self) -> CsvGzWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self._partial.open("wb")
         self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._file, compresslevel=GZIP_LEVEL, mtime=0)

@@ -33,8 +33,11 @@ def raw_table(spec: SourceSpec) -> sql.Identifier:
 
 
 def partition_parts(spec: SourceSpec, batch_id: int) -> dict[str, sql.Composable]:
-    return {"parent": raw_table(spec), "partition": sql.Identifier("raw", f"{spec.table}__batch_{batch_id}"),
-            "batch_id": sql.Literal(int(batch_id))}
+    return {
+        "parent": raw_table(spec),
+        "partition": sql.Identifier("raw", f"{spec.table}__batch_{batch_id}"),
+        "batch_id": sql.Literal(int(batch_id)),
+    }
 
 
 def target_columns(layout: Layout) -> list[str]:
@@ -50,23 +53,40 @@ def _checks(column: Column, fld: sql.Identifier) -> list[sql.Composable]:
     if column.required:
         checks.append(sql_fragment("missing", field=fld, message=sql.Literal(f"missing required {label}")))
     if column.type.certain:
-        checks.append(sql_fragment(
-            "invalid", field=fld, type_name=sql.Literal(column.type.sql), shape=sql.Literal(column.type.shape),
-            prefix=sql.Literal(f"column {column.name}: "), suffix=sql.Literal(f" is not a valid {column.type.label}"),
-        ))
+        checks.append(
+            sql_fragment(
+                "invalid",
+                field=fld,
+                type_name=sql.Literal(column.type.sql),
+                shape=sql.Literal(column.type.shape),
+                prefix=sql.Literal(f"column {column.name}: "),
+                suffix=sql.Literal(f" is not a valid {column.type.label}"),
+            )
+        )
     if column.accepted:
-        checks.append(sql_fragment(
-            "not_accepted", field=fld, accepted=sql.Literal(list(column.accepted)),
-            prefix=sql.Literal(f"{column.name} "),
-            suffix=sql.Literal(f" not in accepted set ({', '.join(column.accepted)})"),
-        ))
+        checks.append(
+            sql_fragment(
+                "not_accepted",
+                field=fld,
+                accepted=sql.Literal(list(column.accepted)),
+                prefix=sql.Literal(f"{column.name} "),
+                suffix=sql.Literal(f" not in accepted set ({', '.join(column.accepted)})"),
+            )
+        )
     if column.value_range:
         low, high = column.value_range
-        checks.append(sql_fragment(
-            "out_of_range", field=fld, type_name=sql.Literal(column.type.sql), type=sql.SQL(column.type.sql),
-            low=sql.Literal(low), high=sql.Literal(high),
-            prefix=sql.Literal(f"{column.name} "), suffix=sql.Literal(f" outside {low}..{high}"),
-        ))
+        checks.append(
+            sql_fragment(
+                "out_of_range",
+                field=fld,
+                type_name=sql.Literal(column.type.sql),
+                type=sql.SQL(column.type.sql),
+                low=sql.Literal(low),
+                high=sql.Literal(high),
+                prefix=sql.Literal(f"{column.name} "),
+                suffix=sql.Literal(f" outside {low}..{high}"),
+            )
+        )
     return checks
 
 
@@ -83,16 +103,19 @@ def stage_apply_sql(layout: Layout, table: sql.Composable | None = None) -> sql.
         checks=sql.SQL(", ").join(checks) if checks else sql.Literal(None),
     )
     values = [
-        sql.Identifier(field_name(i)) if c.type.sql == "text"
+        sql.Identifier(field_name(i))
+        if c.type.sql == "text"
         else sql_fragment("cast", field=sql.Identifier(field_name(i)), type=sql.SQL(c.type.sql))
         for c, i in layout.positions
     ]
     if layout.extras:
-        values.append(sql_fragment(
-            "attributes",
-            keys=sql.Literal([name for name, _ in layout.extras]),
-            fields=sql.SQL(", ").join(sql.Identifier(field_name(i)) for _, i in layout.extras),
-        ))
+        values.append(
+            sql_fragment(
+                "attributes",
+                keys=sql.Literal([name for name, _ in layout.extras]),
+                fields=sql.SQL(", ").join(sql.Identifier(field_name(i)) for _, i in layout.extras),
+            )
+        )
     return sql.SQL(_sql("load_stage_apply.sql")).format(
         reason=reason,
         table=table or raw_table(layout.spec),

@@ -6,8 +6,8 @@ import datetime as dt
 import functools
 import logging
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from recsys.contracts.raw import SOURCES, get_source
 from recsys.ingest.layout import LoadError, file_format

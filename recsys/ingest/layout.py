@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import pyarrow.parquet as pq
 
@@ -62,12 +62,10 @@ def resolve_layout(spec: SourceSpec, header: Iterable[str]) -> Layout:
         elif not column.optional:
             missing.append(column.file_header)
     if missing:
-        raise LoadError(
-            f"{spec.name}: file lacks column(s) {', '.join(missing)}; its header is {', '.join(header)}"
-        )
+        raise LoadError(f"{spec.name}: file lacks column(s) {', '.join(missing)}; its header is {', '.join(header)}")
     used = {p for _, p in positions}
-    extras = () if spec.attributes_column is None else tuple(
-        (h.strip(), i) for i, h in enumerate(header) if i not in used
+    extras = (
+        () if spec.attributes_column is None else tuple((h.strip(), i) for i, h in enumerate(header) if i not in used)
     )
     return Layout(spec, header, tuple(positions), extras)
 

@@ -35,9 +35,10 @@ import hashlib
 import io
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO
 
 import psycopg
 import pyarrow as pa
@@ -109,8 +110,8 @@ class _Spills:
     """Temporary files for the rows that cannot take the direct COPY."""
 
     def __init__(self, stack: contextlib.ExitStack, batch_id: int, source: str):
-        self.stage = stack.enter_context(tempfile.TemporaryFile())
-        self.broken = stack.enter_context(tempfile.TemporaryFile())
+        self.stage = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (closed by the stack)
+        self.broken = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
         text = io.TextIOWrapper(self.broken, encoding="utf-8", newline="", write_through=True)
         stack.callback(text.detach)
         self._broken_csv = csv.writer(text, lineterminator="\n")
@@ -152,8 +153,13 @@ def _routed(path: Path, layout: Layout, batch_id: int) -> Iterator[tuple[Chunk, 
 
 
 def _copy_direct(
-    cur: psycopg.Cursor, layout: Layout, table: sql.Composable, path: Path, spills: _Spills,
-    batch_id: int, progress: Progress | None,
+    cur: psycopg.Cursor,
+    layout: Layout,
+    table: sql.Composable,
+    path: Path,
+    spills: _Spills,
+    batch_id: int,
+    progress: Progress | None,
 ) -> tuple[int, int]:
     """One COPY of the certain rows into the raw table, spilling the rest; returns (read, COPYed).
 
@@ -164,7 +170,10 @@ def _copy_direct(
         table=table, columns=sql.SQL(", ").join(map(sql.Identifier, target_columns(layout)))
     )
     rows_read = 0
-    with cur.copy(statement) as copy, contextlib.closing(read_ahead(_routed(path, layout, batch_id), name="route")) as routed:
+    with (
+        cur.copy(statement) as copy,
+        contextlib.closing(read_ahead(_routed(path, layout, batch_id), name="route")) as routed,
+    ):
         for chunk, direct, rest in routed:
             rows_read += chunk.rows
             if direct is not None:
@@ -175,8 +184,9 @@ def _copy_direct(
     return rows_read, cur.rowcount
 
 
-def _judge_staged(cur: psycopg.Cursor, layout: Layout, table: sql.Composable, spills: _Spills,
-                  batch_id: int) -> tuple[int, int]:
+def _judge_staged(
+    cur: psycopg.Cursor, layout: Layout, table: sql.Composable, spills: _Spills, batch_id: int
+) -> tuple[int, int]:
     """Load or reject the spilled rows in SQL; returns (loaded, rejected)."""
     if not spills.staged:
         return 0, 0
@@ -270,10 +280,16 @@ def _batch_row(
     result: BatchResult, logical_date: dt.date, started_at: dt.datetime | None, status: str = "succeeded"
 ) -> dict:
     return {
-        "batch_id": result.batch_id, "source": result.source, "file_name": result.file_name,
-        "sha256": result.file_sha256, "logical_date": logical_date, "rows_read": result.rows_read,
-        "rows_loaded": result.rows_loaded, "rows_rejected": result.rows_rejected,
-        "started_at": started_at, "status": status,
+        "batch_id": result.batch_id,
+        "source": result.source,
+        "file_name": result.file_name,
+        "sha256": result.file_sha256,
+        "logical_date": logical_date,
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_rejected": result.rows_rejected,
+        "started_at": started_at,
+        "status": status,
     }
 
 

@@ -14,9 +14,10 @@ import datetime as dt
 import hashlib
 import logging
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO
 
 import psycopg
 from psycopg import sql
@@ -66,8 +67,11 @@ OLTP_TABLES = (
         schema="shop",
         table="customers",
         columns=(
-            ("customer_id", "customer_id"), ("country", "country"), ("signup_date", "signup_date"),
-            ("email", "email"), ("loyalty_tier", "loyalty_tier"),
+            ("customer_id", "customer_id"),
+            ("country", "country"),
+            ("signup_date", "signup_date"),
+            ("email", "email"),
+            ("loyalty_tier", "loyalty_tier"),
         ),
     ),
     OltpTable(
@@ -75,9 +79,16 @@ OLTP_TABLES = (
         schema="shop",
         table="products",
         columns=(
-            ("product_id", "product_id"), ("title", "title"), ("category", "category"), ("brand", "brand"),
-            ("price", "price"), ("stock_level", "stock_level"), ("created_at", "created_at"),
-            ("description", "description"), ("image_url", "image_url"), ("product_url", "product_url"),
+            ("product_id", "product_id"),
+            ("title", "title"),
+            ("category", "category"),
+            ("brand", "brand"),
+            ("price", "price"),
+            ("stock_level", "stock_level"),
+            ("created_at", "created_at"),
+            ("description", "description"),
+            ("image_url", "image_url"),
+            ("product_url", "product_url"),
             ("is_active", "is_active"),
         ),
     ),
@@ -86,9 +97,14 @@ OLTP_TABLES = (
         schema="shop",
         table="order_lines",
         columns=(
-            ("invoice_no", "InvoiceNo"), ("product_id", "StockCode"), ("description", "Description"),
-            ("quantity", "Quantity"), ("invoiced_at", "InvoiceDate"), ("unit_price", "UnitPrice"),
-            ("customer_id", "CustomerID"), ("country", "Country"),
+            ("invoice_no", "InvoiceNo"),
+            ("product_id", "StockCode"),
+            ("description", "Description"),
+            ("quantity", "Quantity"),
+            ("invoiced_at", "InvoiceDate"),
+            ("unit_price", "UnitPrice"),
+            ("customer_id", "CustomerID"),
+            ("country", "Country"),
         ),
     ),
 )
@@ -96,7 +112,7 @@ OLTP_TABLES = (
 
 def end_of_day(logical_date: dt.date) -> dt.datetime:
     """Changes before this instant (UTC) belong to ``logical_date``'s run or an earlier one."""
-    return dt.datetime.combine(logical_date + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    return dt.datetime.combine(logical_date + dt.timedelta(days=1), dt.time(), dt.UTC)
 
 
 def _extract_sql(table: OltpTable, statement: str) -> sql.Composed:

@@ -8,9 +8,9 @@ Postgres sees them, with the line they sit on.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -103,10 +103,12 @@ class LineNumbers:
         if not settled and newlines is None:
             return records + self.shift, []
         rejected = np.fromiter((r for r, _, _ in settled), np.int64, len(settled))
-        counts = np.concatenate([
-            np.zeros(len(records), np.int64) if newlines is None else newlines,
-            np.fromiter((t.count("\n") for _, t, _ in settled), np.int64, len(settled)),
-        ])
+        counts = np.concatenate(
+            [
+                np.zeros(len(records), np.int64) if newlines is None else newlines,
+                np.fromiter((t.count("\n") for _, t, _ in settled), np.int64, len(settled)),
+            ]
+        )
         every = np.concatenate([records, rejected])
         order = np.argsort(every, kind="stable")
         before = np.cumsum(counts[order]) - counts[order]
@@ -115,7 +117,7 @@ class LineNumbers:
         self.shift += int(counts.sum())
         broken = [
             (int(line), text, f"wrong column count: expected {self.width}, got {got}")
-            for line, (_, text, got) in zip(lines[len(records):], settled)
+            for line, (_, text, got) in zip(lines[len(records) :], settled)
         ]
         return lines[: len(records)], broken
 

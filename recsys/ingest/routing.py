@@ -71,8 +71,7 @@ def attributes_json(layout: Layout, batch: pa.RecordBatch) -> pa.Array:
         pair = pc.binary_join_element_wise(json.dumps(name) + ': "', value, '", ', "")
         pairs.append(pc.fill_null(pair, ""))
     body = pc.utf8_rtrim(pc.binary_join_element_wise(*pairs, ""), characters=", ")
-    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()),
-                      pc.binary_join_element_wise("{", body, "}", ""))
+    return pc.if_else(pc.equal(body, ""), pa.scalar(None, pa.string()), pc.binary_join_element_wise("{", body, "}", ""))
 
 
 _TEXT_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
@@ -101,7 +100,7 @@ def copy_text(columns: list[pa.Array | str]) -> memoryview:
     if len(rows) == 0:
         return memoryview(b"")
     offsets = np.frombuffer(rows.buffers()[1], np.int32, count=len(rows) + 1, offset=rows.offset * 4)
-    return memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]]
+    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
 
 
 def route(layout: Layout, chunk: Chunk, batch_id: int) -> tuple[memoryview | None, Chunk]:
@@ -118,7 +117,8 @@ def route(layout: Layout, chunk: Chunk, batch_id: int) -> tuple[memoryview | Non
         return None, chunk
     kept = batch if mask.all() else batch.filter(certain)
     attributes = [attributes_json(layout, kept)] if layout.extras else []
-    direct = copy_text([kept.column(i) for _, i in layout.positions] + attributes
-                       + [str(batch_id), pa.array(chunk.lines[mask])])
+    direct = copy_text(
+        [kept.column(i) for _, i in layout.positions] + attributes + [str(batch_id), pa.array(chunk.lines[mask])]
+    )
     rest = None if mask.all() else batch.filter(pc.invert(certain))
     return direct, Chunk(rest, chunk.lines[~mask], chunk.broken, chunk.done)

@@ -20,7 +20,7 @@ sent while the next is encoded on another thread (``recsys.pgio.copy_stream``).
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numba as nb
 import numpy as np
@@ -38,22 +38,40 @@ CHUNK_ROWS = 200_000
 
 #: The Arrow type each supported PostgreSQL type (``pg_type.typname``) is encoded from.
 ARROW_TYPES: dict[str, pa.DataType] = {
-    "text": pa.large_string(), "varchar": pa.large_string(),
-    "int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64(),
-    "float4": pa.float32(), "float8": pa.float64(), "bool": pa.bool_(),
-    "date": pa.date32(), "timestamp": pa.timestamp("us"), "timestamptz": pa.timestamp("us", tz="UTC"),
+    "text": pa.large_string(),
+    "varchar": pa.large_string(),
+    "int2": pa.int16(),
+    "int4": pa.int32(),
+    "int8": pa.int64(),
+    "float4": pa.float32(),
+    "float8": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
 }
 #: Big-endian numpy type of each fixed-width PostgreSQL type.
-_WIRE_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float4": ">f4", "float8": ">f8", "bool": "u1",
-               "date": ">i4", "timestamp": ">i8", "timestamptz": ">i8"}
+_WIRE_TYPES = {
+    "int2": ">i2",
+    "int4": ">i4",
+    "int8": ">i8",
+    "float4": ">f4",
+    "float8": ">f8",
+    "bool": "u1",
+    "date": ">i4",
+    "timestamp": ">i8",
+    "timestamptz": ">i8",
+}
 
 
 def _column(table: pa.Table, i: int, pg_type: str) -> pa.Array:
     """Column ``i`` as one Arrow array of the type its PostgreSQL column is encoded from."""
     name = table.column_names[i]
     if pg_type not in ARROW_TYPES:
-        raise ValueError(f"column {name!r} is PostgreSQL {pg_type!r}, which has no binary COPY encoder; "
-                         f"supported: {sorted(ARROW_TYPES)} (cast it in the table or add it to recsys.pgio.copy_binary)")
+        raise ValueError(
+            f"column {name!r} is PostgreSQL {pg_type!r}, which has no binary COPY encoder; "
+            f"supported: {sorted(ARROW_TYPES)} (cast it in the table or add it to recsys.pgio.copy_binary)"
+        )
     column = table.column(i)
     array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     try:
@@ -70,7 +88,7 @@ def _wire_values(array: pa.Array, pg_type: str) -> np.ndarray:
         values = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
     else:
         values = np.frombuffer(array.buffers()[1], np.dtype(_WIRE_TYPES[pg_type]).newbyteorder("="))
-        values = values[array.offset:array.offset + n]
+        values = values[array.offset : array.offset + n]
     if pg_type == "date":
         values = values - PG_EPOCH_DAYS
     elif pg_type.startswith("timestamp"):
@@ -82,9 +100,9 @@ def _wire_values(array: pa.Array, pg_type: str) -> np.ndarray:
 def _text_values(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """A large_string column as ``(offsets, utf8 bytes)``, offsets rebased on its own bytes."""
     _, offsets, data = array.buffers()
-    offsets = np.frombuffer(offsets, np.int64)[array.offset:array.offset + len(array) + 1]
+    offsets = np.frombuffer(offsets, np.int64)[array.offset : array.offset + len(array) + 1]
     data = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return offsets - offsets[0], data[offsets[0]:offsets[-1]]
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
 
 
 def encode(table: pa.Table, pg_types: Sequence[str]) -> np.ndarray:
@@ -113,12 +131,13 @@ def encode(table: pa.Table, pg_types: Sequence[str]) -> np.ndarray:
             valid[:, i] = array.is_valid().to_numpy(zero_copy_only=False)
     fixed = [_wire_values(a, t) for a, t in zip(arrays, pg_types) if t not in ("text", "varchar")]
     text = [_text_values(a) for a, t in zip(arrays, pg_types) if t in ("text", "varchar")]
-    widths = np.array([0 if t in ("text", "varchar") else np.dtype(_WIRE_TYPES[t]).itemsize for t in pg_types],
-                      np.int64)
+    widths = np.array(
+        [0 if t in ("text", "varchar") else np.dtype(_WIRE_TYPES[t]).itemsize for t in pg_types], np.int64
+    )
     wire = np.concatenate(fixed, axis=1) if fixed else np.zeros((n, 0), np.uint8)
     offsets = np.stack([o for o, _ in text], axis=1) if text else np.zeros((n + 1, 0), np.int64)
     data = np.concatenate([d for _, d in text]) if text else np.zeros(0, np.uint8)
-    offsets += np.cumsum([0] + [len(d) for _, d in text], dtype=np.int64)[:len(text)]  # into the shared bytes
+    offsets += np.cumsum([0] + [len(d) for _, d in text], dtype=np.int64)[: len(text)]  # into the shared bytes
     lengths = np.diff(offsets, axis=0)
     value_bytes = int((valid[:, widths > 0] * widths[widths > 0]).sum() + lengths[valid[:, widths == 0]].sum())
     out = np.empty(n * (2 + 4 * n_cols) + value_bytes, np.uint8)
@@ -174,8 +193,9 @@ def _write_rows(out, widths, wire, offsets, data, valid):
     return p
 
 
-def encode_frame(frame: pd.DataFrame, columns: Sequence[str], pg_types: Sequence[str],
-                 chunk_rows: int = CHUNK_ROWS) -> Iterator[memoryview]:
+def encode_frame(
+    frame: pd.DataFrame, columns: Sequence[str], pg_types: Sequence[str], chunk_rows: int = CHUNK_ROWS
+) -> Iterator[memoryview]:
     """The tuples of ``frame[columns]`` in chunks of ``chunk_rows`` rows (a COPY stream is
     :data:`HEADER`, the tuples of one or more frames, then :data:`TRAILER`).
 
@@ -186,5 +206,5 @@ def encode_frame(frame: pd.DataFrame, columns: Sequence[str], pg_types: Sequence
     if chunk_rows <= 0:
         raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
     for start in range(0, len(frame), chunk_rows):
-        table = pa.Table.from_pandas(frame.iloc[start:start + chunk_rows][list(columns)], preserve_index=False)
+        table = pa.Table.from_pandas(frame.iloc[start : start + chunk_rows][list(columns)], preserve_index=False)
         yield memoryview(encode(table, pg_types))

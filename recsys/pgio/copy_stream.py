@@ -8,7 +8,7 @@ publishing (run tables) and exports (campaign audiences) alike.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 from psycopg import sql
@@ -31,7 +31,9 @@ def column_types(conn, table: sql.Composable, columns: tuple[str, ...]) -> list[
 
 
 @contextlib.contextmanager
-def copy_binary_stream(conn, table: sql.Composable, columns: tuple[str, ...]) -> Iterator[Callable[[pd.DataFrame], int]]:
+def copy_binary_stream(
+    conn, table: sql.Composable, columns: tuple[str, ...]
+) -> Iterator[Callable[[pd.DataFrame], int]]:
     """One binary COPY into ``table`` held open: yields ``write(frame)``, which appends
     ``frame[columns]`` and returns its row count once the rows are sent.
 
@@ -41,7 +43,8 @@ def copy_binary_stream(conn, table: sql.Composable, columns: tuple[str, ...]) ->
     """
     types = column_types(conn, table, columns)
     statement = sql.SQL(_sql("copy_binary_from_stdin.sql")).format(
-        table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
+        table=table, columns=sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
     with conn.cursor() as cur, cur.copy(statement) as copy:
         copy.write(copy_binary.HEADER)
 

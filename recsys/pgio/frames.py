@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 import psycopg
@@ -19,8 +19,9 @@ def query_frame(conn: psycopg.Connection, query: str, params: Mapping | None = N
     return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
 
 
-def read_frame(conn: psycopg.Connection, query: str, params: Mapping | None,
-               types: Mapping[str, pa.DataType]) -> pd.DataFrame:
+def read_frame(
+    conn: psycopg.Connection, query: str, params: Mapping | None, types: Mapping[str, pa.DataType]
+) -> pd.DataFrame:
     """The rows of ``query`` as a frame, through ``COPY ... TO STDOUT`` (CSV) and Arrow.
 
     For reads of millions of rows: ``fetchall`` builds a Python object per value (a
@@ -40,6 +41,10 @@ def read_frame(conn: psycopg.Connection, query: str, params: Mapping | None,
         if missing:
             raise ValueError(f"no Arrow type given for columns {missing} of the query")
         spool.seek(0)
-        table = pacsv.read_csv(spool, convert_options=pacsv.ConvertOptions(
-            column_types=dict(types), strings_can_be_null=True, quoted_strings_can_be_null=False))
+        table = pacsv.read_csv(
+            spool,
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict(types), strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
     return table.to_pandas()

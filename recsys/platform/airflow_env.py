@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from recsys.platform.settings import Settings
 from recsys.platform.warehouse import url_parts

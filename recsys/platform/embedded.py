@@ -34,7 +34,6 @@ EMBEDDED_SERVER_SETTINGS = {
 }
 
 
-
 def _pgserver():
     """The ``pgserver`` module, imported lazily: only the embedded default needs it."""
     # pgserver logs every handle at INFO, including from an atexit hook after test and

@@ -248,7 +248,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", frozen=True, extra="forbid", enable_decoding=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        enable_decoding=False,
     )
 
     home: Path = Field(default_factory=_default_home)
@@ -270,9 +274,13 @@ class Settings(BaseSettings):
         return _parse_text(cls.model_fields[info.field_name].annotation, value)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   *args: PydanticBaseSettingsSource,
-                                   **kwargs: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        *args: PydanticBaseSettingsSource,
+        **kwargs: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """``Settings(...)`` is exactly what it is given; :func:`get_settings` adds the environment."""
         return (init_settings,)
 
@@ -339,10 +347,15 @@ def check_environment(env: typing.Mapping[str, str]) -> None:
     known = _setting_names(Settings, ENV_PREFIX)
     unknown = sorted(k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
     if unknown:
-        hints = [f"{k} (did you mean {', '.join(close)}?)" if (close := difflib.get_close_matches(k.upper(), known, 2))
-                 else k for k in unknown]
-        raise SettingsError(f"unknown setting(s) in the environment: {'; '.join(hints)}; "
-                            "see the Configuration section of README.md")
+        hints = [
+            f"{k} (did you mean {', '.join(close)}?)"
+            if (close := difflib.get_close_matches(k.upper(), known, 2))
+            else k
+            for k in unknown
+        ]
+        raise SettingsError(
+            f"unknown setting(s) in the environment: {'; '.join(hints)}; see the Configuration section of README.md"
+        )
 
 
 def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
@@ -363,9 +376,13 @@ def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
 
     class _FromEnv(Settings):
         @classmethod
-        def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                       *args: PydanticBaseSettingsSource,
-                                       **kwargs: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            *args: PydanticBaseSettingsSource,
+            **kwargs: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (_MappingSource(settings_cls, env),)
 
     try:
@@ -373,6 +390,7 @@ def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"{ENV_PREFIX}{'__'.join(str(part).upper() for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors())
+            for error in exc.errors()
+        )
         raise SettingsError(f"invalid setting(s): {problems}") from None
     return Settings.model_construct(**dict(loaded))

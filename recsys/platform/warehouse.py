@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import psycopg
 from psycopg import conninfo, sql
@@ -70,8 +70,12 @@ def sqlalchemy_url(url: str, driver: str = "psycopg2") -> str:
     """
     p = url_parts(url)
     target = make_url(f"postgresql+{driver}://").set(
-        username=p.user, password=p.password or None, port=p.port, database=p.dbname,
-        host="localhost" if p.is_socket else p.host, query={"host": p.host} if p.is_socket else {},
+        username=p.user,
+        password=p.password or None,
+        port=p.port,
+        database=p.dbname,
+        host="localhost" if p.is_socket else p.host,
+        query={"host": p.host} if p.is_socket else {},
     )
     return target.render_as_string(hide_password=False)
 
@@ -112,9 +116,8 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
 @contextlib.contextmanager
 def transaction(url: str) -> Iterator[psycopg.Connection]:
     """One connection, one transaction: committed on success, rolled back on error."""
-    with connect(url) as conn:
-        with conn.transaction():
-            yield conn
+    with connect(url) as conn, conn.transaction():
+        yield conn
 
 
 def raw_table_ddl(spec: raw.SourceSpec) -> sql.Composed:
@@ -124,8 +127,11 @@ def raw_table_ddl(spec: raw.SourceSpec) -> sql.Composed:
         columns.append((spec.attributes_column, "jsonb"))
     columns += [(name, f"{kind} not null") for name, kind, _ in raw.BATCH_COLUMNS]
     return sql.SQL(_sql("raw_data_table.sql")).format(
-        table=sql.Identifier("raw", spec.table), default_partition=sql.Identifier("raw", f"{spec.table}__default"),
-        columns=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in columns),
+        table=sql.Identifier("raw", spec.table),
+        default_partition=sql.Identifier("raw", f"{spec.table}__default"),
+        columns=sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind)) for name, kind in columns
+        ),
     )
 
 

@@ -36,9 +36,9 @@ import json
 import logging
 import re
 import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -83,13 +83,16 @@ class Audience:
 def holdout_bucket(customer_ids, campaign: str) -> np.ndarray:
     """A customer's uniform [0, 1) position for a campaign: the first 8 bytes of
     SHA-256(``campaign:customer``).  Independent across campaigns, stable across runs."""
-    values = [int.from_bytes(hashlib.sha256(f"{campaign}:{c}".encode()).digest()[:8], "big")
-              for c in customer_ids]
-    return np.asarray(values, dtype=np.float64) / 2.0 ** 64
+    values = [int.from_bytes(hashlib.sha256(f"{campaign}:{c}".encode()).digest()[:8], "big") for c in customer_ids]
+    return np.asarray(values, dtype=np.float64) / 2.0**64
 
 
-def with_urls(rows: pd.DataFrame, config: RecsConfig, id_column: str = "product_id",
-              url_columns: tuple[str, str] = ("product_url", "image_url")) -> pd.DataFrame:
+def with_urls(
+    rows: pd.DataFrame,
+    config: RecsConfig,
+    id_column: str = "product_id",
+    url_columns: tuple[str, str] = ("product_url", "image_url"),
+) -> pd.DataFrame:
     """Product and image URLs from the catalogue, or from the configured templates where missing."""
     codes, products = pd.factorize(rows[id_column].astype(str))
     link, image = url_columns
@@ -150,13 +153,12 @@ def campaign_chunks(url: str, k: int, audience: Audience, run_id: str | None = N
     condition = sql.SQL("true")
     if audience.sql_text:
         condition = sql.SQL("r.customer_id in (select customer_id::text from ({}) as audience)").format(
-            sql.SQL(audience.sql_text.strip().rstrip(";")))
-    query = sql.SQL(_sql("export_campaign_rows.sql")).format(recs=_rows_source(url, run_id),
-                                                                           audience=condition)
+            sql.SQL(audience.sql_text.strip().rstrip(";"))
+        )
+    query = sql.SQL(_sql("export_campaign_rows.sql")).format(recs=_rows_source(url, run_id), audience=condition)
     with warehouse.connect(url) as conn:
         conn.execute(_sql("export_read_only.sql"))
-        products = _arrow(conn.cursor(binary=True).execute(_sql("export_products.sql")).fetchall(),
-                          list(ITEM_FIELDS))
+        products = _arrow(conn.cursor(binary=True).execute(_sql("export_products.sql")).fetchall(), list(ITEM_FIELDS))
         with conn.cursor(name="campaign_rows", binary=True) as cursor:
             cursor.execute(query, {"k": k, "segment": audience.segment})
             carry, run_ids = [], set()
@@ -237,16 +239,27 @@ class _Shapes:
             self.longest = max(self.longest, int(sent["rank"].max()))
 
     def frames(self, config: RecsConfig, k: int) -> dict[str, pd.DataFrame]:
-        tuples = [tuple(r if n == "rank" else self.samples.get(n) for n in self.names)
-                  for r in range(1, max(self.longest, 1) + 1)]
-        rows = pd.DataFrame(tuples, columns=self.names).iloc[:self.longest]
+        tuples = [
+            tuple(r if n == "rank" else self.samples.get(n) for n in self.names)
+            for r in range(1, max(self.longest, 1) + 1)
+        ]
+        rows = pd.DataFrame(tuples, columns=self.names).iloc[: self.longest]
         long = with_urls(rows, config)[list(LONG_COLUMNS)]
         return {"send_long": long, "send_wide": wide_layout(long, k)}
 
 
-def export_campaign(url: str, config: RecsConfig, campaign: str, out_dir: Path, *, k: int = 5, fmt: str = "csv",
-                    audience: Audience = Audience(), holdout_share: float | None = None,
-                    run_id: str | None = None) -> Path:
+def export_campaign(
+    url: str,
+    config: RecsConfig,
+    campaign: str,
+    out_dir: Path,
+    *,
+    k: int = 5,
+    fmt: str = "csv",
+    audience: Audience = Audience(),
+    holdout_share: float | None = None,
+    run_id: str | None = None,
+) -> Path:
     """Write a campaign's send files, catalogue and manifest; record its audience.
 
     Returns the manifest path.  ``holdout_share`` defaults to ``config.holdout_share``.
@@ -260,10 +273,14 @@ def export_campaign(url: str, config: RecsConfig, campaign: str, out_dir: Path, 
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     export_files.check_format(fmt)
-    with contextlib.closing(read_ahead(campaign_chunks(url, k, audience, run_id), depth=2, name="export-prefetch")) as chunks:
+    with contextlib.closing(
+        read_ahead(campaign_chunks(url, k, audience, run_id), depth=2, name="export-prefetch")
+    ) as chunks:
         first = next(chunks, None)
         if first is None:
-            raise LookupError("no published recommendations for this audience: publish a run first (recsys publish run)")
+            raise LookupError(
+                "no published recommendations for this audience: publish a run first (recsys publish run)"
+            )
         run, send_date = first["run_id"].iloc[0], first["context_date"].iloc[0]
         folder = Path(out_dir) / f"{campaign}_{send_date:%Y-%m-%d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -271,28 +288,56 @@ def export_campaign(url: str, config: RecsConfig, campaign: str, out_dir: Path, 
         with warehouse.transaction(url) as conn:
             conn.execute(_sql("export_audience_clear.sql"), fixed)
             with copy_binary_stream(conn, AUDIENCE_TABLE, AUDIENCE_COLUMNS) as copy:
-                counts, written = _write_send_files(itertools.chain([first], chunks),
-                                                    lambda customers: copy(customers.assign(**fixed)),
-                                                    config, campaign, share, k, folder, fmt)
+                counts, written = _write_send_files(
+                    itertools.chain([first], chunks),
+                    lambda customers: copy(customers.assign(**fixed)),
+                    config,
+                    campaign,
+                    share,
+                    k,
+                    folder,
+                    fmt,
+                )
             catalogue = read_catalogue(url, config)
             written.append((export_files.write_table(catalogue, folder / "catalogue", fmt), len(catalogue)))
     manifest = {
-        "campaign": campaign, "send_date": f"{send_date:%Y-%m-%d}", "run_id": run,
-        "model_version": first["model_version"].iloc[0], "k": k, "format": fmt, "holdout_share": share,
+        "campaign": campaign,
+        "send_date": f"{send_date:%Y-%m-%d}",
+        "run_id": run,
+        "model_version": first["model_version"].iloc[0],
+        "k": k,
+        "format": fmt,
+        "holdout_share": share,
         "audience": {"segment": audience.segment, "sql": audience.sql_text},
         "counts": counts | {"products": len(catalogue)},
-        "files": {path.name: {"rows": n, "bytes": path.stat().st_size, "sha256": export_files.sha256_of(path)}
-                  for path, n in written},
+        "files": {
+            path.name: {"rows": n, "bytes": path.stat().st_size, "sha256": export_files.sha256_of(path)}
+            for path, n in written
+        },
     }
     manifest_path = folder / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    log.info("campaign %s for %s: %d customers, %d held out, files in %s", campaign, send_date,
-             counts["audience"], counts["holdout"], folder)
+    log.info(
+        "campaign %s for %s: %d customers, %d held out, files in %s",
+        campaign,
+        send_date,
+        counts["audience"],
+        counts["holdout"],
+        folder,
+    )
     return manifest_path
 
 
-def _write_send_files(chunks: Iterator[pd.DataFrame], record: Callable[[pd.DataFrame], int], config: RecsConfig,
-                      campaign: str, share: float, k: int, folder: Path, fmt: str):
+def _write_send_files(
+    chunks: Iterator[pd.DataFrame],
+    record: Callable[[pd.DataFrame], int],
+    config: RecsConfig,
+    campaign: str,
+    share: float,
+    k: int,
+    folder: Path,
+    fmt: str,
+):
     """Holdout, audience rows and both send layouts, chunk after chunk; the counts and files."""
     files = {name: export_files.open_table(folder / name, fmt) for name in ("send_wide", "send_long")}
     counts = {"audience": 0, "holdout": 0, "sent": 0}
@@ -305,7 +350,10 @@ def _write_send_files(chunks: Iterator[pd.DataFrame], record: Callable[[pd.DataF
         files["send_wide"].write(wide_layout(long, k))
         shapes.update(rows, sent)
         held = int(customers["in_holdout"].sum())
-        counts = {"audience": counts["audience"] + len(customers), "holdout": counts["holdout"] + held,
-                  "sent": counts["sent"] + len(customers) - held}
+        counts = {
+            "audience": counts["audience"] + len(customers),
+            "holdout": counts["holdout"] + held,
+            "sent": counts["sent"] + len(customers) - held,
+        }
     typed = shapes.frames(config, k)
     return counts, [file.close(typed[name]) for name, file in files.items()]

@@ -45,14 +45,20 @@ def _champion(url: str) -> tuple[str, Path]:
 def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
     model = load_model(inputs.model_artifact(url, model_version))
-    scoring = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days,
-                                 recent_days=settings.context.recent_days)
+    scoring = inputs.read_inputs(
+        url, context_date, active_days=settings.recs.active_days, recent_days=settings.context.recent_days
+    )
     unseen = ~scoring.items["item_id"].astype(str).isin(model.item_ids)
-    setup = recommend.ScoringSetup(as_of=context_date, k=settings.recs.k, context=settings.context,
-                                   rules=rules.shop_rules(settings))
+    setup = recommend.ScoringSetup(
+        as_of=context_date, k=settings.recs.k, context=settings.context, rules=rules.shop_rules(settings)
+    )
     return recommend.plan_recommendations(
-        model, scoring, setup, feature_parameters=lightfm_item_parameters(model) if unseen.any() else None,
-        num_threads=settings.recs.num_threads)
+        model,
+        scoring,
+        setup,
+        feature_parameters=lightfm_item_parameters(model) if unseen.any() else None,
+        num_threads=settings.recs.num_threads,
+    )
 
 
 def ranges(n_users: int, size: int) -> list[tuple[int, int]]:
@@ -67,8 +73,13 @@ def send_date_for(logical_date: dt.date, settings: Settings) -> dt.date:
     return logical_date + dt.timedelta(days=settings.recs.send_offset_days)
 
 
-def prepare_run(url: str, settings: Settings, logical_date: dt.date, range_size: int = DEFAULT_RANGE_SIZE,
-                send_date: dt.date | None = None) -> dict:
+def prepare_run(
+    url: str,
+    settings: Settings,
+    logical_date: dt.date,
+    range_size: int = DEFAULT_RANGE_SIZE,
+    send_date: dt.date | None = None,
+) -> dict:
     """Begin a run for ``logical_date`` (lists for :func:`send_date_for` unless ``send_date``
     is given) with the current champion; the customer ranges to score."""
     context_date = send_date or send_date_for(logical_date, settings)
@@ -81,23 +92,32 @@ def prepare_run(url: str, settings: Settings, logical_date: dt.date, range_size:
 def range_rows(plan: recommend.Plan, settings: Settings, info: runs.RunInfo, start: int, stop: int):
     """The published rows of customers ``start:stop`` of a run."""
     began = time.perf_counter()
-    rows = recommend.score_plan(plan, start, stop, block_size=settings.recs.block_size,
-                                num_threads=settings.recs.num_threads)
+    rows = recommend.score_plan(
+        plan, start, stop, block_size=settings.recs.block_size, num_threads=settings.recs.num_threads
+    )
     log.info("run %s: customers %d-%d scored in %.1fs", info.run_id, start, stop, time.perf_counter() - began)
     return runs.recommendation_rows(rows, info.model_version, info.context_date, info.started_at)
 
 
-def score_range(url: str, settings: Settings, run_id: str, start: int, stop: int,
-                plan: recommend.Plan | None = None) -> int:
+def score_range(
+    url: str, settings: Settings, run_id: str, start: int, stop: int, plan: recommend.Plan | None = None
+) -> int:
     """Score customers ``start:stop`` of a run and COPY their rows (idempotent per range)."""
     info = runs.get_run(url, run_id)
     plan = plan or build_plan(url, settings, info.context_date, info.model_version)
-    return runs.write_block(url, run_id, "user_recommendations", range_rows(plan, settings, info, start, stop),
-                               f"{start}-{stop}")
+    return runs.write_block(
+        url, run_id, "user_recommendations", range_rows(plan, settings, info, start, stop), f"{start}-{stop}"
+    )
 
 
-def finalize_run(url: str, settings: Settings, run_id: str, validate: runs.Validator | None = None,
-                 plan: recommend.Plan | None = None, timings: dict | None = None) -> runs.RunInfo:
+def finalize_run(
+    url: str,
+    settings: Settings,
+    run_id: str,
+    validate: runs.Validator | None = None,
+    plan: recommend.Plan | None = None,
+    timings: dict | None = None,
+) -> runs.RunInfo:
     """Similar and popular items, the output check, the swap and the pruning."""
     info = runs.get_run(url, run_id)
     plan = plan or build_plan(url, settings, info.context_date, info.model_version)
@@ -106,8 +126,14 @@ def finalize_run(url: str, settings: Settings, run_id: str, validate: runs.Valid
     return runs.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings)
 
 
-def publish_for_date(url: str, settings: Settings, logical_date: dt.date, validate: runs.Validator | None = None,
-                     range_size: int = DEFAULT_RANGE_SIZE, send_date: dt.date | None = None) -> runs.RunInfo:
+def publish_for_date(
+    url: str,
+    settings: Settings,
+    logical_date: dt.date,
+    validate: runs.Validator | None = None,
+    range_size: int = DEFAULT_RANGE_SIZE,
+    send_date: dt.date | None = None,
+) -> runs.RunInfo:
     """The whole job in one process: one plan, and every range scored straight into one
     COPY (one transaction, so the table is written without WAL on a ``wal_level=minimal``
     server); a failure marks the run failed."""
@@ -118,11 +144,19 @@ def publish_for_date(url: str, settings: Settings, logical_date: dt.date, valida
     run_id = runs.begin_run(url, context_date, model_version, settings.recs.k)
     try:
         info = runs.get_run(url, run_id)
-        blocks = ((f"{start}-{stop}", range_rows(plan, settings, info, start, stop))
-                  for start, stop in ranges(len(plan.customers.user_ids), range_size))
+        blocks = (
+            (f"{start}-{stop}", range_rows(plan, settings, info, start, stop))
+            for start, stop in ranges(len(plan.customers.user_ids), range_size)
+        )
         runs.write_blocks(url, run_id, "user_recommendations", blocks)
-        return finalize_run(url, settings, run_id, validate, plan=plan,
-                            timings={"write_seconds": round(time.perf_counter() - started, 3)})
+        return finalize_run(
+            url,
+            settings,
+            run_id,
+            validate,
+            plan=plan,
+            timings={"write_seconds": round(time.perf_counter() - started, 3)},
+        )
     except Exception as exc:
         if runs.get_run(url, run_id).status == runs.BUILDING:
             runs.fail_run(url, run_id, f"{type(exc).__name__}: {exc}")

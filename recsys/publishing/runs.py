@@ -29,8 +29,8 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 from psycopg import errors, sql
@@ -52,9 +52,24 @@ KINDS: Mapping[str, tuple[str, ...]] = {
 #: Column order of each kind, as in the templates of ddl_recs.sql.
 COLUMNS: Mapping[str, tuple[str, ...]] = {
     "user_recommendations": (
-        "run_id", "customer_id", "rank", "product_id", "score", "raw_score", "season_factor", "event_factor",
-        "country_factor", "recent_factor", "promotion_factor", "reason_code", "reason_ref", "source",
-        "model_version", "context_date", "generated_at"),
+        "run_id",
+        "customer_id",
+        "rank",
+        "product_id",
+        "score",
+        "raw_score",
+        "season_factor",
+        "event_factor",
+        "country_factor",
+        "recent_factor",
+        "promotion_factor",
+        "reason_code",
+        "reason_ref",
+        "source",
+        "model_version",
+        "context_date",
+        "generated_at",
+    ),
     "similar_items": ("run_id", "product_id", "rank", "similar_product_id", "score"),
     "popular_items": ("run_id", "segment", "country", "rank", "product_id", "score"),
 }
@@ -103,19 +118,31 @@ def _execute(conn, name: str, params: Mapping | None = None, **identifiers):
     return conn.execute(sql.SQL(_sql(name)).format(**identifiers), params)
 
 
-def begin_run(url: str, context_date: dt.date, model_version: str | None, k: int,
-              started_at: dt.datetime | None = None) -> str:
+def begin_run(
+    url: str, context_date: dt.date, model_version: str | None, k: int, started_at: dt.datetime | None = None
+) -> str:
     """Number a new run, record it as ``building`` and create its empty tables."""
-    started_at = started_at or dt.datetime.now(dt.timezone.utc)
+    started_at = started_at or dt.datetime.now(dt.UTC)
     with warehouse.transaction(url) as conn:
         number = conn.execute(_sql("publish_next_run_number.sql")).fetchone()[0]
         run_id = f"{context_date:%Y%m%d}_{number}"
-        conn.execute(_sql("publish_begin_run.sql"), {
-            "run_id": run_id, "context_date": context_date, "model_version": model_version, "k": k,
-            "started_at": started_at})
+        conn.execute(
+            _sql("publish_begin_run.sql"),
+            {
+                "run_id": run_id,
+                "context_date": context_date,
+                "model_version": model_version,
+                "k": k,
+                "started_at": started_at,
+            },
+        )
         for kind in KINDS:
-            _execute(conn, "publish_create_table.sql", table=run_table(kind, run_id),
-                     template=sql.Identifier("recs", f"_{kind}_template"))
+            _execute(
+                conn,
+                "publish_create_table.sql",
+                table=run_table(kind, run_id),
+                template=sql.Identifier("recs", f"_{kind}_template"),
+            )
     log.info("publishing run %s for %s (model %s) started", run_id, context_date, model_version)
     return run_id
 
@@ -138,8 +165,7 @@ def write_blocks(url: str, run_id: str, kind: str, blocks: Iterable[tuple[str, p
         info = _run(conn, run_id)
         if info.status != BUILDING:
             raise ValueError(f"run {run_id} is {info.status}, not building: start a new run to publish again")
-        written = {key for (key,) in conn.execute(_sql("publish_written_blocks.sql"),
-                                                  {"run_id": run_id, "kind": kind})}
+        written = {key for (key,) in conn.execute(_sql("publish_written_blocks.sql"), {"run_id": run_id, "kind": kind})}
         table = run_table(kind, run_id)
         fresh = not written and _claim_empty_table(conn, table)
         recorded = {}
@@ -154,11 +180,19 @@ def write_blocks(url: str, run_id: str, kind: str, blocks: Iterable[tuple[str, p
                 recorded[block_key] = write(frame.assign(run_id=run_id))
                 log.info("run %s: %s block %s, %d rows", run_id, kind, block_key, recorded[block_key])
         for block_key, n_rows in recorded.items():
-            conn.execute(_sql("publish_record_block.sql"),
-                         {"run_id": run_id, "kind": kind, "block_key": block_key, "n_rows": n_rows})
+            conn.execute(
+                _sql("publish_record_block.sql"),
+                {"run_id": run_id, "kind": kind, "block_key": block_key, "n_rows": n_rows},
+            )
     if recorded:
-        log.info("run %s: %s, %d rows in %d blocks (%s)", run_id, kind, sum(recorded.values()), len(recorded),
-                 "table truncated in the same transaction" if fresh else "appended")
+        log.info(
+            "run %s: %s, %d rows in %d blocks (%s)",
+            run_id,
+            kind,
+            sum(recorded.values()),
+            len(recorded),
+            "table truncated in the same transaction" if fresh else "appended",
+        )
     return sum(recorded.values())
 
 
@@ -201,8 +235,14 @@ def list_runs(url: str) -> pd.DataFrame:
         return frames.query_frame(conn, _sql("publish_runs.sql"))
 
 
-def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep_runs: int = 3,
-               timings: Mapping[str, float] | None = None) -> RunInfo:
+def finish_run(
+    url: str,
+    run_id: str,
+    *,
+    validate: Validator | None = None,
+    keep_runs: int = 3,
+    timings: Mapping[str, float] | None = None,
+) -> RunInfo:
     """Index, count and validate a built run, then swap it in and prune old runs.
 
     Parameters
@@ -233,8 +273,10 @@ def finish_run(url: str, run_id: str, *, validate: Validator | None = None, keep
         fail_run(url, run_id, f"output check failed: {exc}")
         raise
     with warehouse.transaction(url) as conn:
-        conn.execute(_sql("publish_finish_run.sql"), counts | {
-            "run_id": run_id, "timings": json.dumps(timings), "finished_at": _now()})
+        conn.execute(
+            _sql("publish_finish_run.sql"),
+            counts | {"run_id": run_id, "timings": json.dumps(timings), "finished_at": _now()},
+        )
     info = swap_in(url, run_id)
     prune_runs(url, keep_runs)
     return info
@@ -244,8 +286,7 @@ def fail_run(url: str, run_id: str, message: str) -> None:
     """Mark a run ``failed`` (scoring raised, or its output check did): readers keep the
     current run, and the failed run's tables go at the next pruning."""
     with warehouse.transaction(url) as conn:
-        conn.execute(_sql("publish_fail_run.sql"), {
-            "run_id": run_id, "message": message[:2000], "finished_at": _now()})
+        conn.execute(_sql("publish_fail_run.sql"), {"run_id": run_id, "message": message[:2000], "finished_at": _now()})
     log.error("run %s failed and was not published: %s", run_id, message)
 
 
@@ -257,13 +298,22 @@ def _index_and_count(url: str, run_id: str) -> dict[str, int]:
             raise ValueError(f"run {run_id} is {info.status}: only a building run can be finished")
         for kind, key in KINDS.items():
             table = run_table(kind, run_id)
-            _execute(conn, "publish_index.sql", index=sql.Identifier(f"{kind}__{run_id}_key"), table=table,
-                     columns=sql.SQL(", ").join(map(sql.Identifier, key)))
+            _execute(
+                conn,
+                "publish_index.sql",
+                index=sql.Identifier(f"{kind}__{run_id}_key"),
+                table=table,
+                columns=sql.SQL(", ").join(map(sql.Identifier, key)),
+            )
             _execute(conn, "publish_analyze.sql", table=table)
             n_rows, n_keys = _execute(conn, "publish_counts.sql", table=table, key=sql.Identifier(key[0])).fetchone()
             counts[kind] = (n_rows, n_keys)
-    return {"n_rows": counts["user_recommendations"][0], "n_customers": counts["user_recommendations"][1],
-            "n_similar": counts["similar_items"][0], "n_popular": counts["popular_items"][0]}
+    return {
+        "n_rows": counts["user_recommendations"][0],
+        "n_customers": counts["user_recommendations"][1],
+        "n_similar": counts["similar_items"][0],
+        "n_popular": counts["popular_items"][0],
+    }
 
 
 def swap_in(url: str, run_id: str) -> RunInfo:
@@ -309,26 +359,40 @@ def prune_runs(url: str, keep_runs: int) -> list[str]:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
-def publish(url: str, recommendations: pd.DataFrame, similar: pd.DataFrame, popular: pd.DataFrame, *,
-            context_date: dt.date, model_version: str | None, k: int, validate: Validator | None = None,
-            keep_runs: int = 3) -> RunInfo:
+def publish(
+    url: str,
+    recommendations: pd.DataFrame,
+    similar: pd.DataFrame,
+    popular: pd.DataFrame,
+    *,
+    context_date: dt.date,
+    model_version: str | None,
+    k: int,
+    validate: Validator | None = None,
+    keep_runs: int = 3,
+) -> RunInfo:
     """Begin, write everything as one block per table, and finish a run (single process)."""
     started = time.perf_counter()
     run_id = begin_run(url, context_date, model_version, k)
     generated_at = get_run(url, run_id).started_at
-    rows = {"user_recommendations": recommendation_rows(recommendations, model_version, context_date, generated_at),
-            "similar_items": similar, "popular_items": popular}
+    rows = {
+        "user_recommendations": recommendation_rows(recommendations, model_version, context_date, generated_at),
+        "similar_items": similar,
+        "popular_items": popular,
+    }
     for kind, frame in rows.items():
         write_block(url, run_id, kind, frame)
     written = round(time.perf_counter() - started, 3)
     return finish_run(url, run_id, validate=validate, keep_runs=keep_runs, timings={"write_seconds": written})
 
 
-def recommendation_rows(rows: pd.DataFrame, model_version: str | None, context_date: dt.date,
-                        generated_at: dt.datetime) -> pd.DataFrame:
+def recommendation_rows(
+    rows: pd.DataFrame, model_version: str | None, context_date: dt.date, generated_at: dt.datetime
+) -> pd.DataFrame:
     """:func:`recsys.serving.recommend.recommend_for_users` rows in the published layout."""
     return rows.rename(columns={"user_id": "customer_id", "item_id": "product_id"}).assign(
-        model_version=model_version, context_date=context_date, generated_at=pd.Timestamp(generated_at))
+        model_version=model_version, context_date=context_date, generated_at=pd.Timestamp(generated_at)
+    )

@@ -94,8 +94,10 @@ def factor_vectors(user_embeddings, user_biases, item_embeddings, item_biases):
     matrix product, which is what BLAS and the kernel are fast at.
     """
     if np.shape(user_embeddings)[1] != np.shape(item_embeddings)[1]:
-        raise ValueError(f"user embeddings have {np.shape(user_embeddings)[1]} components, "
-                         f"item embeddings {np.shape(item_embeddings)[1]}")
+        raise ValueError(
+            f"user embeddings have {np.shape(user_embeddings)[1]} components, "
+            f"item embeddings {np.shape(item_embeddings)[1]}"
+        )
     return user_factor_vectors(user_embeddings, user_biases), item_factor_vectors(item_embeddings, item_biases)
 
 
@@ -163,8 +165,19 @@ def top_k(
 
     def fill(block: np.ndarray, keys: np.ndarray, lo: int, hi: int) -> None:
         np.matmul(u[lo:hi], item_t, out=block)
-        _select_block(block, k, lo, n_items, *excl, *bst, groups, offsets, keys,
-                      indices[lo - start:hi - start], scores[lo - start:hi - start])
+        _select_block(
+            block,
+            k,
+            lo,
+            n_items,
+            *excl,
+            *bst,
+            groups,
+            offsets,
+            keys,
+            indices[lo - start : hi - start],
+            scores[lo - start : hi - start],
+        )
 
     _in_blocks(start, stop, block_size or block_rows(n_items), item_t.shape[1], num_threads, fill)
     return TopK(indices, scores, start)
@@ -247,8 +260,10 @@ def _group_parts(group_offsets: GroupOffsets | None, n_users: int, n_items: int)
     groups = np.asarray(group_offsets.groups, dtype=np.int32)
     offsets = np.ascontiguousarray(group_offsets.offsets, dtype=np.float32)
     if groups.shape != (n_users,) or offsets.ndim != 2 or offsets.shape[1] != n_items:
-        raise ValueError(f"group offsets need groups ({n_users},) and offsets (n_groups, {n_items}); "
-                         f"got {groups.shape} and {offsets.shape}")
+        raise ValueError(
+            f"group offsets need groups ({n_users},) and offsets (n_groups, {n_items}); "
+            f"got {groups.shape} and {offsets.shape}"
+        )
     if len(groups) and (groups.min() < 0 or groups.max() >= len(offsets)):
         raise ValueError(f"group numbers must lie in [0, {len(offsets)})")
     if not np.isfinite(offsets).all():
@@ -264,8 +279,7 @@ def similar_items(item_vectors: np.ndarray, k: int, *, num_threads: int = 0) -> 
     v = np.asarray(item_vectors, dtype=np.float32)
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     unit = np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
-    return top_k(unit, unit, k, exclude=sp.identity(len(v), format="csr", dtype=np.float32),
-                 num_threads=num_threads)
+    return top_k(unit, unit, k, exclude=sp.identity(len(v), format="csr", dtype=np.float32), num_threads=num_threads)
 
 
 @nb.njit(nogil=True, fastmath=True, cache=True)
@@ -274,7 +288,7 @@ def _lane_maxima(x, n, lanes, out):
     so it vectorises."""
     out[:n] = x[:n]
     for t in range(1, lanes):
-        y = x[t * n:(t + 1) * n]
+        y = x[t * n : (t + 1) * n]
         for c in range(n):
             a = out[c]
             b = y[c]
@@ -347,7 +361,7 @@ def _row_top_k(x, k, keys, first, second, work, out_idx, out_val):
     while group > 1 and n1 // group < 2 * k:  # enough group maxima for a useful bound
         group //= 2
     _lane_maxima(first, n1 // group, group, second)
-    coarse = _kth_largest(second[:n1 // group], k, work)
+    coarse = _kth_largest(second[: n1 // group], k, work)
     m = 0  # the lane maxima that reach it, gathered into ``second``
     for c in range(n1):
         if first[c] >= coarse:
@@ -378,8 +392,23 @@ def _row_top_k(x, k, keys, first, second, work, out_idx, out_val):
 
 
 @nb.njit(nogil=True, cache=True)
-def _select_block(block, k, row0, n_items, excl_ptr, excl_idx, excl_val, boost_ptr, boost_idx, boost_val,
-                  groups, offsets, keys, out_idx, out_val):
+def _select_block(
+    block,
+    k,
+    row0,
+    n_items,
+    excl_ptr,
+    excl_idx,
+    excl_val,
+    boost_ptr,
+    boost_idx,
+    boost_val,
+    groups,
+    offsets,
+    keys,
+    out_idx,
+    out_val,
+):
     """Apply offsets, boosts and exclusions to each row of a score block, then select."""
     n_cols = block.shape[1]
     first = np.empty(n_cols // LANE, np.float32)

@@ -51,8 +51,9 @@ def feature_rows(items: pd.DataFrame, vocabulary: tuple[str, ...]) -> sp.csr_mat
     return (sp.diags(np.where(sums > 0, 1.0 / np.maximum(sums, 1), 0.0)).astype(np.float32) @ matrix).tocsr()
 
 
-def item_vectors_from_features(items: pd.DataFrame, vocabulary: tuple[str, ...], feature_embeddings: np.ndarray,
-                               feature_biases: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def item_vectors_from_features(
+    items: pd.DataFrame, vocabulary: tuple[str, ...], feature_embeddings: np.ndarray, feature_biases: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(embeddings, biases, known)`` of new items from their features.
 
     ``known`` is False for an item none of whose features the model knows: it gets a
@@ -87,8 +88,9 @@ def segment_keys(users: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def segment_popularity(purchases: pd.DataFrame, users: pd.DataFrame, item_ids: np.ndarray, keys: pd.DataFrame,
-                       as_of: dt.date) -> np.ndarray:
+def segment_popularity(
+    purchases: pd.DataFrame, users: pd.DataFrame, item_ids: np.ndarray, keys: pd.DataFrame, as_of: dt.date
+) -> np.ndarray:
     """``(len(keys), n_items)`` log popularity of items among customers of each key.
 
     Parameters
@@ -106,8 +108,13 @@ def segment_popularity(purchases: pd.DataFrame, users: pd.DataFrame, item_ids: n
     member = segment_keys(users.set_index("user_id", drop=False)) if len(users) else None
     ts = pd.to_datetime(purchases["timestamp"])
     weight = 0.5 ** ((pd.Timestamp(as_of) - ts).dt.total_seconds() / 86400 / POPULARITY_HALF_LIFE_DAYS)
-    frame = pd.DataFrame({"item": pd.Index(item_ids).get_indexer(purchases["item_id"].astype(str)),
-                          "w": weight.to_numpy(), "user_id": purchases["user_id"].astype(str).to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "item": pd.Index(item_ids).get_indexer(purchases["item_id"].astype(str)),
+            "w": weight.to_numpy(),
+            "user_id": purchases["user_id"].astype(str).to_numpy(),
+        }
+    )
     frame = frame[(frame["item"] >= 0) & (ts < pd.Timestamp(as_of)).to_numpy()]
     if member is not None:
         frame = frame.join(member, on="user_id")

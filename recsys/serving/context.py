@@ -46,8 +46,17 @@ DEFAULT_COUNTRY = "*"
 RECENT_TYPE_WEIGHTS = {"view": 1.0, "cart": 2.0, "purchase": 1.0}
 #: Lift that gives an item full affinity to an event.
 FULL_EVENT_LIFT = 4.0
-CALENDAR_COLUMNS = ("event_name", "country", "start_month", "start_day", "end_month", "end_day", "lead_days",
-                    "keywords", "categories")
+CALENDAR_COLUMNS = (
+    "event_name",
+    "country",
+    "start_month",
+    "start_day",
+    "end_month",
+    "end_day",
+    "lead_days",
+    "keywords",
+    "categories",
+)
 
 
 def week_of_year(dates) -> np.ndarray:
@@ -90,8 +99,9 @@ class Seasonality:
         return np.clip(np.log(ratio), -self.max_log, self.max_log).mean(axis=1).astype(np.float32)
 
 
-def seasonality(demand: pd.DataFrame, item_ids: np.ndarray, as_of: dt.date, config: ContextConfig,
-                launched: pd.Series | None = None) -> Seasonality:
+def seasonality(
+    demand: pd.DataFrame, item_ids: np.ndarray, as_of: dt.date, config: ContextConfig, launched: pd.Series | None = None
+) -> Seasonality:
     """Week-of-year demand of each item from complete weeks before ``as_of``.
 
     Parameters
@@ -112,8 +122,11 @@ def seasonality(demand: pd.DataFrame, item_ids: np.ndarray, as_of: dt.date, conf
     counts = np.zeros((n_items, WEEKS))
     position = pd.Index(item_ids).get_indexer(rows["product_id"].astype(str))
     known = position >= 0
-    np.add.at(counts, (position[known], week_of_year(rows["week_start"])[known]),
-              pd.to_numeric(rows["n_purchases"]).to_numpy(dtype=float)[known])
+    np.add.at(
+        counts,
+        (position[known], week_of_year(rows["week_start"])[known]),
+        pd.to_numeric(rows["n_purchases"]).to_numpy(dtype=float)[known],
+    )
     exposure = _exposure(weeks, item_ids, launched)
     mean_rate = counts.sum(axis=1) / np.maximum(exposure.sum(axis=1), 1)
     observed, expected = counts @ kernel, (exposure * mean_rate[:, None]) @ kernel
@@ -280,8 +293,14 @@ class EventFactors:
         return np.where(pull[np.arange(len(best)), best] > 0, np.asarray(self.names, dtype=object)[best], None)
 
 
-def event_factors(calendar: pd.DataFrame, items: pd.DataFrame, countries: list[str], season: Seasonality,
-                  as_of: dt.date, config: ContextConfig) -> EventFactors:
+def event_factors(
+    calendar: pd.DataFrame,
+    items: pd.DataFrame,
+    countries: list[str],
+    season: Seasonality,
+    as_of: dt.date,
+    config: ContextConfig,
+) -> EventFactors:
     """Phase of every event for each country on ``as_of`` and each item's tie to it.
 
     Events are columns by name: a country-specific row and the generic one of the same
@@ -300,8 +319,9 @@ def event_factors(calendar: pd.DataFrame, items: pd.DataFrame, countries: list[s
     return EventFactors(names, phase, learnt_affinity(season, events, prior, config))
 
 
-def country_factor(purchases: pd.DataFrame, user_country: pd.Series, item_ids: np.ndarray, countries: list[str],
-                   config: ContextConfig) -> np.ndarray:
+def country_factor(
+    purchases: pd.DataFrame, user_country: pd.Series, item_ids: np.ndarray, countries: list[str], config: ContextConfig
+) -> np.ndarray:
     """``(n_groups, n_items)`` log-lift of item popularity in each country over the shop.
 
     Popularity counts distinct customers.  The lift of an item is its customers in the
@@ -332,9 +352,17 @@ class RecentBoost:
     source: sp.csr_matrix  # same pattern; stored value = source item row + 1
 
 
-def recent_boost(events: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, neighbours: np.ndarray,
-                 similarity: np.ndarray, self_target: np.ndarray, n_targets: int, as_of: dt.date,
-                 config: ContextConfig) -> RecentBoost:
+def recent_boost(
+    events: pd.DataFrame,
+    user_ids: np.ndarray,
+    item_ids: np.ndarray,
+    neighbours: np.ndarray,
+    similarity: np.ndarray,
+    self_target: np.ndarray,
+    n_targets: int,
+    as_of: dt.date,
+    config: ContextConfig,
+) -> RecentBoost:
     """Items similar to what each user touched in the ``recent_days`` before ``as_of``.
 
     Parameters
@@ -354,13 +382,19 @@ def recent_boost(events: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarra
     shape = (len(user_ids), n_targets)
     cutoff = pd.Timestamp(as_of)
     ts = pd.to_datetime(events["timestamp"])
-    recent = events[((ts < cutoff) & (ts >= cutoff - pd.Timedelta(days=config.recent_days))
-                     & events["event_type"].isin(config.recent_event_types)).to_numpy()]
+    recent = events[
+        (
+            (ts < cutoff)
+            & (ts >= cutoff - pd.Timedelta(days=config.recent_days))
+            & events["event_type"].isin(config.recent_event_types)
+        ).to_numpy()
+    ]
     users = pd.Index(user_ids).get_indexer(recent["user_id"].astype(str))
     items = pd.Index(item_ids).get_indexer(recent["item_id"].astype(str))
     age = (cutoff - pd.to_datetime(recent["timestamp"])).dt.total_seconds().to_numpy() / 86400
     weight = recent["event_type"].map(RECENT_TYPE_WEIGHTS).fillna(1.0).to_numpy(float) * 0.5 ** (
-        age / config.recent_half_life_days)
+        age / config.recent_half_life_days
+    )
     keep = (users >= 0) & (items >= 0)
     if not keep.any():
         empty = sp.csr_matrix(shape, dtype=np.float32)
@@ -368,9 +402,14 @@ def recent_boost(events: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarra
     users, items, weight = users[keep], items[keep], weight[keep]
     near = np.hstack([self_target[items, None], neighbours[items, : config.recent_neighbours]])
     sim = np.hstack([np.ones((len(items), 1)), similarity[items, : config.recent_neighbours]])
-    frame = pd.DataFrame({"u": np.repeat(users, near.shape[1]), "i": near.ravel(),
-                          "v": (weight[:, None] * np.clip(np.nan_to_num(sim, neginf=0), 0, None)).ravel(),
-                          "src": np.repeat(items, near.shape[1])})
+    frame = pd.DataFrame(
+        {
+            "u": np.repeat(users, near.shape[1]),
+            "i": near.ravel(),
+            "v": (weight[:, None] * np.clip(np.nan_to_num(sim, neginf=0), 0, None)).ravel(),
+            "src": np.repeat(items, near.shape[1]),
+        }
+    )
     frame = frame[(frame["i"] >= 0) & (frame["v"] > 0)]
     best = frame.sort_values(["u", "i", "v", "src"], ascending=[True, True, False, True]).drop_duplicates(["u", "i"])
     values = sp.csr_matrix((best["v"].to_numpy(np.float32), (best["u"], best["i"])), shape=shape)
@@ -395,6 +434,7 @@ def weekly_demand(purchases: pd.DataFrame) -> pd.DataFrame:
     """``product_id, week_start, n_purchases`` from purchase rows (``item_id, timestamp``):
     the offline stand-in for ``marts.fct_product_weekly_demand``."""
     ts = pd.to_datetime(purchases["timestamp"])
-    frame = pd.DataFrame({"product_id": purchases["item_id"].astype(str),
-                          "week_start": ts.dt.to_period("W-SUN").dt.start_time})
+    frame = pd.DataFrame(
+        {"product_id": purchases["item_id"].astype(str), "week_start": ts.dt.to_period("W-SUN").dt.start_time}
+    )
     return frame.groupby(["product_id", "week_start"]).size().rename("n_purchases").reset_index()

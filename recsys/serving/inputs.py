@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -26,8 +26,12 @@ _sql = SqlFiles(__name__)
 #: Arrow types of the reads with a row per customer or per purchase (millions at scale).
 LARGE_READS = {
     "recs_input_customers.sql": {"user_id": pa.string(), "country": pa.string(), "segment": pa.string()},
-    "recs_input_history.sql": {"user_id": pa.string(), "item_id": pa.string(), "timestamp": pa.timestamp("us", tz="UTC"),
-                               "event_type": pa.string()},
+    "recs_input_history.sql": {
+        "user_id": pa.string(),
+        "item_id": pa.string(),
+        "timestamp": pa.timestamp("us", tz="UTC"),
+        "event_type": pa.string(),
+    },
 }
 
 
@@ -40,8 +44,11 @@ def _frame(conn, name: str, params: Mapping | None = None) -> pd.DataFrame:
 def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int) -> ScoringInputs:
     """Customers active in the ``active_days`` before ``as_of``, the catalogue, purchases and
     recent views/carts before ``as_of``, weekly demand and the event calendar."""
-    params = {"as_of": as_of, "active_since": as_of - dt.timedelta(days=active_days),
-              "recent_since": as_of - dt.timedelta(days=recent_days)}
+    params = {
+        "as_of": as_of,
+        "active_since": as_of - dt.timedelta(days=active_days),
+        "recent_since": as_of - dt.timedelta(days=recent_days),
+    }
     with warehouse.connect(url) as conn:
         inputs = ScoringInputs(
             users=_frame(conn, "recs_input_customers.sql", params),
@@ -50,8 +57,14 @@ def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int)
             demand=_frame(conn, "recs_input_demand.sql", params),
             calendar=_frame(conn, "recs_input_calendar.sql"),
         )
-    log.info("scoring inputs for %s: %d customers, %d products, %d history rows, %d calendar rows", as_of,
-             len(inputs.users), len(inputs.items), len(inputs.history), len(inputs.calendar))
+    log.info(
+        "scoring inputs for %s: %d customers, %d products, %d history rows, %d calendar rows",
+        as_of,
+        len(inputs.users),
+        len(inputs.items),
+        len(inputs.history),
+        len(inputs.calendar),
+    )
     return inputs
 
 

@@ -49,8 +49,9 @@ def before(frames: Frames, as_of: dt.date) -> Frames:
     known = frames.interactions[frames.interactions[TS] < pd.Timestamp(as_of)]
     if known.empty:
         first = frames.interactions[TS].min()
-        raise ValueError(f"no interactions before --as-of {as_of} (the file starts on {first:%Y-%m-%d}): "
-                         "choose a later date")
+        raise ValueError(
+            f"no interactions before --as-of {as_of} (the file starts on {first:%Y-%m-%d}): choose a later date"
+        )
     return dataclasses.replace(frames, interactions=known.reset_index(drop=True))
 
 
@@ -63,8 +64,10 @@ def history_frame(interactions: pd.DataFrame, as_of: dt.date, recent_days: int) 
     if not typed:
         return rows[[USER, ITEM, TS]].assign(event_type="purchase").reset_index(drop=True)
     recent = rows[TS] >= cutoff - pd.Timedelta(days=recent_days)
-    parts = [rows.loc[(rows[column] > 0) & (recent | (event == "purchase")), [USER, ITEM, TS]].assign(event_type=event)
-             for event, column in typed.items()]
+    parts = [
+        rows.loc[(rows[column] > 0) & (recent | (event == "purchase")), [USER, ITEM, TS]].assign(event_type=event)
+        for event, column in typed.items()
+    ]
     return pd.concat(parts, ignore_index=True)
 
 

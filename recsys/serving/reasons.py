@@ -28,9 +28,21 @@ REASON_CODES = (BOUGHT_TOGETHER, SIMILAR_TO_VIEWED, POPULAR_IN_SEGMENT, SEASONAL
 MIN_LIFT = 0.25
 
 
-def reasons(*, season: np.ndarray, event: np.ndarray, promotion: np.ndarray, recent: np.ndarray, scale: float,
-            exploration: np.ndarray, popular: np.ndarray, event_name: np.ndarray, recent_item: np.ndarray,
-            nearest_item: np.ndarray, nearest_bought: np.ndarray, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reasons(
+    *,
+    season: np.ndarray,
+    event: np.ndarray,
+    promotion: np.ndarray,
+    recent: np.ndarray,
+    scale: float,
+    exploration: np.ndarray,
+    popular: np.ndarray,
+    event_name: np.ndarray,
+    recent_item: np.ndarray,
+    nearest_item: np.ndarray,
+    nearest_bought: np.ndarray,
+    segment: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(reason_code, reason_ref)`` object arrays, one entry per recommendation row.
 
     Parameters
@@ -54,15 +66,20 @@ def reasons(*, season: np.ndarray, event: np.ndarray, promotion: np.ndarray, rec
     has_history = nearest_item != None  # noqa: E711
     model_code = np.where(nearest_bought, BOUGHT_TOGETHER, SIMILAR_TO_VIEWED)
     conditions = [exploration, popular, lifted & (best == 0), lifted & (best == 1), lifted & (best == 2), has_history]
-    codes = np.select(conditions, [NEW_ARRIVAL, POPULAR_IN_SEGMENT, PROMOTED, SEASONAL, SIMILAR_TO_VIEWED, model_code],
-                      default=POPULAR_IN_SEGMENT).astype(object)
-    refs = np.select(conditions, [None, segment, None, seasonal_ref, recent_item, nearest_item],
-                     default=segment).astype(object)
+    codes = np.select(
+        conditions,
+        [NEW_ARRIVAL, POPULAR_IN_SEGMENT, PROMOTED, SEASONAL, SIMILAR_TO_VIEWED, model_code],
+        default=POPULAR_IN_SEGMENT,
+    ).astype(object)
+    refs = np.select(
+        conditions, [None, segment, None, seasonal_ref, recent_item, nearest_item], default=segment
+    ).astype(object)
     return codes, refs
 
 
-def nearest_history(unit_vectors: np.ndarray, rec_items: np.ndarray, history: np.ndarray,
-                    chunk: int = 8192) -> np.ndarray:
+def nearest_history(
+    unit_vectors: np.ndarray, rec_items: np.ndarray, history: np.ndarray, chunk: int = 8192
+) -> np.ndarray:
     """Column of ``history`` most similar (cosine) to each recommended item.
 
     Parameters
@@ -81,9 +98,9 @@ def nearest_history(unit_vectors: np.ndarray, rec_items: np.ndarray, history: np
     """
     result = np.full(len(rec_items), -1, dtype=np.int64)
     for lo in range(0, len(rec_items), chunk):
-        hist = history[lo:lo + chunk]
-        sims = np.einsum("rhd,rd->rh", unit_vectors[np.maximum(hist, 0)], unit_vectors[rec_items[lo:lo + chunk]])
+        hist = history[lo : lo + chunk]
+        sims = np.einsum("rhd,rd->rh", unit_vectors[np.maximum(hist, 0)], unit_vectors[rec_items[lo : lo + chunk]])
         sims[hist < 0] = -np.inf
         best = sims.argmax(axis=1)
-        result[lo:lo + chunk] = np.where(np.isfinite(sims[np.arange(len(best)), best]), best, -1)
+        result[lo : lo + chunk] = np.where(np.isfinite(sims[np.arange(len(best)), best]), best, -1)
     return result

@@ -43,8 +43,17 @@ log = logging.getLogger(__name__)
 
 FACTORS = ("season", "event", "country", "recent", "promotion")
 FACTOR_COLUMNS = tuple(f"{name}_factor" for name in FACTORS)
-OUTPUT_COLUMNS = ("user_id", "rank", "item_id", "score", "raw_score", *FACTOR_COLUMNS, "reason_code", "reason_ref",
-                  "source")
+OUTPUT_COLUMNS = (
+    "user_id",
+    "rank",
+    "item_id",
+    "score",
+    "raw_score",
+    *FACTOR_COLUMNS,
+    "reason_code",
+    "reason_ref",
+    "source",
+)
 #: Most recent distinct items per customer kept to explain the model's choices.
 HISTORY_ITEMS = 20
 #: Nearest neighbours kept per item (similar items, recent-activity boost).
@@ -103,8 +112,13 @@ class ScoringSetup:
     @property
     def weights(self) -> dict[str, float]:
         c = self.context
-        return {"season": c.season_weight, "event": c.event_weight, "country": c.country_weight,
-                "recent": c.recent_weight, "promotion": 1.0}
+        return {
+            "season": c.season_weight,
+            "event": c.event_weight,
+            "country": c.country_weight,
+            "recent": c.recent_weight,
+            "promotion": 1.0,
+        }
 
 
 @dataclass(frozen=True)
@@ -156,9 +170,17 @@ class Plan:
     neighbours: topk.TopK  # (n_all, NEIGHBOURS) candidate columns and cosine
 
 
-def recommend_for_users(model, inputs: ScoringInputs, setup: ScoringSetup, *,
-                        feature_parameters: tuple[np.ndarray, np.ndarray] | None = None, start: int = 0,
-                        stop: int | None = None, block_size: int = 0, num_threads: int = 0) -> pd.DataFrame:
+def recommend_for_users(
+    model,
+    inputs: ScoringInputs,
+    setup: ScoringSetup,
+    *,
+    feature_parameters: tuple[np.ndarray, np.ndarray] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    block_size: int = 0,
+    num_threads: int = 0,
+) -> pd.DataFrame:
     """Top-``k`` lists of ``inputs.users[start:stop]`` for the send date ``setup.as_of``.
 
     Parameters
@@ -175,14 +197,18 @@ def recommend_for_users(model, inputs: ScoringInputs, setup: ScoringSetup, *,
         (:func:`recsys.serving.coldstart.lightfm_item_parameters`); without them such products
         are not candidates.
     """
-    plan = plan_recommendations(model, inputs, setup, feature_parameters=feature_parameters,
-                                num_threads=num_threads)
+    plan = plan_recommendations(model, inputs, setup, feature_parameters=feature_parameters, num_threads=num_threads)
     return score_plan(plan, start, stop, block_size=block_size, num_threads=num_threads)
 
 
-def plan_recommendations(model, inputs: ScoringInputs, setup: ScoringSetup, *,
-                         feature_parameters: tuple[np.ndarray, np.ndarray] | None = None,
-                         num_threads: int = 0) -> Plan:
+def plan_recommendations(
+    model,
+    inputs: ScoringInputs,
+    setup: ScoringSetup,
+    *,
+    feature_parameters: tuple[np.ndarray, np.ndarray] | None = None,
+    num_threads: int = 0,
+) -> Plan:
     """The shared part of a scoring run (see :func:`recommend_for_users` for parameters)."""
     as_of, config = setup.as_of, setup.context
     users, history = _standard_users(inputs.users), _standard_history(inputs.history, as_of)
@@ -190,8 +216,9 @@ def plan_recommendations(model, inputs: ScoringInputs, setup: ScoringSetup, *,
     user_ids = users["user_id"].to_numpy(dtype=str)
     purchases = history[history["event_type"] == "purchase"]
     group_names = (context.DEFAULT_COUNTRY, *sorted(set(users["country"].dropna().astype(str))))
-    groups = pd.Index(group_names).get_indexer(users["country"].astype(object).where(users["country"].notna(),
-                                                                                     context.DEFAULT_COUNTRY))
+    groups = pd.Index(group_names).get_indexer(
+        users["country"].astype(object).where(users["country"].notna(), context.DEFAULT_COUNTRY)
+    )
     cand_ids = catalogue.candidate_ids
     demand = context.weekly_demand(purchases) if inputs.demand is None else inputs.demand
     season_model = context.seasonality(demand, cand_ids, as_of, config, _launched(catalogue))
@@ -200,33 +227,63 @@ def plan_recommendations(model, inputs: ScoringInputs, setup: ScoringSetup, *,
     neighbours = _neighbours(catalogue, num_threads)
     history_rows, history_bought = _history_arrays(history, user_ids, catalogue.item_ids)
     plan = Plan(
-        setup=setup, catalogue=catalogue,
-        customers=Customers(user_ids=user_ids, model_rows=model.user_index(user_ids), groups=groups,
-                            group_names=group_names, history=history_rows, history_bought=history_bought),
-        user_vectors=u_vectors, scale=context.score_scale(u_vectors, catalogue.vectors[catalogue.candidates]),
+        setup=setup,
+        catalogue=catalogue,
+        customers=Customers(
+            user_ids=user_ids,
+            model_rows=model.user_index(user_ids),
+            groups=groups,
+            group_names=group_names,
+            history=history_rows,
+            history_bought=history_bought,
+        ),
+        user_vectors=u_vectors,
+        scale=context.score_scale(u_vectors, catalogue.vectors[catalogue.candidates]),
         popularity=popularity,
         factors=Factors(
             season=context.season_factor(season_model, as_of, config),
             events=_event_factors(inputs.calendar, catalogue, list(group_names), season_model, as_of, config),
-            country=context.country_factor(purchases, users.set_index("user_id")["country"], cand_ids,
-                                           list(group_names), config),
+            country=context.country_factor(
+                purchases, users.set_index("user_id")["country"], cand_ids, list(group_names), config
+            ),
             promotion=rules.promotion_boost(cand_ids, setup.rules, as_of),
-            recent=context.recent_boost(history, user_ids, catalogue.item_ids, neighbours.indices, neighbours.scores,
-                                        _self_target(catalogue), len(cand_ids), as_of, config),
+            recent=context.recent_boost(
+                history,
+                user_ids,
+                catalogue.item_ids,
+                neighbours.indices,
+                neighbours.scores,
+                _self_target(catalogue),
+                len(cand_ids),
+                as_of,
+                config,
+            ),
         ),
         exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue), setup.rules),
         neighbours=neighbours,
     )
-    log.info("plan for %s: %d users (%d cold), %d candidate items (%d new), score scale %.3f", as_of, len(user_ids),
-             int((plan.customers.model_rows < 0).sum()), len(cand_ids), int(catalogue.new.sum()), plan.scale)
+    log.info(
+        "plan for %s: %d users (%d cold), %d candidate items (%d new), score scale %.3f",
+        as_of,
+        len(user_ids),
+        int((plan.customers.model_rows < 0).sum()),
+        len(cand_ids),
+        int(catalogue.new.sum()),
+        plan.scale,
+    )
     return plan
 
 
 def _popularity(users: pd.DataFrame, purchases: pd.DataFrame, cand_ids: np.ndarray, as_of: dt.date) -> Popularity:
     keys, user_key = _popularity_keys(users)
     scores = coldstart.segment_popularity(purchases, users, cand_ids, keys, as_of)
-    return Popularity(keys=keys, user_key=user_key, scores=scores,
-                      fallback=np.argsort(-scores[_all_key(keys)], kind="stable"), scale=_spread(scores))
+    return Popularity(
+        keys=keys,
+        user_key=user_key,
+        scores=scores,
+        fallback=np.argsort(-scores[_all_key(keys)], kind="stable"),
+        scale=_spread(scores),
+    )
 
 
 def _standard_users(users: pd.DataFrame) -> pd.DataFrame:
@@ -247,14 +304,24 @@ def _standard_history(history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     if missing:
         raise ValueError(f"the history frame needs user_id, item_id, timestamp; missing {sorted(missing)}")
     ts = pd.to_datetime(history["timestamp"], utc=True).dt.tz_localize(None)
-    out = pd.DataFrame({"user_id": history["user_id"].astype(str), "item_id": history["item_id"].astype(str),
-                        "timestamp": ts,
-                        "event_type": history["event_type"].astype(str) if "event_type" in history else "purchase"})
+    out = pd.DataFrame(
+        {
+            "user_id": history["user_id"].astype(str),
+            "item_id": history["item_id"].astype(str),
+            "timestamp": ts,
+            "event_type": history["event_type"].astype(str) if "event_type" in history else "purchase",
+        }
+    )
     return out[(out["timestamp"] < pd.Timestamp(as_of)).to_numpy()].reset_index(drop=True)
 
 
-def build_catalogue(model, items: pd.DataFrame | None, business_rules: rules.BusinessRules, as_of: dt.date,
-                    feature_parameters: tuple[np.ndarray, np.ndarray] | None = None) -> Catalogue:
+def build_catalogue(
+    model,
+    items: pd.DataFrame | None,
+    business_rules: rules.BusinessRules,
+    as_of: dt.date,
+    feature_parameters: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Catalogue:
     """Scoreable items and the recommendable ones among them.
 
     Model items absent from a given catalogue frame are no longer sold: not candidates.
@@ -268,10 +335,12 @@ def build_catalogue(model, items: pd.DataFrame | None, business_rules: rules.Bus
     attributes = attributes.drop_duplicates("item_id")
     unseen = attributes[~attributes["item_id"].isin(ids)]
     if len(unseen) and feature_parameters is not None:
-        emb, bias, known = coldstart.item_vectors_from_features(unseen, tuple(model.item_feature_names),
-                                                                *feature_parameters)
-        log.info("%d new products scored from their features (%d with no known feature)", len(unseen),
-                 int((~known).sum()))
+        emb, bias, known = coldstart.item_vectors_from_features(
+            unseen, tuple(model.item_feature_names), *feature_parameters
+        )
+        log.info(
+            "%d new products scored from their features (%d with no known feature)", len(unseen), int((~known).sum())
+        )
         ids, item_embeddings = np.concatenate([ids, unseen["item_id"].to_numpy(str)]), np.vstack([item_embeddings, emb])
         biases = np.concatenate([biases, bias])
     elif len(unseen):
@@ -284,8 +353,15 @@ def build_catalogue(model, items: pd.DataFrame | None, business_rules: rules.Bus
     vectors = topk.item_factor_vectors(item_embeddings, biases)
     norms = np.linalg.norm(item_embeddings, axis=1, keepdims=True)
     unit = np.divide(item_embeddings, norms, out=np.zeros_like(item_embeddings), where=norms > 0)
-    return Catalogue(ids, vectors, unit, candidates, codes[candidates],
-                     rules.new_items(attributes, business_rules, as_of)[candidates], attributes)
+    return Catalogue(
+        ids,
+        vectors,
+        unit,
+        candidates,
+        codes[candidates],
+        rules.new_items(attributes, business_rules, as_of)[candidates],
+        attributes,
+    )
 
 
 def _category_names(catalogue: Catalogue) -> np.ndarray:
@@ -301,10 +377,12 @@ def _launched(catalogue: Catalogue) -> pd.Series:
 def _event_factors(calendar, catalogue: Catalogue, countries: list[str], season_model, as_of, config):
     cand_attrs = catalogue.attributes.iloc[catalogue.candidates].reset_index(drop=True)
     if calendar is None or len(calendar) == 0:
-        return context.EventFactors((), np.zeros((len(countries), 0), np.float32),
-                                    np.zeros((len(cand_attrs), 0), np.float32))
-    return context.event_factors(context.normalise_calendar(calendar), cand_attrs, countries, season_model, as_of,
-                                 config)
+        return context.EventFactors(
+            (), np.zeros((len(countries), 0), np.float32), np.zeros((len(cand_attrs), 0), np.float32)
+        )
+    return context.event_factors(
+        context.normalise_calendar(calendar), cand_attrs, countries, season_model, as_of, config
+    )
 
 
 def _popularity_keys(users: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -328,10 +406,10 @@ def _spread(scores: np.ndarray) -> float:
 def _neighbours(catalogue: Catalogue, num_threads: int) -> topk.TopK:
     """Nearest candidates of every scoreable item by cosine, never the item itself."""
     cand = catalogue.candidates
-    self_pairs = sp.csr_matrix((np.ones(len(cand), np.float32), (cand, np.arange(len(cand)))),
-                               shape=(len(catalogue.item_ids), len(cand)))
-    return topk.top_k(catalogue.unit, catalogue.unit[cand], NEIGHBOURS, exclude=self_pairs,
-                         num_threads=num_threads)
+    self_pairs = sp.csr_matrix(
+        (np.ones(len(cand), np.float32), (cand, np.arange(len(cand)))), shape=(len(catalogue.item_ids), len(cand))
+    )
+    return topk.top_k(catalogue.unit, catalogue.unit[cand], NEIGHBOURS, exclude=self_pairs, num_threads=num_threads)
 
 
 def _self_target(catalogue: Catalogue) -> np.ndarray:
@@ -344,9 +422,11 @@ def _history_arrays(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.nd
     """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
     rows = np.full((len(user_ids), HISTORY_ITEMS), -1, dtype=np.int64)
     bought = np.zeros((len(user_ids), HISTORY_ITEMS), dtype=bool)
-    frame = history.assign(u=pd.Index(user_ids).get_indexer(history["user_id"]),
-                           i=pd.Index(item_ids).get_indexer(history["item_id"]),
-                           p=history["event_type"] == "purchase")
+    frame = history.assign(
+        u=pd.Index(user_ids).get_indexer(history["user_id"]),
+        i=pd.Index(item_ids).get_indexer(history["item_id"]),
+        p=history["event_type"] == "purchase",
+    )
     frame = frame[(frame["u"] >= 0) & (frame["i"] >= 0)]
     per_item = frame.groupby(["u", "i"]).agg(last=("timestamp", "max"), p=("p", "any")).reset_index()
     per_item = per_item.sort_values(["u", "last", "i"], ascending=[True, False, True])
@@ -374,34 +454,58 @@ def _offsets(plan: Plan, scale: float, weights: dict[str, float]) -> np.ndarray 
     if not any(weights[f] for f in ("season", "event", "country")) and not plan.factors.promotion.any():
         return None
     item_level = weights["season"] * plan.factors.season + plan.factors.promotion
-    return (scale * (item_level[None, :] + weights["event"] * plan.factors.events.values
-                     + weights["country"] * plan.factors.country)).astype(np.float32)
+    return (
+        scale
+        * (
+            item_level[None, :]
+            + weights["event"] * plan.factors.events.values
+            + weights["country"] * plan.factors.country
+        )
+    ).astype(np.float32)
 
 
 def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
     model_rows = plan.customers.model_rows[positions]
     known, cold = positions[model_rows >= 0], positions[model_rows < 0]
     cand_vectors = plan.catalogue.vectors[plan.catalogue.candidates]
-    scorers = [_Scorer(known, plan.user_vectors[plan.customers.model_rows[known]], cand_vectors,
-                       _offsets(plan, plan.scale, plan.setup.weights), plan.scale, plan.setup.weights)]
+    scorers = [
+        _Scorer(
+            known,
+            plan.user_vectors[plan.customers.model_rows[known]],
+            cand_vectors,
+            _offsets(plan, plan.scale, plan.setup.weights),
+            plan.scale,
+            plan.setup.weights,
+        )
+    ]
     if len(cold):
         # a cold customer's "vector" picks the popularity row of their segment and country
         one_hot = np.zeros((len(cold), len(plan.popularity.keys)), np.float32)
         one_hot[np.arange(len(cold)), plan.popularity.user_key[cold]] = 1
         weights = plan.setup.weights | {"country": 0.0}  # country is already in the popularity
-        scorers.append(_Scorer(cold, one_hot, np.ascontiguousarray(plan.popularity.scores.T), _offsets(plan, plan.popularity.scale,
-                               weights), plan.popularity.scale, weights))
+        scorers.append(
+            _Scorer(
+                cold,
+                one_hot,
+                np.ascontiguousarray(plan.popularity.scores.T),
+                _offsets(plan, plan.popularity.scale, weights),
+                plan.popularity.scale,
+                weights,
+            )
+        )
     return scorers
 
 
-def score_plan(plan: Plan, start: int = 0, stop: int | None = None, *, block_size: int = 0,
-               num_threads: int = 0) -> pd.DataFrame:
+def score_plan(
+    plan: Plan, start: int = 0, stop: int | None = None, *, block_size: int = 0, num_threads: int = 0
+) -> pd.DataFrame:
     """Recommendation rows of plan users ``start:stop`` (see module docstring for columns)."""
     stop = len(plan.customers.user_ids) if stop is None else stop
     if not 0 <= start <= stop <= len(plan.customers.user_ids):
         raise ValueError(f"user range {start}:{stop} is outside 0:{len(plan.customers.user_ids)}")
-    frames = [_score_kind(plan, s, block_size, num_threads) for s in _scorers(plan, np.arange(start, stop))
-              if len(s.users)]
+    frames = [
+        _score_kind(plan, s, block_size, num_threads) for s in _scorers(plan, np.arange(start, stop)) if len(s.users)
+    ]
     if not frames:
         return pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
     order = pd.Series(np.arange(start, stop), index=plan.customers.user_ids[start:stop])
@@ -414,14 +518,32 @@ def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) 
     """Kernel candidates, exploration, assembly under the rules, then factors and reasons."""
     users, k, cat = scorer.users, plan.setup.k, plan.catalogue
     exclude = plan.exclude[users]
-    boost = plan.factors.recent.values[users] * np.float32(scorer.weights["recent"] * scorer.scale) \
-        if scorer.weights["recent"] else None
+    boost = (
+        plan.factors.recent.values[users] * np.float32(scorer.weights["recent"] * scorer.scale)
+        if scorer.weights["recent"]
+        else None
+    )
     offsets = None if scorer.offsets is None else topk.GroupOffsets(plan.customers.groups[users], scorer.offsets)
-    main = topk.top_k(scorer.user_vectors, scorer.item_vectors, plan.setup.rules.candidates(k), exclude=exclude,
-                         boost=boost, group_offsets=offsets, block_size=block_size, num_threads=num_threads)
+    main = topk.top_k(
+        scorer.user_vectors,
+        scorer.item_vectors,
+        plan.setup.rules.candidates(k),
+        exclude=exclude,
+        boost=boost,
+        group_offsets=offsets,
+        block_size=block_size,
+        num_threads=num_threads,
+    )
     exploration = _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads)
-    lists = rules.assemble(main, exploration, fallback=plan.popularity.fallback, exclude=exclude,
-                           category=cat.category, k=k, rules=plan.setup.rules)
+    lists = rules.assemble(
+        main,
+        exploration,
+        fallback=plan.popularity.fallback,
+        exclude=exclude,
+        category=cat.category,
+        k=k,
+        rules=plan.setup.rules,
+    )
     return _rows(plan, scorer, lists)
 
 
@@ -433,11 +555,17 @@ def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
     if slots == 0 or len(new) == 0:
         return topk.TopK(np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32))
     sub_offsets = None if offsets is None else topk.GroupOffsets(offsets.groups, offsets.offsets[:, new])
-    found = topk.top_k(scorer.user_vectors, scorer.item_vectors[new], 2 * slots, exclude=exclude[:, new],
-                          boost=None if boost is None else boost[:, new], group_offsets=sub_offsets,
-                          block_size=block_size, num_threads=num_threads)
-    return topk.TopK(np.where(found.indices >= 0, new[np.maximum(found.indices, 0)], -1).astype(np.int32),
-                     found.scores)
+    found = topk.top_k(
+        scorer.user_vectors,
+        scorer.item_vectors[new],
+        2 * slots,
+        exclude=exclude[:, new],
+        boost=None if boost is None else boost[:, new],
+        group_offsets=sub_offsets,
+        block_size=block_size,
+        num_threads=num_threads,
+    )
+    return topk.TopK(np.where(found.indices >= 0, new[np.maximum(found.indices, 0)], -1).astype(np.int32), found.scores)
 
 
 def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFrame:
@@ -451,7 +579,9 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
     w, s = scorer.weights, scorer.scale
     factors = {
         "season": w["season"] * s * plan.factors.season[col],
-        "event": w["event"] * s * (plan.factors.events.values[group, col] if plan.factors.events.names else np.zeros(len(col))),
+        "event": w["event"]
+        * s
+        * (plan.factors.events.values[group, col] if plan.factors.events.names else np.zeros(len(col))),
         "country": w["country"] * s * plan.factors.country[group, col],
         "recent": w["recent"] * s * _pairs(plan.factors.recent.values, user, col),
         "promotion": s * plan.factors.promotion[col],
@@ -461,11 +591,20 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
     cold = plan.customers.model_rows[user] < 0
     source = np.where(cold, COLD_START, pd.Series(lists.source.ravel()).map(SOURCES).to_numpy())
     codes, refs = _reasons(plan, user, col, group, factors, lists.source.ravel(), cold, s)
-    frame = pd.DataFrame({"user_id": plan.customers.user_ids[user], "rank": np.tile(np.arange(1, k + 1), n),
-                          "item_id": plan.catalogue.candidate_ids[col], "score": score, "raw_score": raw,
-                          **{f"{name}_factor": values for name, values in factors.items()},
-                          "reason_code": codes, "reason_ref": refs, "source": source})
-    return frame.astype({c: np.float64 for c in ("score", "raw_score", *FACTOR_COLUMNS)})
+    frame = pd.DataFrame(
+        {
+            "user_id": plan.customers.user_ids[user],
+            "rank": np.tile(np.arange(1, k + 1), n),
+            "item_id": plan.catalogue.candidate_ids[col],
+            "score": score,
+            "raw_score": raw,
+            **{f"{name}_factor": values for name, values in factors.items()},
+            "reason_code": codes,
+            "reason_ref": refs,
+            "source": source,
+        }
+    )
+    return frame.astype(dict.fromkeys(("score", "raw_score", *FACTOR_COLUMNS), np.float64))
 
 
 def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -485,13 +624,24 @@ def _reasons(plan: Plan, user, col, group, factors, source, cold, scale):
     recent_src = _pairs(plan.factors.recent.source, user, col).astype(np.int64) - 1
     recent_item = np.where(recent_src >= 0, cat.item_ids[np.maximum(recent_src, 0)], None)
     keys = plan.popularity.keys.iloc[plan.popularity.user_key[user]]
-    segment = np.where(keys["segment"] != coldstart.ALL, keys["segment"],
-                       np.where(keys["country"] != coldstart.ALL, keys["country"], coldstart.ALL))
+    segment = np.where(
+        keys["segment"] != coldstart.ALL,
+        keys["segment"],
+        np.where(keys["country"] != coldstart.ALL, keys["country"], coldstart.ALL),
+    )
     return reasons.reasons(
-        season=factors["season"], event=factors["event"], promotion=factors["promotion"], recent=factors["recent"],
-        scale=scale, exploration=source == rules.FROM_EXPLORATION, popular=cold | (source == rules.FROM_FALLBACK),
-        event_name=plan.factors.events.strongest(group, col), recent_item=recent_item, nearest_item=nearest_item,
-        nearest_bought=plan.customers.history_bought[user, take] & found, segment=segment.astype(object),
+        season=factors["season"],
+        event=factors["event"],
+        promotion=factors["promotion"],
+        recent=factors["recent"],
+        scale=scale,
+        exploration=source == rules.FROM_EXPLORATION,
+        popular=cold | (source == rules.FROM_FALLBACK),
+        event_name=plan.factors.events.strongest(group, col),
+        recent_item=recent_item,
+        nearest_item=nearest_item,
+        nearest_bought=plan.customers.history_bought[user, take] & found,
+        segment=segment.astype(object),
     )
 
 
@@ -502,9 +652,14 @@ def similar_items_frame(plan: Plan, k: int) -> pd.DataFrame:
     indices = plan.neighbours.indices[cat.candidates, :k]
     scores = plan.neighbours.scores[cat.candidates, :k]
     row, rank = np.nonzero(indices >= 0)
-    return pd.DataFrame({"product_id": cat.candidate_ids[row], "rank": rank + 1,
-                         "similar_product_id": cat.candidate_ids[indices[row, rank]],
-                         "score": scores[row, rank].astype(np.float64)})
+    return pd.DataFrame(
+        {
+            "product_id": cat.candidate_ids[row],
+            "rank": rank + 1,
+            "similar_product_id": cat.candidate_ids[indices[row, rank]],
+            "score": scores[row, rank].astype(np.float64),
+        }
+    )
 
 
 def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
@@ -512,22 +667,37 @@ def popular_items_frame(plan: Plan, k: int) -> pd.DataFrame:
     items of every segment and country of the plan (``all`` levels included), season and
     calendar applied; a ranking for analysts, so no category cap."""
     keys = plan.popularity.keys
-    groups = pd.Index(plan.customers.group_names).get_indexer(keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY))
+    groups = pd.Index(plan.customers.group_names).get_indexer(
+        keys["country"].replace(coldstart.ALL, context.DEFAULT_COUNTRY)
+    )
     weights = plan.setup.weights | {"country": 0.0}
     offsets = _offsets(plan, plan.popularity.scale, weights)
-    top = topk.top_k(np.eye(len(keys), dtype=np.float32), np.ascontiguousarray(plan.popularity.scores.T),
-                        plan.setup.rules.candidates(k), group_offsets=None if offsets is None else topk.GroupOffsets(
-                            np.maximum(groups, 0), offsets))
+    top = topk.top_k(
+        np.eye(len(keys), dtype=np.float32),
+        np.ascontiguousarray(plan.popularity.scores.T),
+        plan.setup.rules.candidates(k),
+        group_offsets=None if offsets is None else topk.GroupOffsets(np.maximum(groups, 0), offsets),
+    )
     empty = np.zeros((len(keys), 0), np.int32)
     ranking = dataclasses.replace(plan.setup.rules, exploration_share=0.0, category_cap=k)  # a ranking, not a send list
-    lists = rules.assemble(top, topk.TopK(empty, empty.astype(np.float32)), fallback=plan.popularity.fallback,
-                           exclude=sp.csr_matrix((len(keys), len(plan.catalogue.candidates))),
-                           category=plan.catalogue.category, k=k, rules=ranking)
+    lists = rules.assemble(
+        top,
+        topk.TopK(empty, empty.astype(np.float32)),
+        fallback=plan.popularity.fallback,
+        exclude=sp.csr_matrix((len(keys), len(plan.catalogue.candidates))),
+        category=plan.catalogue.category,
+        k=k,
+        rules=ranking,
+    )
     row = np.repeat(np.arange(len(keys)), k)
     col = lists.indices.ravel()
     fallback_score = plan.popularity.scores[row, col]
-    return pd.DataFrame({"segment": keys["segment"].to_numpy()[row], "country": keys["country"].to_numpy()[row],
-                         "rank": np.tile(np.arange(1, k + 1), len(keys)),
-                         "product_id": plan.catalogue.candidate_ids[col],
-                         "score": np.where(np.isnan(lists.scores.ravel()), fallback_score,
-                                           lists.scores.ravel()).astype(np.float64)})
+    return pd.DataFrame(
+        {
+            "segment": keys["segment"].to_numpy()[row],
+            "country": keys["country"].to_numpy()[row],
+            "rank": np.tile(np.arange(1, k + 1), len(keys)),
+            "product_id": plan.catalogue.candidate_ids[col],
+            "score": np.where(np.isnan(lists.scores.ravel()), fallback_score, lists.scores.ravel()).astype(np.float64),
+        }
+    )

@@ -18,9 +18,9 @@ score scale) and applies from ``start`` to ``end`` inclusive.  Everything here i
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numba as nb
 import numpy as np
@@ -173,8 +173,9 @@ def promotion_boost(item_ids: np.ndarray, rules: BusinessRules, as_of: dt.date) 
     return boost
 
 
-def purchased_exclusions(purchases: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray,
-                         categories: np.ndarray, rules: BusinessRules) -> sp.csr_matrix:
+def purchased_exclusions(
+    purchases: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, categories: np.ndarray, rules: BusinessRules
+) -> sp.csr_matrix:
     """``(n_users, n_items)`` pairs never to recommend: bought before, outside the re-buy
     categories.  Empty when ``exclude_purchased`` is off."""
     shape = (len(user_ids), len(item_ids))
@@ -208,8 +209,16 @@ class AssembledLists:
     source: np.ndarray  # (n_users, k) int8: FROM_MODEL, FROM_EXPLORATION, FROM_FALLBACK
 
 
-def assemble(model: TopK, exploration: TopK, *, fallback: np.ndarray, exclude: sp.csr_matrix,
-             category: np.ndarray, k: int, rules: BusinessRules) -> AssembledLists:
+def assemble(
+    model: TopK,
+    exploration: TopK,
+    *,
+    fallback: np.ndarray,
+    exclude: sp.csr_matrix,
+    category: np.ndarray,
+    k: int,
+    rules: BusinessRules,
+) -> AssembledLists:
     """Lists of ``k`` distinct items that respect the category cap.
 
     Model candidates fill the slots not reserved for exploration, new items fill those,
@@ -243,15 +252,29 @@ def assemble(model: TopK, exploration: TopK, *, fallback: np.ndarray, exclude: s
     exclude = sp.csr_matrix(exclude)
     exclude.sort_indices()
     n_categories = int(category.max()) + 1 if len(category) else 0
-    _assemble(np.ascontiguousarray(main_idx, np.int32), np.ascontiguousarray(model.scores, np.float32),
-              np.ascontiguousarray(explore_idx, np.int32), np.ascontiguousarray(exploration.scores, np.float32),
-              np.asarray(fallback, np.int32), exclude.indptr.astype(np.int64), exclude.indices.astype(np.int32),
-              np.asarray(category, np.int32), max(n_categories, 1), k, rules.category_cap,
-              rules.exploration_slots(k) if explore_idx.shape[1] else 0, out_idx, out_score, out_source)
+    _assemble(
+        np.ascontiguousarray(main_idx, np.int32),
+        np.ascontiguousarray(model.scores, np.float32),
+        np.ascontiguousarray(explore_idx, np.int32),
+        np.ascontiguousarray(exploration.scores, np.float32),
+        np.asarray(fallback, np.int32),
+        exclude.indptr.astype(np.int64),
+        exclude.indices.astype(np.int32),
+        np.asarray(category, np.int32),
+        max(n_categories, 1),
+        k,
+        rules.category_cap,
+        rules.exploration_slots(k) if explore_idx.shape[1] else 0,
+        out_idx,
+        out_score,
+        out_source,
+    )
     short = (out_idx < 0).any(axis=1)
     if short.any():
-        raise ValueError(f"{int(short.sum())} lists could not reach k={k} distinct items under category_cap="
-                         f"{rules.category_cap}: raise the cap or lower k")
+        raise ValueError(
+            f"{int(short.sum())} lists could not reach k={k} distinct items under category_cap="
+            f"{rules.category_cap}: raise the cap or lower k"
+        )
     return AssembledLists(out_idx, out_score, out_source)
 
 
@@ -275,29 +298,77 @@ def _take(item, score, source, row, filled, counts, category, cap, out_idx, out_
 
 
 @nb.njit(cache=True)
-def _assemble(main_idx, main_score, explore_idx, explore_score, fallback, excl_ptr, excl_idx, category,
-              n_categories, k, cap, n_explore, out_idx, out_score, out_source):
+def _assemble(
+    main_idx,
+    main_score,
+    explore_idx,
+    explore_score,
+    fallback,
+    excl_ptr,
+    excl_idx,
+    category,
+    n_categories,
+    k,
+    cap,
+    n_explore,
+    out_idx,
+    out_score,
+    out_source,
+):
     counts = np.zeros(n_categories, np.int32)
     for row in range(main_idx.shape[0]):
         filled = 0
         m = 0
         while filled < k - n_explore and m < main_idx.shape[1]:
-            filled = _take(main_idx[row, m], main_score[row, m], 0, row, filled, counts, category, cap,
-                           out_idx, out_score, out_source)
+            filled = _take(
+                main_idx[row, m],
+                main_score[row, m],
+                0,
+                row,
+                filled,
+                counts,
+                category,
+                cap,
+                out_idx,
+                out_score,
+                out_source,
+            )
             m += 1
         e = 0
         explored = 0
         while filled < k and explored < n_explore and e < explore_idx.shape[1]:
             before = filled
-            filled = _take(explore_idx[row, e], explore_score[row, e], 1, row, filled, counts, category, cap,
-                           out_idx, out_score, out_source)
+            filled = _take(
+                explore_idx[row, e],
+                explore_score[row, e],
+                1,
+                row,
+                filled,
+                counts,
+                category,
+                cap,
+                out_idx,
+                out_score,
+                out_source,
+            )
             explored += filled - before
             e += 1
         while filled < k and m < main_idx.shape[1]:
-            filled = _take(main_idx[row, m], main_score[row, m], 0, row, filled, counts, category, cap,
-                           out_idx, out_score, out_source)
+            filled = _take(
+                main_idx[row, m],
+                main_score[row, m],
+                0,
+                row,
+                filled,
+                counts,
+                category,
+                cap,
+                out_idx,
+                out_score,
+                out_source,
+            )
             m += 1
-        excluded = excl_idx[excl_ptr[row]:excl_ptr[row + 1]]
+        excluded = excl_idx[excl_ptr[row] : excl_ptr[row + 1]]
         f = 0
         while filled < k and f < fallback.shape[0]:
             item = fallback[f]

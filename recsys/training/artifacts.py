@@ -45,7 +45,13 @@ from recsys.training.matrix import index_of
 from recsys.training.models import LightFMRecommender, factor_scores
 
 MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
-    "model.npz", "lightfm.npz", "mappings.json", "config.json", "metrics.json", "manifest.json", "report.html",
+    "model.npz",
+    "lightfm.npz",
+    "mappings.json",
+    "config.json",
+    "metrics.json",
+    "manifest.json",
+    "report.html",
 )
 #: The files that define the model: their hashes make the checksum (metrics hold timings).
 MODEL_FILES = (MODEL, LIGHTFM, MAPPINGS, CONFIG)
@@ -86,8 +92,13 @@ class LoadedModel:
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
         """``(len(user_rows), n_items)`` scores; call it on blocks of users."""
-        return factor_scores(self.user_embeddings, self.user_biases, self.item_embeddings,
-                             self.scoring_item_biases, np.asarray(user_rows))
+        return factor_scores(
+            self.user_embeddings,
+            self.user_biases,
+            self.item_embeddings,
+            self.scoring_item_biases,
+            np.asarray(user_rows),
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -108,20 +119,31 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _csr_parts(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
-    return {f"{prefix}_data": matrix.data, f"{prefix}_indices": matrix.indices, f"{prefix}_indptr": matrix.indptr,
-            f"{prefix}_shape": np.asarray(matrix.shape)}
+    return {
+        f"{prefix}_data": matrix.data,
+        f"{prefix}_indices": matrix.indices,
+        f"{prefix}_indptr": matrix.indptr,
+        f"{prefix}_shape": np.asarray(matrix.shape),
+    }
 
 
 def _csr_from(arrays, prefix: str) -> sp.csr_matrix:
-    return sp.csr_matrix((arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
-                         shape=tuple(arrays[f"{prefix}_shape"]))
+    return sp.csr_matrix(
+        (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]),
+        shape=tuple(arrays[f"{prefix}_shape"]),
+    )
 
 
 def _scoring_arrays(model: LightFMRecommender) -> dict[str, np.ndarray]:
     """The float32 arrays of ``model.npz``, the popularity prior of the fit's blend included."""
     user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
-    arrays = {"user_embeddings": user_embeddings, "user_biases": user_biases, "item_embeddings": item_embeddings,
-              "item_biases": item_biases, "item_prior": model.item_prior}
+    arrays = {
+        "user_embeddings": user_embeddings,
+        "user_biases": user_biases,
+        "item_embeddings": item_embeddings,
+        "item_biases": item_biases,
+        "item_prior": model.item_prior,
+    }
     return {name: np.asarray(array, dtype=np.float32) for name, array in arrays.items()}
 
 
@@ -131,8 +153,10 @@ def _feature_vocabularies(model: LightFMRecommender) -> tuple[tuple[str, ...], t
     Identity features come first, so the used vocabulary is a prefix of the full one.
     """
     data = model.data
-    return (tuple(data.user_feature_names[: model.user_feature_matrix().shape[1]]),
-            tuple(data.item_feature_names[: model.item_feature_matrix().shape[1]]))
+    return (
+        tuple(data.user_feature_names[: model.user_feature_matrix().shape[1]]),
+        tuple(data.item_feature_names[: model.item_feature_matrix().shape[1]]),
+    )
 
 
 def in_memory_model(model: LightFMRecommender) -> LoadedModel:
@@ -148,9 +172,14 @@ def in_memory_model(model: LightFMRecommender) -> LoadedModel:
         raise ValueError("the model is not fitted: fit it before ranking with it")
     user_vocabulary, item_vocabulary = _feature_vocabularies(model)
     return LoadedModel(
-        path=Path(IN_MEMORY), **_scoring_arrays(model),
-        user_ids=np.asarray(model.data.user_ids, dtype=str), item_ids=np.asarray(model.data.item_ids, dtype=str),
-        user_feature_names=user_vocabulary, item_feature_names=item_vocabulary, config={}, checksum=IN_MEMORY,
+        path=Path(IN_MEMORY),
+        **_scoring_arrays(model),
+        user_ids=np.asarray(model.data.user_ids, dtype=str),
+        item_ids=np.asarray(model.data.item_ids, dtype=str),
+        user_feature_names=user_vocabulary,
+        item_feature_names=item_vocabulary,
+        config={},
+        checksum=IN_MEMORY,
     )
 
 
@@ -163,13 +192,22 @@ def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics
     directory.mkdir(parents=True, exist_ok=True)
     _write_npz(directory / MODEL, _scoring_arrays(model))
     user_features, item_features = model.user_feature_matrix(), model.item_feature_matrix()
-    _write_npz(directory / LIGHTFM, {name: getattr(model.model, name) for name in LIGHTFM_PARAMETERS}
-               | _csr_parts("user_features", user_features) | _csr_parts("item_features", item_features))
+    _write_npz(
+        directory / LIGHTFM,
+        {name: getattr(model.model, name) for name in LIGHTFM_PARAMETERS}
+        | _csr_parts("user_features", user_features)
+        | _csr_parts("item_features", item_features),
+    )
     user_vocabulary, item_vocabulary = _feature_vocabularies(model)
-    _write_json(directory / MAPPINGS, {
-        "user_ids": model.data.user_ids.tolist(), "item_ids": model.data.item_ids.tolist(),
-        "user_features": list(user_vocabulary), "item_features": list(item_vocabulary),
-    })
+    _write_json(
+        directory / MAPPINGS,
+        {
+            "user_ids": model.data.user_ids.tolist(),
+            "item_ids": model.data.item_ids.tolist(),
+            "user_features": list(user_vocabulary),
+            "item_features": list(item_vocabulary),
+        },
+    )
     _write_json(directory / CONFIG, config)
     _write_json(directory / METRICS, metrics)
     files = {name: sha256_file(directory / name) for name in (*MODEL_FILES, METRICS)}
@@ -209,10 +247,14 @@ def load_model(directory: Path) -> LoadedModel:
     with np.load(directory / MODEL, allow_pickle=False) as arrays:
         parts = {name: arrays[name] for name in arrays.files}
     return LoadedModel(
-        path=directory, **parts,
-        user_ids=np.asarray(mappings["user_ids"], dtype=str), item_ids=np.asarray(mappings["item_ids"], dtype=str),
-        user_feature_names=tuple(mappings["user_features"]), item_feature_names=tuple(mappings["item_features"]),
-        config=json.loads((directory / CONFIG).read_text()), checksum=checksum,
+        path=directory,
+        **parts,
+        user_ids=np.asarray(mappings["user_ids"], dtype=str),
+        item_ids=np.asarray(mappings["item_ids"], dtype=str),
+        user_feature_names=tuple(mappings["user_features"]),
+        item_feature_names=tuple(mappings["item_features"]),
+        config=json.loads((directory / CONFIG).read_text()),
+        checksum=checksum,
     )
 
 
@@ -228,9 +270,14 @@ def restore_lightfm(directory: Path):
     config = json.loads((directory / CONFIG).read_text())["training"]
     with np.load(directory / LIGHTFM, allow_pickle=False) as arrays:
         user_features, item_features = _csr_from(arrays, "user_features"), _csr_from(arrays, "item_features")
-        model = LightFM(no_components=config["no_components"], loss=config["loss"],
-                        learning_rate=config["learning_rate"], item_alpha=config["item_alpha"],
-                        user_alpha=config["user_alpha"], max_sampled=config["max_sampled"])
+        model = LightFM(
+            no_components=config["no_components"],
+            loss=config["loss"],
+            learning_rate=config["learning_rate"],
+            item_alpha=config["item_alpha"],
+            user_alpha=config["user_alpha"],
+            max_sampled=config["max_sampled"],
+        )
         model._initialize(config["no_components"], item_features.shape[1], user_features.shape[1])
         for name in LIGHTFM_PARAMETERS:
             getattr(model, name)[...] = arrays[name]

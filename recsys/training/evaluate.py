@@ -82,14 +82,23 @@ def build_context(split: Split, data: TrainingData, config: EvaluationConfig) ->
     user_rows = sample_users(np.unique(users[known]), config.max_users)
     evaluated = np.isin(users, user_rows) & known
     position = np.searchsorted(user_rows, users[evaluated])
-    truth = sp.csr_matrix((np.ones(evaluated.sum(), dtype=np.float32), (position, items[evaluated])),
-                          shape=(len(user_rows), data.shape[1]))
+    truth = sp.csr_matrix(
+        (np.ones(evaluated.sum(), dtype=np.float32), (position, items[evaluated])),
+        shape=(len(user_rows), data.shape[1]),
+    )
     truth.sum_duplicates()
     truth.data[:] = 1.0  # an item bought twice in the test window is one relevant item
-    category = data.item_attributes["category"] if "category" in data.item_attributes else pd.Series([None] * data.shape[1])
+    category = (
+        data.item_attributes["category"] if "category" in data.item_attributes else pd.Series([None] * data.shape[1])
+    )
     return EvalContext(
-        data=data, user_rows=user_rows, truth=truth, slices=_slices(data, user_rows, config), ks=tuple(config.ks),
-        popularity=user_counts(data.interactions), category=pd.factorize(category.to_numpy(dtype=object))[0],
+        data=data,
+        user_rows=user_rows,
+        truth=truth,
+        slices=_slices(data, user_rows, config),
+        ks=tuple(config.ks),
+        popularity=user_counts(data.interactions),
+        category=pd.factorize(category.to_numpy(dtype=object))[0],
     )
 
 
@@ -150,8 +159,13 @@ def evaluate(model: Recommender, context: EvalContext) -> ModelEvaluation:
         slices[NEW_ITEMS] = _summarise(new_per_user, top[with_new], np.ones(with_new.sum(), dtype=bool), context)
     counts = metrics.recommendation_counts(top[:, : 10 if 10 in context.ks else k_max], context.data.shape[1])
     seconds = time.perf_counter() - started
-    log.info("evaluated %s on %d users in %.1fs: ndcg@10=%.4f", model.name, len(top), seconds,
-             slices[ALL].get("ndcg@10", float("nan")))
+    log.info(
+        "evaluated %s on %d users in %.1fs: ndcg@10=%.4f",
+        model.name,
+        len(top),
+        seconds,
+        slices[ALL].get("ndcg@10", float("nan")),
+    )
     return ModelEvaluation(model.name, slices.pop(ALL), slices, counts, seconds)
 
 

@@ -35,7 +35,34 @@ MIN_TOKEN_ENTITIES = 2
 MAX_TOKEN_SHARE = 0.5
 MIN_CATEGORICAL_DISTINCT_CAP = 50
 STOPWORDS = frozenset(
-    "the and for with set of in on to a an is it its this that from by at or as are be you your our".split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "set",
+        "of",
+        "in",
+        "on",
+        "to",
+        "a",
+        "an",
+        "is",
+        "it",
+        "its",
+        "this",
+        "that",
+        "from",
+        "by",
+        "at",
+        "or",
+        "as",
+        "are",
+        "be",
+        "you",
+        "your",
+        "our",
+    ]
 )
 _WORD = re.compile(r"[a-z]{3,}")
 
@@ -104,8 +131,10 @@ def feature_matrix(ids: np.ndarray, attributes: pd.DataFrame | None) -> tuple[sp
     tokens = attribute_tokens(attributes) if attributes is not None else pd.DataFrame({"row": [], "feature": []})
     vocabulary = np.unique(tokens["feature"].to_numpy(dtype=str))
     cols = np.searchsorted(vocabulary, tokens["feature"].to_numpy(dtype=str))
-    metadata = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (tokens["row"].to_numpy(dtype=np.int64), cols)),
-                             shape=(n, len(vocabulary)))
+    metadata = sp.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), (tokens["row"].to_numpy(dtype=np.int64), cols)),
+        shape=(n, len(vocabulary)),
+    )
     metadata.sum_duplicates()
     metadata.data[:] = 1.0  # a feature counts once per entity
     counts = np.asarray(metadata.sum(axis=1)).ravel()

@@ -134,7 +134,9 @@ def mart_rows_to_interactions(daily: pd.DataFrame) -> pd.DataFrame:
 def tenure_band(days: pd.Series) -> pd.Series:
     """Customer tenure in coarse bands: a feature generalises across customers, a day count does not."""
     edges = [-np.inf] + [upper for upper, _ in TENURE_BANDS]
-    return pd.cut(pd.to_numeric(days, errors="coerce"), edges, labels=[label for _, label in TENURE_BANDS]).astype(object)
+    return pd.cut(pd.to_numeric(days, errors="coerce"), edges, labels=[label for _, label in TENURE_BANDS]).astype(
+        object
+    )
 
 
 def customers_to_users(customers: pd.DataFrame) -> pd.DataFrame:
@@ -174,8 +176,9 @@ def order_lines_to_frames(order_lines: pd.DataFrame, fee_product_codes=()) -> Fr
     return Frames(interactions, normalise_entities(items, ITEM), normalise_entities(users, USER))
 
 
-def landing_to_frames(events: pd.DataFrame, products: pd.DataFrame | None = None,
-                      customers: pd.DataFrame | None = None) -> Frames:
+def landing_to_frames(
+    events: pd.DataFrame, products: pd.DataFrame | None = None, customers: pd.DataFrame | None = None
+) -> Frames:
     """Files of the landing contract (``events``, ``products``, ``customers``) as standard frames.
 
     Anonymous events (no ``customer_id``) are dropped: they belong to no user.  Contact and
@@ -190,5 +193,7 @@ def landing_to_frames(events: pd.DataFrame, products: pd.DataFrame | None = None
         items = normalise_entities(products.rename(columns={"product_id": ITEM})[[ITEM, *kept]], ITEM)
     if customers is not None:
         dropped = {"email", "signup_date"}
-        users = normalise_entities(customers.rename(columns={"customer_id": USER}).drop(columns=list(dropped & set(customers))), USER)
+        users = normalise_entities(
+            customers.rename(columns={"customer_id": USER}).drop(columns=list(dropped & set(customers))), USER
+        )
     return Frames(interactions, items, users)

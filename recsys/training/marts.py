@@ -26,12 +26,22 @@ _sql = SqlFiles(__name__)
 
 
 #: Arrow types of the large reads (``dataset_interactions.sql``, ``dataset_customers.sql``).
-INTERACTION_ROW_TYPES = {USER: pa.string(), ITEM: pa.string(), TS: pa.timestamp("us"), RATING: pa.float64(),
-                         **{c: pa.int64() for c in ("n_views", "n_carts", "n_purchases", "n_ratings")}}
+INTERACTION_ROW_TYPES = {
+    USER: pa.string(),
+    ITEM: pa.string(),
+    TS: pa.timestamp("us"),
+    RATING: pa.float64(),
+    **{c: pa.int64() for c in ("n_views", "n_carts", "n_purchases", "n_ratings")},
+}
 
 
-CUSTOMER_ROW_TYPES = {USER: pa.string(), "country": pa.string(), "rfm_segment": pa.string(),
-                      "tenure_days": pa.float64(), "attributes": pa.string()}
+CUSTOMER_ROW_TYPES = {
+    USER: pa.string(),
+    "country": pa.string(),
+    "rfm_segment": pa.string(),
+    "tenure_days": pa.float64(),
+    "attributes": pa.string(),
+}
 
 
 def read_warehouse(url: str, as_of) -> Frames:
@@ -42,14 +52,19 @@ def read_warehouse(url: str, as_of) -> Frames:
     as_of = pd.Timestamp(as_of).date()
     with warehouse.connect(url) as conn:
         rows = {
-            "interactions": frames.read_frame(conn, _sql("dataset_interactions.sql"),
-                                                 {"as_of": as_of}, INTERACTION_ROW_TYPES),
-            "customers": frames.read_frame(conn, _sql("dataset_customers.sql"), None,
-                                              CUSTOMER_ROW_TYPES),
+            "interactions": frames.read_frame(
+                conn, _sql("dataset_interactions.sql"), {"as_of": as_of}, INTERACTION_ROW_TYPES
+            ),
+            "customers": frames.read_frame(conn, _sql("dataset_customers.sql"), None, CUSTOMER_ROW_TYPES),
             "products": frames.query_frame(conn, _sql("dataset_products.sql")),
         }
-    log.info("read %d interaction rows, %d customers, %d products as of %s",
-             len(rows["interactions"]), len(rows["customers"]), len(rows["products"]), as_of)
+    log.info(
+        "read %d interaction rows, %d customers, %d products as of %s",
+        len(rows["interactions"]),
+        len(rows["customers"]),
+        len(rows["products"]),
+        as_of,
+    )
     return Frames(
         interactions=mart_rows_to_interactions(rows["interactions"]),
         items=normalise_entities(rows["products"], ITEM),

@@ -81,11 +81,17 @@ def build_training_data(
     user_features, user_names = features.feature_matrix(user_ids, user_attrs)
     item_features, item_names = features.feature_matrix(item_ids, item_attrs)
     return TrainingData(
-        user_ids=user_ids, item_ids=item_ids, interactions=matrix,
-        user_features=user_features, item_features=item_features,
-        user_feature_names=user_names, item_feature_names=item_names,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        interactions=matrix,
+        user_features=user_features,
+        item_features=item_features,
+        user_feature_names=user_names,
+        item_feature_names=item_names,
         pairs=pairs.assign(user_idx=rows, item_idx=cols),
-        user_attributes=user_attrs, item_attributes=item_attrs, cutoff=pd.Timestamp(cutoff),
+        user_attributes=user_attrs,
+        item_attributes=item_attrs,
+        cutoff=pd.Timestamp(cutoff),
     )
 
 

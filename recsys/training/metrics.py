@@ -75,8 +75,9 @@ def auc(scores: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
     if truth.shape != scores.shape:
         raise ValueError(f"truth has shape {truth.shape}, scores {scores.shape}")
     scores = np.ascontiguousarray(scores, dtype=np.float32)
-    rank_sum, n_pos, n_candidates = _held_out_ranks(scores, truth.indptr.astype(np.int64),
-                                                    truth.indices.astype(np.int64))
+    rank_sum, n_pos, n_candidates = _held_out_ranks(
+        scores, truth.indptr.astype(np.int64), truth.indices.astype(np.int64)
+    )
     n_neg = n_candidates - n_pos
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((n_pos > 0) & (n_neg > 0), (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg), np.nan)

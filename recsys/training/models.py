@@ -40,7 +40,7 @@ class Recommender(abc.ABC):
     name: str = "recommender"
 
     @abc.abstractmethod
-    def fit(self, data: TrainingData) -> "Recommender":
+    def fit(self, data: TrainingData) -> Recommender:
         """Learn from ``data``; returns ``self``."""
 
     @abc.abstractmethod
@@ -86,7 +86,7 @@ class Popularity(Recommender):
 
     name = "popularity"
 
-    def fit(self, data: TrainingData) -> "Popularity":
+    def fit(self, data: TrainingData) -> Popularity:
         self.item_scores = user_counts(data.interactions).astype(np.float32)
         return self
 
@@ -99,7 +99,7 @@ class SegmentPopularity(Recommender):
 
     name = "popularity_segment"
 
-    def fit(self, data: TrainingData) -> "SegmentPopularity":
+    def fit(self, data: TrainingData) -> SegmentPopularity:
         self.column, labels = user_segments(data)
         codes, self.segments = pd.factorize(pd.Series(labels), use_na_sentinel=True)
         self.user_code = codes
@@ -128,7 +128,7 @@ class Trending(Recommender):
             raise ValueError(f"trending needs a positive window, got {days} days")
         self.days = days
 
-    def fit(self, data: TrainingData) -> "Trending":
+    def fit(self, data: TrainingData) -> Trending:
         recent = recent_popularity(data, self.days)
         self.item_scores = (recent + _tie_break(user_counts(data.interactions))).astype(np.float32)
         return self
@@ -142,7 +142,7 @@ class ItemCooccurrence(Recommender):
 
     name = "item_cosine"
 
-    def fit(self, data: TrainingData) -> "ItemCooccurrence":
+    def fit(self, data: TrainingData) -> ItemCooccurrence:
         self.user_items = (data.interactions > 0).astype(np.float32).tocsr()
         cooccurrence = (self.user_items.T @ self.user_items).tocsr()
         norms = np.sqrt(cooccurrence.diagonal())
@@ -173,8 +173,12 @@ class LightFMRecommender(Recommender):
         self.use_features = use_features
         self.name = name or ("lightfm_hybrid" if use_features else "lightfm_cf")
         self.model = LightFM(
-            no_components=config.no_components, loss=config.loss, learning_rate=config.learning_rate,
-            item_alpha=config.item_alpha, user_alpha=config.user_alpha, max_sampled=config.max_sampled,
+            no_components=config.no_components,
+            loss=config.loss,
+            learning_rate=config.learning_rate,
+            item_alpha=config.item_alpha,
+            user_alpha=config.user_alpha,
+            max_sampled=config.max_sampled,
             random_state=np.random.RandomState(config.seed),
         )
         self.epochs_trained = 0
@@ -187,18 +191,22 @@ class LightFMRecommender(Recommender):
             return 1
         return self.config.num_threads or _cores()
 
-    def fit(self, data: TrainingData) -> "LightFMRecommender":
+    def fit(self, data: TrainingData) -> LightFMRecommender:
         return self.fit_epochs(data, self.config.epochs)
 
-    def fit_epochs(self, data: TrainingData, epochs: int) -> "LightFMRecommender":
+    def fit_epochs(self, data: TrainingData, epochs: int) -> LightFMRecommender:
         """Continue training for ``epochs`` more passes over ``data``."""
         if data.interactions.nnz == 0:
             raise ValueError("LightFM needs at least one interaction")
         self.data = data
         interactions = data.interactions.tocoo()
         self.model.fit_partial(
-            interactions, user_features=self.user_feature_matrix(data), item_features=self.item_feature_matrix(data),
-            sample_weight=interactions, epochs=epochs, num_threads=self.fit_threads,
+            interactions,
+            user_features=self.user_feature_matrix(data),
+            item_features=self.item_feature_matrix(data),
+            sample_weight=interactions,
+            epochs=epochs,
+            num_threads=self.fit_threads,
         )
         self.epochs_trained += epochs
         self._representations = None
@@ -230,13 +238,13 @@ class LightFMRecommender(Recommender):
             self._representations = (user_embeddings, user_biases, item_embeddings, item_biases)
         return self._representations
 
-    def snapshot(self) -> "LightFMRecommender":
+    def snapshot(self) -> LightFMRecommender:
         """An independent copy of the fitted state (training the original on leaves it as is)."""
         twin = self.with_prior(self.item_prior)
         twin.model = copy.deepcopy(self.model)
         return twin
 
-    def with_prior(self, item_prior: np.ndarray, name: str | None = None) -> "LightFMRecommender":
+    def with_prior(self, item_prior: np.ndarray, name: str | None = None) -> LightFMRecommender:
         """The same fitted model scoring with another ``item_prior`` (shares the weights)."""
         twin = object.__new__(LightFMRecommender)
         twin.__dict__.update(self.__dict__, item_prior=np.asarray(item_prior, dtype=np.float32), name=name or self.name)
@@ -255,15 +263,18 @@ class ALS(Recommender):
     def __init__(self, config: TrainingConfig) -> None:
         self.config = config
 
-    def fit(self, data: TrainingData) -> "ALS":
+    def fit(self, data: TrainingData) -> ALS:
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1, "blas"):  # implicit parallelises itself; a BLAS pool on top thrashes
             model = AlternatingLeastSquares(
-                factors=self.config.als_factors, regularization=self.config.als_regularization,
-                alpha=self.config.als_alpha, iterations=self.config.als_iterations,
-                num_threads=self.config.num_threads, random_state=self.config.seed,
+                factors=self.config.als_factors,
+                regularization=self.config.als_regularization,
+                alpha=self.config.als_alpha,
+                iterations=self.config.als_iterations,
+                num_threads=self.config.num_threads,
+                random_state=self.config.seed,
             )
             model.fit(data.interactions.astype(np.float32).tocsr(), show_progress=False)
         self.user_factors, self.item_factors = np.asarray(model.user_factors), np.asarray(model.item_factors)
@@ -284,7 +295,7 @@ class Fixed(Recommender):
         self.name = name
         self.loaded = loaded
 
-    def fit(self, data: TrainingData) -> "Fixed":
+    def fit(self, data: TrainingData) -> Fixed:
         self.user_map = self.loaded.user_index(data.user_ids)
         self.item_map = self.loaded.item_index(data.item_ids)
         return self

@@ -16,9 +16,9 @@ import datetime as dt
 import hashlib
 import json
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 from psycopg.types.json import Jsonb
@@ -42,8 +42,12 @@ class GateDecision:
     reason: str
 
 
-def champion_gate(candidate: Mapping[str, float], champion: Mapping[str, float] | None,
-                  popularity: Mapping[str, float], config: EvaluationConfig) -> GateDecision:
+def champion_gate(
+    candidate: Mapping[str, float],
+    champion: Mapping[str, float] | None,
+    popularity: Mapping[str, float],
+    config: EvaluationConfig,
+) -> GateDecision:
     """Promote only a model that holds up against the champion and clearly beats popularity.
 
     Both comparisons use NDCG@10 on the same test window and users: the candidate needs
@@ -53,16 +57,25 @@ def champion_gate(candidate: Mapping[str, float], champion: Mapping[str, float] 
     score, floor = candidate[GATE_METRIC], popularity[GATE_METRIC]
     needed = floor * (1 + config.min_lift_over_popularity)
     if not score > floor or score < needed:
-        return GateDecision(False, f"{GATE_METRIC} {score:.4f} is not clearly above popularity's {floor:.4f} "
-                                   f"(needs >= {needed:.4f}, lift {config.min_lift_over_popularity:.0%})")
+        return GateDecision(
+            False,
+            f"{GATE_METRIC} {score:.4f} is not clearly above popularity's {floor:.4f} "
+            f"(needs >= {needed:.4f}, lift {config.min_lift_over_popularity:.0%})",
+        )
     if champion is None:
         return GateDecision(True, f"first champion: {GATE_METRIC} {score:.4f} vs popularity {floor:.4f}")
     incumbent = champion[GATE_METRIC]
     if score < incumbent - config.champion_tolerance:
-        return GateDecision(False, f"{GATE_METRIC} {score:.4f} is below the champion's {incumbent:.4f} "
-                                   f"minus tolerance {config.champion_tolerance}: the champion keeps serving")
-    return GateDecision(True, f"{GATE_METRIC} {score:.4f} vs champion {incumbent:.4f} "
-                              f"(tolerance {config.champion_tolerance}) and popularity {floor:.4f}")
+        return GateDecision(
+            False,
+            f"{GATE_METRIC} {score:.4f} is below the champion's {incumbent:.4f} "
+            f"minus tolerance {config.champion_tolerance}: the champion keeps serving",
+        )
+    return GateDecision(
+        True,
+        f"{GATE_METRIC} {score:.4f} vs champion {incumbent:.4f} "
+        f"(tolerance {config.champion_tolerance}) and popularity {floor:.4f}",
+    )
 
 
 @dataclass(frozen=True)
@@ -129,8 +142,9 @@ def run_history(url: str) -> pd.DataFrame:
 def git_revision(repository: Path) -> str | None:
     """The checkout's commit, or ``None`` outside a git checkout (an installed package)."""
     try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repository, capture_output=True, text=True,
-                                timeout=10, check=True)
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repository, capture_output=True, text=True, timeout=10, check=True
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None

@@ -14,16 +14,26 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from jinja2 import Environment, PackageLoader, select_autoescape  # noqa: E402
-from markupsafe import Markup  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from recsys.training.evaluate import metrics_table  # noqa: E402
+from recsys.training.evaluate import metrics_table
 
-HEADLINE = ("ndcg@10", "recall@10", "precision@10", "map@10", "hit_rate@10", "auc", "coverage@10", "gini@10",
-            "diversity@10", "novelty@10")
+HEADLINE = (
+    "ndcg@10",
+    "recall@10",
+    "precision@10",
+    "map@10",
+    "hit_rate@10",
+    "auc",
+    "coverage@10",
+    "gini@10",
+    "diversity@10",
+    "novelty@10",
+)
 FOCUS = ("lightfm_hybrid", "lightfm_cf", "popularity", "trending")
 _TEMPLATES = Environment(loader=PackageLoader("recsys.training"), autoescape=select_autoescape(["html.j2"]))
 
@@ -48,8 +58,13 @@ def plot_models(table: pd.DataFrame) -> str:
 
 def plot_slices(evaluations, metric: str = "ndcg@10") -> str:
     """``metric`` per slice for the hybrid and the main baselines."""
-    frame = pd.DataFrame({e.name: {name: values.get(metric, np.nan) for name, values in e.slices.items()}
-                          for e in evaluations if e.name in FOCUS})
+    frame = pd.DataFrame(
+        {
+            e.name: {name: values.get(metric, np.nan) for name, values in e.slices.items()}
+            for e in evaluations
+            if e.name in FOCUS
+        }
+    )
     figure, ax = plt.subplots(figsize=(9, 0.35 * max(len(frame), 1) * max(len(frame.columns), 1) / 2 + 2))
     frame.plot.barh(ax=ax)
     ax.set_xlabel(metric)
@@ -77,8 +92,14 @@ def plot_popularity(evaluations, popularity: np.ndarray) -> str:
     bins = np.linspace(0, np.log1p(popularity.max()) if popularity.size else 1, 30)
     for e in evaluations:
         if e.name in FOCUS and e.recommendation_counts.sum():
-            ax.hist(np.log1p(popularity), bins=bins, weights=e.recommendation_counts, histtype="step", label=e.name,
-                    density=True)
+            ax.hist(
+                np.log1p(popularity),
+                bins=bins,
+                weights=e.recommendation_counts,
+                histtype="step",
+                label=e.name,
+                density=True,
+            )
     ax.set_xlabel("log(1 + training users of the item)")
     ax.set_ylabel("share of recommendations")
     ax.set_title("How popular the recommended items are")
@@ -91,8 +112,9 @@ def plot_history(history: pd.DataFrame, metric: str = "ndcg@10") -> str:
     history = history.assign(logical_date=pd.to_datetime(history["logical_date"])).sort_values("logical_date")
     figure, ax = plt.subplots(figsize=(7, 3.5))
     for model in ("lightfm_hybrid", "popularity", "trending"):
-        values = history["metrics"].map(lambda m: (((m or {}).get("models") or {}).get(model) or {})
-                                        .get("overall", {}).get(metric))
+        values = history["metrics"].map(
+            lambda m, model=model: (((m or {}).get("models") or {}).get(model) or {}).get("overall", {}).get(metric)
+        )
         ax.plot(history["logical_date"], values.astype(float), marker="o", label=model)
     ax.set_xlabel("logical date")
     ax.set_ylabel(metric)
@@ -110,17 +132,23 @@ def render(run, *, title: str, decision_text: str, history: pd.DataFrame | None 
     table = metrics_table(run.evaluations)
     headline = table[[c for c in HEADLINE if c in table]]
     return _TEMPLATES.get_template("report.html.j2").render(
-        title=title, decision_text=decision_text, split=str(run.split.describe()), hybrid=run.hybrid,
+        title=title,
+        decision_text=decision_text,
+        split=str(run.split.describe()),
+        hybrid=run.hybrid,
         blend_scores=str({k: round(v, 4) for k, v in run.hybrid.blend_scores.items()}),
         headline_table=Markup(headline.to_html(float_format="%.4f")),
         models_plot=Markup(plot_models(table)),
         slices_plot=Markup(plot_slices(run.evaluations)),
-        validation_plot=Markup(plot_validation({"lightfm_hybrid": run.hybrid.history,
-                                                "lightfm_cf": run.collaborative.history})),
-        popularity_plot=Markup(plot_popularity(run.evaluations,
-                                               np.asarray((run.data.interactions > 0).sum(axis=0)).ravel())),
+        validation_plot=Markup(
+            plot_validation({"lightfm_hybrid": run.hybrid.history, "lightfm_cf": run.collaborative.history})
+        ),
+        popularity_plot=Markup(
+            plot_popularity(run.evaluations, np.asarray((run.data.interactions > 0).sum(axis=0)).ravel())
+        ),
         ratings_table=Markup(pd.Series(run.ratings).to_frame("value").to_html(float_format="%.4f"))
-        if run.ratings else None,
+        if run.ratings
+        else None,
         history_plot=Markup(plot_history(history)) if history is not None and len(history) else None,
         metrics_table=Markup(table.T.to_html(float_format="%.4f")),
     )

@@ -90,24 +90,32 @@ def popularity_prior(data: TrainingData, trending_days: int) -> np.ndarray:
     return ((recent - recent.mean()) / spread if spread > 0 else np.zeros_like(recent)).astype(np.float32)
 
 
-def validation_context(split: Split, frames: Frames, evaluation: EvaluationConfig,
-                       weighting: Weighting) -> tuple[TrainingData, EvalContext]:
+def validation_context(
+    split: Split, frames: Frames, evaluation: EvaluationConfig, weighting: Weighting
+) -> tuple[TrainingData, EvalContext]:
     """Training data and evaluation context of the validation split carved from ``split``."""
     validation = validation_split(split, evaluation.validation_days)
     data = build_training_data(dataclasses.replace(frames, interactions=validation.train), validation.cutoff, weighting)
     return data, build_context(validation, data, evaluation.model_copy(update={"ks": (10,)}))
 
 
-def _early_stopping(model: LightFMRecommender, data: TrainingData, context: EvalContext,
-                    config: TrainingConfig) -> tuple[LightFMRecommender, list[dict]]:
+def _early_stopping(
+    model: LightFMRecommender, data: TrainingData, context: EvalContext, config: TrainingConfig
+) -> tuple[LightFMRecommender, list[dict]]:
     """The model at its best validation NDCG@10, and the curve that chose it."""
     best, best_score, stale, history = model, -np.inf, 0, []
     while model.epochs_trained < config.epochs and stale < config.patience:
         model.fit_epochs(data, min(config.eval_every, config.epochs - model.epochs_trained))
         score = evaluate(model, context).overall[VALIDATION_METRIC]
         history.append({"epoch": model.epochs_trained, f"validation_{VALIDATION_METRIC}": score})
-        log.info("%s epoch %d/%d: validation %s %.4f", model.name, model.epochs_trained, config.epochs,
-                 VALIDATION_METRIC, score)
+        log.info(
+            "%s epoch %d/%d: validation %s %.4f",
+            model.name,
+            model.epochs_trained,
+            config.epochs,
+            VALIDATION_METRIC,
+            score,
+        )
         if score > best_score:
             best, best_score, stale = model.snapshot(), score, 0
         else:
@@ -125,8 +133,9 @@ def prior_scale(model: LightFMRecommender, user_rows: np.ndarray) -> float:
     return float(np.median(model.score(user_rows[:1000]).std(axis=1)))
 
 
-def _choose_blend(model: LightFMRecommender, data: TrainingData, context: EvalContext,
-                  config: TrainingConfig, trending_days: int) -> tuple[float, dict[float, float]]:
+def _choose_blend(
+    model: LightFMRecommender, data: TrainingData, context: EvalContext, config: TrainingConfig, trending_days: int
+) -> tuple[float, dict[float, float]]:
     """Weight of the popularity prior with the best validation NDCG@10 (ties: the smaller)."""
     prior = prior_scale(model, context.user_rows) * popularity_prior(data, trending_days)
     scores = {
@@ -138,9 +147,18 @@ def _choose_blend(model: LightFMRecommender, data: TrainingData, context: EvalCo
     return best, scores
 
 
-def fit_lightfm(split: Split, frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig,
-                weighting: Weighting, *, use_features: bool, blend: bool, data: TrainingData | None = None,
-                validation: tuple[TrainingData, EvalContext] | None = None) -> LightFMFit:
+def fit_lightfm(
+    split: Split,
+    frames: Frames,
+    config: TrainingConfig,
+    evaluation: EvaluationConfig,
+    weighting: Weighting,
+    *,
+    use_features: bool,
+    blend: bool,
+    data: TrainingData | None = None,
+    validation: tuple[TrainingData, EvalContext] | None = None,
+) -> LightFMFit:
     """LightFM with epochs (and, if ``blend``, the popularity prior) chosen on validation.
 
     With a single early-stopping check (``epochs <= eval_every``) and no blend to choose,
@@ -154,8 +172,9 @@ def fit_lightfm(split: Split, frames: Frames, config: TrainingConfig, evaluation
     epochs, history, weight, blend_scores = config.epochs, [], 0.0, {}
     if blend or config.epochs > config.eval_every:  # else validation has nothing to choose
         validation_data, context = validation or validation_context(split, frames, evaluation, weighting)
-        best, history = _early_stopping(LightFMRecommender(config, use_features=use_features), validation_data,
-                                        context, config)
+        best, history = _early_stopping(
+            LightFMRecommender(config, use_features=use_features), validation_data, context, config
+        )
         epochs = best.epochs_trained
         if blend:
             weight, blend_scores = _choose_blend(best, validation_data, context, config, evaluation.trending_days)
@@ -194,9 +213,12 @@ class EvaluationRun:
             "split": self.split.describe(),
             "models": {e.name: e.to_json() for e in self.evaluations},
             "ratings": self.ratings,
-            "hybrid": {"epochs": self.hybrid.epochs, "blend_weight": self.hybrid.blend_weight,
-                       "blend_validation": {str(k): v for k, v in self.hybrid.blend_scores.items()},
-                       "history": self.hybrid.history},
+            "hybrid": {
+                "epochs": self.hybrid.epochs,
+                "blend_weight": self.hybrid.blend_weight,
+                "blend_validation": {str(k): v for k, v in self.hybrid.blend_scores.items()},
+                "history": self.hybrid.history,
+            },
             "collaborative": {"epochs": self.collaborative.epochs, "history": self.collaborative.history},
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
@@ -216,8 +238,14 @@ def baselines(config: TrainingConfig, evaluation: EvaluationConfig) -> list[Reco
     return [Popularity(), SegmentPopularity(), Trending(evaluation.trending_days), ItemCooccurrence(), ALS(config)]
 
 
-def train_and_evaluate(frames: Frames, split: Split, config: TrainingConfig, evaluation: EvaluationConfig,
-                       weighting: Weighting, champion=None) -> EvaluationRun:
+def train_and_evaluate(
+    frames: Frames,
+    split: Split,
+    config: TrainingConfig,
+    evaluation: EvaluationConfig,
+    weighting: Weighting,
+    champion=None,
+) -> EvaluationRun:
     """Fit the hybrid, the collaborative LightFM and the baselines on ``split``; evaluate all.
 
     ``champion`` is the saved model in production (:func:`recsys.training.artifacts.load_model`), scored
@@ -230,13 +258,20 @@ def train_and_evaluate(frames: Frames, split: Split, config: TrainingConfig, eva
     started = time.perf_counter()
     data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
     seconds["build_data"] = time.perf_counter() - started
-    log.info("training data: %d users x %d items, %d pairs, %d user / %d item features",
-             *data.shape, data.interactions.nnz, len(data.user_feature_names), len(data.item_feature_names))
+    log.info(
+        "training data: %d users x %d items, %d pairs, %d user / %d item features",
+        *data.shape,
+        data.interactions.nnz,
+        len(data.user_feature_names),
+        len(data.item_feature_names),
+    )
     validation = validation_context(split, frames, evaluation, weighting)
-    hybrid = fit_lightfm(split, frames, config, evaluation, weighting, use_features=True, blend=True, data=data,
-                         validation=validation)
-    collaborative = fit_lightfm(split, frames, config, evaluation, weighting, use_features=False, blend=False,
-                                data=data, validation=validation)
+    hybrid = fit_lightfm(
+        split, frames, config, evaluation, weighting, use_features=True, blend=True, data=data, validation=validation
+    )
+    collaborative = fit_lightfm(
+        split, frames, config, evaluation, weighting, use_features=False, blend=False, data=data, validation=validation
+    )
     seconds.update({HYBRID: hybrid.seconds, COLLABORATIVE: collaborative.seconds})
     models: list[Recommender] = [hybrid.model, collaborative.model]
     if hybrid.blend_weight:
@@ -254,17 +289,25 @@ def train_and_evaluate(frames: Frames, split: Split, config: TrainingConfig, eva
 
 def run_parameters(config: TrainingConfig, evaluation: EvaluationConfig, weighting: Weighting) -> dict:
     """Everything that defines a run besides the data: hashed into the run id, kept in the row."""
-    return {"training": config.model_dump(mode="json"), "evaluation": evaluation.model_dump(mode="json"),
-            "weighting": weighting.to_json()}
+    return {
+        "training": config.model_dump(mode="json"),
+        "evaluation": evaluation.model_dump(mode="json"),
+        "weighting": weighting.to_json(),
+    }
 
 
 def save_run(directory: Path, run: EvaluationRun, params: dict, run_id: str) -> str:
     """The hybrid of ``run`` as an artifact in ``directory``; returns its checksum."""
     hybrid = run.hybrid
     config = params | {
-        "run_id": run_id, "epochs": hybrid.epochs, "split": run.split.describe(),
-        "blend": {"weight": hybrid.blend_weight, "scale": hybrid.prior_scale,
-                  "trending_days": params["evaluation"]["trending_days"]},
+        "run_id": run_id,
+        "epochs": hybrid.epochs,
+        "split": run.split.describe(),
+        "blend": {
+            "weight": hybrid.blend_weight,
+            "scale": hybrid.prior_scale,
+            "trending_days": params["evaluation"]["trending_days"],
+        },
     }
     return artifacts.save_model(directory, hybrid.model, config, run.to_json())
 
@@ -284,9 +327,16 @@ class TrainingRunResult:
     seconds: float
 
 
-def run_training(url: str, logical_date: dt.date, config: TrainingConfig, evaluation: EvaluationConfig,
-                 artifacts_dir: Path, *, weighting: Weighting | None = None,
-                 git_revision: str | None = None) -> TrainingRunResult:
+def run_training(
+    url: str,
+    logical_date: dt.date,
+    config: TrainingConfig,
+    evaluation: EvaluationConfig,
+    artifacts_dir: Path,
+    *,
+    weighting: Weighting | None = None,
+    git_revision: str | None = None,
+) -> TrainingRunResult:
     """The nightly training run: marts in; artifact, report and ``ml.model_runs`` row out.
 
     Trains on everything before the test window (the last ``evaluation.test_days`` up to
@@ -305,30 +355,71 @@ def run_training(url: str, logical_date: dt.date, config: TrainingConfig, evalua
         champion_row = registry.current_champion(url)
         champion = _load_champion(champion_row)
         run = train_and_evaluate(frames, split, config, evaluation, weighting, champion)
-        decision = registry.champion_gate(run.overall(HYBRID), run.overall(CHAMPION), run.overall(POPULARITY), evaluation)
+        decision = registry.champion_gate(
+            run.overall(HYBRID), run.overall(CHAMPION), run.overall(POPULARITY), evaluation
+        )
         directory = Path(artifacts_dir) / "models" / run_id
         checksum = save_run(directory, run, params, run_id)
         earlier = registry.run_history(url)
         this_run = pd.DataFrame([{"run_id": run_id, "logical_date": logical_date, "metrics": run.to_json()}])
         history = pd.concat([earlier[earlier["run_id"] != run_id], this_run], ignore_index=True)
-        report_path = report.write_report(directory / artifacts.REPORT, run, title=f"Training run {run_id}",
-                                          decision_text=decision.reason, history=history)
+        report_path = report.write_report(
+            directory / artifacts.REPORT,
+            run,
+            title=f"Training run {run_id}",
+            decision_text=decision.reason,
+            history=history,
+        )
     except Exception as exc:
-        registry.record_run(url, registry.RunRecord(
-            run_id=run_id, logical_date=logical_date, params=params, status=registry.FAILED, metrics={},
-            cutoff=cutoff.date(), test_end=(end - pd.Timedelta(days=1)).date(), git_revision=git_revision,
-            gate_reason=f"{type(exc).__name__}: {exc}", training_seconds=time.perf_counter() - started))
+        registry.record_run(
+            url,
+            registry.RunRecord(
+                run_id=run_id,
+                logical_date=logical_date,
+                params=params,
+                status=registry.FAILED,
+                metrics={},
+                cutoff=cutoff.date(),
+                test_end=(end - pd.Timedelta(days=1)).date(),
+                git_revision=git_revision,
+                gate_reason=f"{type(exc).__name__}: {exc}",
+                training_seconds=time.perf_counter() - started,
+            ),
+        )
         raise
     status = registry.CHAMPION if decision.promote else registry.REJECTED
     seconds = time.perf_counter() - started
-    registry.record_run(url, registry.RunRecord(
-        run_id=run_id, logical_date=logical_date, params=params, status=status, metrics=run.to_json(),
-        train_start=run.split.train["timestamp"].min().date(), cutoff=cutoff.date(),
-        test_end=(end - pd.Timedelta(days=1)).date(), artifact_path=str(directory), artifact_checksum=checksum,
-        report_path=str(report_path), git_revision=git_revision, gate_reason=decision.reason, training_seconds=seconds))
+    registry.record_run(
+        url,
+        registry.RunRecord(
+            run_id=run_id,
+            logical_date=logical_date,
+            params=params,
+            status=status,
+            metrics=run.to_json(),
+            train_start=run.split.train["timestamp"].min().date(),
+            cutoff=cutoff.date(),
+            test_end=(end - pd.Timedelta(days=1)).date(),
+            artifact_path=str(directory),
+            artifact_checksum=checksum,
+            report_path=str(report_path),
+            git_revision=git_revision,
+            gate_reason=decision.reason,
+            training_seconds=seconds,
+        ),
+    )
     log.info("run %s: %s (%s)", run_id, status, decision.reason)
-    return TrainingRunResult(run_id, status, decision.promote, decision.reason, str(directory), checksum,
-                             str(report_path), {e.name: e.overall for e in run.evaluations}, seconds)
+    return TrainingRunResult(
+        run_id,
+        status,
+        decision.promote,
+        decision.reason,
+        str(directory),
+        checksum,
+        str(report_path),
+        {e.name: e.overall for e in run.evaluations},
+        seconds,
+    )
 
 
 def _load_champion(row: dict | None):
@@ -358,11 +449,14 @@ def assess_inputs(counts: dict, evaluation: EvaluationConfig) -> InputCheck:
     """Judge input volumes against the configured minimums (pure, for the DAG's gate)."""
     problems = []
     if (counts.get("train_rows") or 0) < evaluation.min_train_interactions:
-        problems.append(f"{counts.get('train_rows') or 0} training interactions before the cutoff, "
-                        f"need {evaluation.min_train_interactions}")
+        problems.append(
+            f"{counts.get('train_rows') or 0} training interactions before the cutoff, "
+            f"need {evaluation.min_train_interactions}"
+        )
     if (counts.get("test_users") or 0) < evaluation.min_test_users:
-        problems.append(f"{counts.get('test_users') or 0} customers active in the test window, "
-                        f"need {evaluation.min_test_users}")
+        problems.append(
+            f"{counts.get('test_users') or 0} customers active in the test window, need {evaluation.min_test_users}"
+        )
     return InputCheck(counts, tuple(problems))
 
 
@@ -370,13 +464,15 @@ def check_training_inputs(url: str, logical_date: dt.date, evaluation: Evaluatio
     """Are there enough interactions before and inside the test window to train and judge?"""
     cutoff, end = windows(logical_date, evaluation.test_days)
     with warehouse.connect(url) as conn:
-        counts = frames.query_frame(conn, _sql("dataset_input_check.sql"),
-                             {"cutoff": cutoff.date(), "end": end.date()}).to_dict("records")[0]
+        counts = frames.query_frame(
+            conn, _sql("dataset_input_check.sql"), {"cutoff": cutoff.date(), "end": end.date()}
+        ).to_dict("records")[0]
     return assess_inputs(counts, evaluation)
 
 
-def fit_full_history(frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig,
-                     weighting: Weighting) -> LightFMFit:
+def fit_full_history(
+    frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig, weighting: Weighting
+) -> LightFMFit:
     """The hybrid fitted on every interaction of ``frames``: the model ``recsys recommend`` ranks with.
 
     Epochs and the popularity blend are chosen on the last ``validation_days`` of the data,

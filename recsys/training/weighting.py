@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,10 @@ def load_weighting(dbt_project_file: Path = DEFAULT_DBT_PROJECT) -> Weighting:
     """
     default, declared = Weighting(), dbt_vars(dbt_project_file)
     weighting = Weighting(
-        event_weights={**default.event_weights, **{k: float(v) for k, v in (declared.get("event_weights") or {}).items()}},
+        event_weights={
+            **default.event_weights,
+            **{k: float(v) for k, v in (declared.get("event_weights") or {}).items()},
+        },
         count_log_base=float(declared.get("count_log_base", default.count_log_base)),
         rating_scale_max=float(declared.get("rating_scale_max", default.rating_scale_max)),
         recency_half_life_days=float(declared.get("recency_half_life_days", default.recency_half_life_days)),
@@ -101,7 +104,9 @@ def aggregate_pairs(interactions: pd.DataFrame, cutoff: pd.Timestamp, weighting:
     intensity = sum(event_weight.get(column, 1.0) * log_scaled(pairs[column]) for column in (typed or [WEIGHT]))
     if rated:
         average = (pairs["_stars"] / pairs[N_RATINGS].where(pairs[N_RATINGS] > 0)).fillna(0)
-        intensity = intensity + weighting.event_weights["rating"] * average / weighting.rating_scale_max * log_scaled(pairs[N_RATINGS])
+        intensity = intensity + weighting.event_weights["rating"] * average / weighting.rating_scale_max * log_scaled(
+            pairs[N_RATINGS]
+        )
     as_of = (pd.Timestamp(cutoff) - pd.Timedelta(1, "ns")).normalize()
     days = (as_of - pairs["last_ts"].dt.normalize()).dt.days.clip(lower=0)
     weight = intensity * np.power(0.5, days / weighting.recency_half_life_days)

@@ -11,7 +11,8 @@ under ``recsys dq run``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -69,14 +70,13 @@ class DataQualityOperator(BaseOperator):
 
     def execute(self, context) -> list[dict]:
         """Run the suite(s); return a small summary per suite (XCom)."""
+        from recsys.platform.settings import get_settings
         from recsys_expectations import (
             DataQualityError,
             raise_for_errors,
             run_stage,
             run_suite,
         )
-
-        from recsys.platform.settings import get_settings
 
         day = dt.date.fromisoformat(self.logical_date) if self.logical_date else business_date(context)
         run_id = context.get("run_id") or f"manual__{day.isoformat()}"
@@ -88,8 +88,16 @@ class DataQualityOperator(BaseOperator):
         else:
             results = run_stage(url, self.suite, day, run_id, settings=settings, options=options)
         for r in results:
-            self.log.info("%s on %s: %d expectations, %d error(s), %d warning(s), %.2fs; Data Docs: %s",
-                          r.suite_name, r.table, len(r.outcomes), len(r.errors), len(r.warnings), r.seconds, r.docs_url)
+            self.log.info(
+                "%s on %s: %d expectations, %d error(s), %d warning(s), %.2fs; Data Docs: %s",
+                r.suite_name,
+                r.table,
+                len(r.outcomes),
+                len(r.errors),
+                len(r.warnings),
+                r.seconds,
+                r.docs_url,
+            )
         try:
             raise_for_errors(results)
         except DataQualityError as exc:

@@ -42,8 +42,15 @@ def load_landing_files(business_date: str) -> list[dict]:
     settings = get_settings()
     results = load_landing(warehouse_url(), settings.landing_dir, dt.date.fromisoformat(business_date))
     for r in results:
-        log.info("%s %s: read %s, loaded %s, rejected %s%s", r.source, r.file_name, r.rows_read,
-                 r.rows_loaded, r.rows_rejected, " (already loaded, skipped)" if r.skipped else "")
+        log.info(
+            "%s %s: read %s, loaded %s, rejected %s%s",
+            r.source,
+            r.file_name,
+            r.rows_read,
+            r.rows_loaded,
+            r.rows_rejected,
+            " (already loaded, skipped)" if r.skipped else "",
+        )
     return _summaries(results)
 
 
@@ -57,8 +64,8 @@ def load_shop_oltp(business_date: str) -> list[dict]:
 
     try:
         BaseHook.get_connection(OLTP_CONN_ID)
-    except Exception as exc:  # noqa: BLE001 - Airflow raises its own not-found type per version
-        raise AirflowSkipException(f"no '{OLTP_CONN_ID}' connection: nothing to extract ({exc})")
+    except Exception as exc:
+        raise AirflowSkipException(f"no '{OLTP_CONN_ID}' connection: nothing to extract ({exc})") from None
     source_url = WarehouseHook(OLTP_CONN_ID).get_warehouse_url()
     return _summaries(load_oltp(warehouse_url(), source_url, dt.date.fromisoformat(business_date)))
 

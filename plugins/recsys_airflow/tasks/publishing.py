@@ -43,10 +43,9 @@ def check_and_swap(business_date: str, prepared: dict, written: list[int]) -> di
 
     A failed gate raises before the swap: readers keep the previous run.
     """
-    from recsys_expectations.gates import recommendations_gate
-
     from recsys.platform.settings import get_settings
     from recsys.publishing.job import finalize_run
+    from recsys_expectations.gates import recommendations_gate
 
     url = warehouse_url()
     settings = get_settings()
