@@ -64,8 +64,8 @@ def machine_info(url: str) -> dict:
     import numpy  # noqa: F401 - threadpoolctl only reports loaded libraries
 
     with warehouse.connect(url) as conn:
-        postgres = conn.execute("show server_version").fetchone()[0]
-        shared_buffers = conn.execute("show shared_buffers").fetchone()[0]
+        postgres = warehouse.one_row(conn.execute("show server_version"))[0]
+        shared_buffers = warehouse.one_row(conn.execute("show shared_buffers"))[0]
     return {
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),

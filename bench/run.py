@@ -234,7 +234,7 @@ def run_bench(
     url = fresh_database(settings, dbname)
     env = bench_environment(size, work_dir, url)
     state = {"preset": bench_size.preset, "repeats": bench_size.repeats}
-    results = {"stages": {}, "references": {}}
+    results: dict[str, dict] = {"stages": {}, "references": {}}
     processes = stage_processes()
     started = dt.datetime.now(dt.UTC)
     for name in STAGES:

@@ -78,7 +78,7 @@ def count_rows(url: str, table: str) -> int:
     """Rows of ``schema.table``."""
     query = sql.SQL(read_bench_sql("count_rows.sql")).format(table=sql.Identifier(*table.split(".")))
     with warehouse.connect(url) as conn:
-        return int(conn.execute(query).fetchone()[0])
+        return int(warehouse.one_row(conn.execute(query))[0])
 
 
 def _timed(fn: Callable, *args, **kwargs):

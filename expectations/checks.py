@@ -10,7 +10,8 @@ in a group of their own: each on the batch that makes it cheap.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -196,7 +197,7 @@ def raw_batch(request: SuiteRequest) -> QueryBatch:
     gate after a load), else every batch recorded for the logical date."""
     batch_ids = request.options.get("batch_ids")
     if batch_ids is not None:
-        ids = [int(b) for b in batch_ids]  # type: ignore[union-attr]
+        ids = [int(b) for b in typing.cast(Iterable[int], batch_ids)]
         return QueryBatch(render("raw_batch_by_ids.sql", {"table": request.table}, batch_ids=ids))
     return QueryBatch(render("raw_batch_by_date.sql", {"table": request.table}, logical_date=request.logical_date))
 

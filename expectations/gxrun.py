@@ -27,7 +27,7 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 
 from recsys.platform.warehouse import sqlalchemy_url, url_parts
 
-from .checks import BatchChecks, Check, TableBatch
+from .checks import BatchChecks, Check, QueryBatch, TableBatch
 
 SITE_NAME = "local_site"
 GX_SEVERITY = {"error": FailureSeverity.CRITICAL, "warning": FailureSeverity.WARNING}
@@ -77,7 +77,7 @@ def _datasource(context, url: str):
     return context.data_sources.add_or_update_postgres(name=name, connection_string=sqlalchemy_url(url))
 
 
-def _batch_definition(datasource, asset_name: str, batch: TableBatch):
+def _batch_definition(datasource, asset_name: str, batch: TableBatch | QueryBatch):
     if not isinstance(batch, TableBatch):
         raise TypeError("query batches must become tables first (expectations.batches.as_tables)")
     if asset_name in datasource.get_asset_names():

@@ -30,4 +30,4 @@ def daily_event_history(
 def scalar(conn: psycopg.Connection, sql_name: str, tables: dict[str, str], params: dict) -> float:
     """A single number from a packaged query (a catalogue size, a count)."""
     row = conn.execute(compose(sql_name, **tables), params).fetchone()
-    return float(row[0] or 0)
+    return float(row[0] or 0) if row else 0.0

@@ -36,7 +36,7 @@ def compose(name: str, **tables: str) -> sql.Composed:
 def render(name: str, tables: dict[str, str] | None = None, columns: list[str] | None = None, **values) -> str:
     """Query text for GX: tables quoted, ``{columns}`` a quoted list, values as typed
     literals, GX's ``{batch}`` kept."""
-    parts = {k: table_identifier(v) for k, v in (tables or {}).items()}
+    parts: dict[str, sql.Composable] = {k: table_identifier(v) for k, v in (tables or {}).items()}
     parts.update({k: sql.Literal(v) for k, v in values.items()})
     if columns:
         parts["columns"] = sql.SQL(", ").join(sql.Identifier(c) for c in columns)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -53,7 +54,7 @@ def _drop_database(server_url: str, url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def warehouse_db(server_url, request) -> str:
+def warehouse_db(server_url, request) -> Iterator[str]:
     """URL of a fresh database with the platform schemas, dropped after the module."""
     label = Path(request.module.__file__).stem.replace("test_", "")[:20]
     url = _new_database(server_url, label)

@@ -38,7 +38,7 @@ def planted_frames(
     rows = []
     for user, country in users.itertuples(index=False):
         cold = rng.random() < 1 / 3
-        count = rng.integers(1, 3) if cold else max(3, rng.poisson(mean_interactions))
+        count = int(rng.integers(1, 3)) if cold else max(3, int(rng.poisson(mean_interactions)))
         for _ in range(count):
             ts = START + pd.Timedelta(days=float(rng.uniform(0, days)))
             category = PREFERRED[country] if rng.random() < 0.8 else rng.choice(CATEGORIES)

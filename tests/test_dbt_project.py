@@ -126,9 +126,9 @@ def load_batch(url: str, batch_id: int | None, source: str, columns: tuple[str, 
     """
     with warehouse.transaction(url) as conn:
         if batch_id is None:
-            batch_id = conn.execute(
-                "select nextval(pg_get_serial_sequence('raw.load_batches', 'batch_id'))"
-            ).fetchone()[0]
+            batch_id = warehouse.one_row(
+                conn.execute("select nextval(pg_get_serial_sequence('raw.load_batches', 'batch_id'))")
+            )[0]
         conn.execute(
             "insert into raw.load_batches (batch_id, source, file_name, file_sha256, logical_date,"
             " rows_read, rows_loaded, rows_rejected, started_at, finished_at, status)"
@@ -572,6 +572,7 @@ def build_generated_nights(url: str, tmp: Path) -> tuple[Build, dt.date, int]:
             )
         result = build.run(("build",) if night == nights[-1] else ("run",), as_of_date=night)
     keep_copies(build, "night")
+    assert late_batch_id is not None
     return dataclasses.replace(build, result=result), nights[-1], late_batch_id
 
 

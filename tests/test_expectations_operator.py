@@ -22,11 +22,13 @@ def url(warehouse_db) -> str:
     """One batch of catalogue rows for DAY, three of them with negative prices."""
     rng = random.Random(7)
     with warehouse.transaction(warehouse_db) as conn:
-        batch = conn.execute(
-            "insert into raw.load_batches (source, file_name, file_sha256, logical_date, started_at, status)"
-            " values ('products', 'products.csv', 'x', %s, now(), 'succeeded') returning batch_id",
-            (DAY,),
-        ).fetchone()[0]
+        batch = warehouse.one_row(
+            conn.execute(
+                "insert into raw.load_batches (source, file_name, file_sha256, logical_date, started_at, status)"
+                " values ('products', 'products.csv', 'x', %s, now(), 'succeeded') returning batch_id",
+                (DAY,),
+            )
+        )[0]
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into raw.products (product_id, title, price, stock_level, created_at, is_active, _batch_id,"

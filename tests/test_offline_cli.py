@@ -147,7 +147,8 @@ def test_in_memory_model_is_the_saved_artifact_prior_included(fitted, tmp_path):
 def _rule_order(scores: np.ndarray, bought: set, category: np.ndarray, candidates: int, cap: int) -> list[int]:
     """Naive reference: the best ``candidates`` unbought items by raw score, then the category cap."""
     unbought = [i for i in np.argsort(-scores, kind="stable") if i not in bought][:candidates]
-    taken, counts = [], {}
+    taken: list[int] = []
+    counts: dict[int, int] = {}
     for item in unbought:
         if counts.get(category[item], 0) < cap and len(taken) < K:
             taken.append(item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -34,7 +35,7 @@ create table shop.order_lines (
 
 
 @pytest.fixture(scope="module")
-def shop_url(server_url) -> str:
+def shop_url(server_url) -> Iterator[str]:
     """A throwaway shop database with the declared OLTP tables."""
     name = f"test_shop_{uuid.uuid4().hex[:8]}"
     warehouse.ensure_database(server_url, name)

@@ -71,7 +71,7 @@ def publish_run(url, n_customers, **kwargs):
 def current_rows(url) -> pd.DataFrame:
     with warehouse.connect(url) as conn:
         cursor = conn.execute("select * from recs.user_recommendations order by customer_id, rank")
-        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+        return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description or ()])
 
 
 def test_a_published_run_is_what_readers_see(warehouse_db):
@@ -150,7 +150,7 @@ def test_a_block_that_does_not_fit_its_table_writes_nothing(warehouse_db):
 
 def filenode(url, table: str) -> int:
     with warehouse.connect(url) as conn:
-        return conn.execute("select pg_relation_filenode(%s::regclass)", (table,)).fetchone()[0]
+        return warehouse.one_row(conn.execute("select pg_relation_filenode(%s::regclass)", (table,)))[0]
 
 
 def test_the_first_block_truncates_its_table_unless_another_block_is_being_written(warehouse_db):
@@ -191,7 +191,9 @@ def test_lazy_blocks_stream_through_one_transaction_and_a_failure_writes_none(wa
                 raise RuntimeError("scoring failed")
             with warehouse.connect(warehouse_db) as reader:  # the table itself is locked (truncated)
                 seen.append(
-                    reader.execute("select count(*) from recs.run_blocks where run_id = %s", (run_id,)).fetchone()[0]
+                    warehouse.one_row(
+                        reader.execute("select count(*) from recs.run_blocks where run_id = %s", (run_id,))
+                    )[0]
                 )
             yield f"{4 * i}-{4 * i + 4}", rows.iloc[20 * i : 20 * i + 20]
 

@@ -41,6 +41,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def marts_url(warehouse_db) -> str:
     frames = planted_frames(seed=0)
+    assert frames.users is not None and frames.items is not None
     daily = (
         frames.interactions.assign(
             event_date=frames.interactions["timestamp"].dt.date, rated=frames.interactions["rating"].notna().astype(int)

@@ -36,7 +36,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     coverage above the floor.  ``k`` comes from ``options['k']`` (default ``settings.recs.k``,
     what the publisher writes)."""
     cfg = request.config
-    k = int(request.options.get("k", request.settings.recs.k))  # type: ignore[arg-type]
+    k = int(str(request.options.get("k", request.settings.recs.k)))
     recommendable = scalar(conn, "recommendable_products.sql", {"products": PRODUCTS}, {})
     min_products = math.ceil(cfg.min_catalog_coverage * recommendable)
     checks = (

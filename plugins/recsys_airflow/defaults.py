@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from recsys_airflow.callbacks import log_task_failure, log_task_retry
 
-DEFAULT_ARGS = {
+DEFAULT_ARGS: dict[str, Any] = {
     "owner": "recsys",
     "retries": 2,
     "retry_delay": dt.timedelta(minutes=2),
@@ -16,7 +17,7 @@ DEFAULT_ARGS = {
 }
 
 #: Every DAG processes whole days, one run at a time, never catching up on its own.
-DAG_KWARGS = {
+DAG_KWARGS: dict[str, Any] = {
     "start_date": dt.datetime(2010, 1, 1, tzinfo=dt.UTC),
     "catchup": False,
     "max_active_runs": 1,

@@ -23,15 +23,11 @@ def _print_batches(results: Iterable) -> None:
     from rich.table import Table
 
     table = Table(title="raw load batches")
-    for name, justify in (
-        ("source", "left"),
-        ("file", "left"),
-        ("read", "right"),
-        ("loaded", "right"),
-        ("rejected", "right"),
-        ("skipped", "center"),
-    ):
-        table.add_column(name, justify=justify, overflow="fold")
+    for name in ("source", "file"):
+        table.add_column(name, justify="left", overflow="fold")
+    for name in ("read", "loaded", "rejected"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("skipped", justify="center", overflow="fold")
     for r in results:
         table.add_row(
             r.source,
@@ -57,6 +53,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import (
             BarColumn,
             Progress,
+            TaskID,
             TaskProgressColumn,
             TextColumn,
             TimeElapsedColumn,
@@ -67,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         url = warehouse.warehouse_url(settings)
-        tasks: dict[Path, int] = {}
+        tasks: dict[Path, TaskID] = {}
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
         with Progress(*columns, transient=True) as bar:
 

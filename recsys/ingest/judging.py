@@ -9,7 +9,7 @@ import re
 
 from psycopg import sql
 
-from recsys.contracts.raw import Column, SourceSpec
+from recsys.contracts.raw import BATCH_COLUMNS, Column, SourceSpec
 from recsys.ingest.layout import Layout, field_name
 from recsys.platform.sqlfiles import SqlFiles
 
@@ -42,12 +42,12 @@ def partition_parts(spec: SourceSpec, batch_id: int) -> dict[str, sql.Composable
 
 def target_columns(layout: Layout) -> list[str]:
     names = [c.name for c, _ in layout.positions]
-    if layout.extras:
+    if layout.extras and layout.spec.attributes_column:
         names.append(layout.spec.attributes_column)
-    return names + ["_batch_id", "_line_number"]
+    return names + [name for name, _, _ in BATCH_COLUMNS]
 
 
-def _checks(column: Column, fld: sql.Identifier) -> list[sql.Composable]:
+def _checks(column: Column, fld: sql.Identifier) -> list[sql.Composed]:
     label = column.name if column.file_header == column.name else f"{column.name} ({column.file_header})"
     checks = []
     if column.required:

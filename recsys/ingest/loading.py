@@ -97,7 +97,7 @@ class BatchResult:
     skipped: bool = False
 
 
-def _copy_file(cur: psycopg.Cursor, statement: sql.Composable, spill: IO[bytes]) -> int:
+def _copy_file(cur: psycopg.Cursor, statement: sql.Composed | sql.SQL, spill: IO[bytes]) -> int:
     """COPY a spilled file; returns the rows COPY reports."""
     spill.seek(0)
     with cur.copy(statement) as copy:
@@ -129,7 +129,7 @@ class _Spills:
 
 def _batch_table(cur: psycopg.Cursor, spec: SourceSpec, batch_id: int) -> sql.Composable:
     """The table this batch's rows go to: its own new partition, or a plain raw table as is."""
-    if not cur.execute(_sql("load_partition_kind.sql"), {"table": spec.table}).fetchone()[0]:
+    if not warehouse.one_row(cur.execute(_sql("load_partition_kind.sql"), {"table": spec.table}))[0]:
         return raw_table(spec)
     parts = partition_parts(spec, batch_id)
     cur.execute(sql.SQL(_sql("load_partition_create.sql")).format(**parts))
@@ -197,7 +197,7 @@ def _judge_staged(
     cur.execute(sql.SQL(_sql("load_stage_create.sql")).format(columns=columns))
     _copy_file(cur, sql.SQL(_sql("load_copy_stage.sql")), spills.stage)
     params = {"batch_id": batch_id, "source": layout.spec.name}
-    loaded, rejected = cur.execute(stage_apply_sql(layout, table), params).fetchone()
+    loaded, rejected = warehouse.one_row(cur.execute(stage_apply_sql(layout, table), params))
     return loaded, rejected
 
 
@@ -261,7 +261,7 @@ def load_path(
         if earlier:
             return BatchResult(spec.name, file_name, sha256, earlier[0], skipped=True)
         layout = resolve_layout(spec, read_header(path))
-        batch_id, started_at = cur.execute(_sql("load_batch_start.sql")).fetchone()
+        batch_id, started_at = warehouse.one_row(cur.execute(_sql("load_batch_start.sql")))
         table = _batch_table(cur, spec, batch_id)
         with contextlib.ExitStack() as stack:
             spills = _Spills(stack, batch_id, spec.name)

@@ -147,7 +147,7 @@ def extract(
         conn.read_only = True
         with conn.transaction(), conn.cursor() as cur:
             params = {"since": since, "before": before}
-            (until,) = cur.execute(_extract_sql(table, "load_oltp_bounds.sql"), params).fetchone()
+            (until,) = warehouse.one_row(cur.execute(_extract_sql(table, "load_oltp_bounds.sql"), params))
             if until is None:
                 return None, digest.hexdigest()
             with cur.copy(_extract_sql(table, "load_oltp_extract.sql"), {**params, "until": until}) as copy:

@@ -138,7 +138,7 @@ def _embedded_newlines(batch: pa.RecordBatch) -> np.ndarray | None:
 def _split_nul_rows(chunk: Chunk) -> Chunk:
     """Reject rows holding a NUL byte, which Postgres text cannot store."""
     batch = chunk.batch
-    if not any((data_bytes(c) == 0).any() for c in batch.columns):
+    if batch is None or not any((data_bytes(c) == 0).any() for c in batch.columns):
         return chunk
     masks = [pc.fill_null(pc.match_substring(c, "\x00"), False) for c in batch.columns]
     nul = functools.reduce(pc.or_, masks)

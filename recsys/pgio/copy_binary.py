@@ -207,4 +207,4 @@ def encode_frame(
         raise ValueError(f"chunk_rows must be positive, got {chunk_rows}")
     for start in range(0, len(frame), chunk_rows):
         table = pa.Table.from_pandas(frame.iloc[start : start + chunk_rows][list(columns)], preserve_index=False)
-        yield memoryview(encode(table, pg_types))
+        yield encode(table, pg_types).data

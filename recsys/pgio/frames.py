@@ -16,7 +16,7 @@ def query_frame(conn: psycopg.Connection, query: str, params: Mapping | None = N
     """The rows of ``query`` as a frame with the query's column names (small results;
     :func:`read_frame` for millions of rows)."""
     cursor = conn.execute(query, params)
-    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description])
+    return pd.DataFrame(cursor.fetchall(), columns=[c.name for c in cursor.description or ()])
 
 
 def read_frame(

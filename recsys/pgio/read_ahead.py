@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -18,7 +18,7 @@ _DONE = object()
 _POLL_SECONDS = 0.1
 
 
-def read_ahead(items: Iterable[T], depth: int = 1, *, name: str = "read-ahead") -> Iterator[T]:
+def read_ahead(items: Iterable[T], depth: int = 1, *, name: str = "read-ahead") -> Generator[T, None, None]:
     """``items`` in order, produced on a worker thread at most ``depth`` items ahead.
 
     The whole of ``items`` runs on the one worker thread (a server-side cursor or a file

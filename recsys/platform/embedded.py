@@ -34,6 +34,14 @@ EMBEDDED_SERVER_SETTINGS = {
 }
 
 
+def _one_row(cursor: psycopg.Cursor) -> tuple:
+    """The row a statement that always returns one returned (warehouse.one_row, which imports this module)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
+
+
 def _pgserver():
     """The ``pgserver`` module, imported lazily: only the embedded default needs it."""
     # pgserver logs every handle at INFO, including from an atexit hook after test and
@@ -57,7 +65,7 @@ def _embedded_server(settings: Settings):
 def _tune_embedded(admin_url: str) -> bool:
     """Apply :data:`EMBEDDED_SERVER_SETTINGS`; True when a restart is needed."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("show wal_level").fetchone()[0] == "minimal":
+        if _one_row(conn.execute("show wal_level"))[0] == "minimal":
             return False
         for name, value in EMBEDDED_SERVER_SETTINGS.items():
             conn.execute(f"alter system set {name} = '{value}'")

@@ -369,10 +369,10 @@ def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
     SettingsError
         An unknown ``RECSYS_`` variable, or a value that does not parse as its setting.
     """
-    env = dict(os.environ if env is None else env)
-    if "WAREHOUSE_URL" in env and f"{ENV_PREFIX}WAREHOUSE_URL" not in env:
-        env[f"{ENV_PREFIX}WAREHOUSE_URL"] = env["WAREHOUSE_URL"]
-    check_environment(env)
+    given: dict[str, str] = dict(os.environ if env is None else env)
+    if "WAREHOUSE_URL" in given and f"{ENV_PREFIX}WAREHOUSE_URL" not in given:
+        given[f"{ENV_PREFIX}WAREHOUSE_URL"] = given["WAREHOUSE_URL"]
+    check_environment(given)
 
     class _FromEnv(Settings):
         @classmethod
@@ -383,7 +383,7 @@ def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
             *args: PydanticBaseSettingsSource,
             **kwargs: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (_MappingSource(settings_cls, env),)
+            return (_MappingSource(settings_cls, given),)
 
     try:
         loaded = _FromEnv()

@@ -13,6 +13,7 @@ import logging
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import conninfo, sql
@@ -111,6 +112,14 @@ def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
     if not autocommit:
         conn.commit()
     return conn
+
+
+def one_row(cursor: psycopg.Cursor) -> tuple[Any, ...]:
+    """The row a statement that always returns one (an aggregate, ``returning``) returned."""
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
 
 
 @contextlib.contextmanager

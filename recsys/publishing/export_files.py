@@ -13,9 +13,10 @@ not depend on how the rows were chunked:
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -28,13 +29,21 @@ FORMATS = ("csv", "parquet", "jsonl")
 PARQUET_ROW_GROUP_ROWS = 1024 * 1024
 
 
-class TableFile:
+class TableFile(abc.ABC):
     """A file written chunk by chunk (``write``), then ``close(typed)`` -> ``(path, rows)``,
     where ``typed`` is a small frame typed as the whole file would be."""
 
     def __init__(self, path: Path):
         self.path, self.rows, self.started = path, 0, False
         path.unlink(missing_ok=True)
+
+    @abc.abstractmethod
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append ``frame``'s rows."""
+
+    @abc.abstractmethod
+    def close(self, typed: pd.DataFrame) -> tuple[Path, int]:
+        """Finish the file; ``typed`` gives the column types of an empty file."""
 
 
 class _CsvFile(TableFile):
@@ -122,7 +131,7 @@ def _cast(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-_FILES = {"csv": _CsvFile, "jsonl": _JsonlFile, "parquet": _ParquetFile}
+_FILES: dict[str, Callable[[Path], TableFile]] = {"csv": _CsvFile, "jsonl": _JsonlFile, "parquet": _ParquetFile}
 
 
 def check_format(fmt: str) -> None:

@@ -150,7 +150,7 @@ def campaign_chunks(url: str, k: int, audience: Audience, run_id: str | None = N
     subquery inside a read-only transaction, so it cannot change the warehouse.  Lists and
     products are read in one snapshot; a second run seen means the data changed.
     """
-    condition = sql.SQL("true")
+    condition: sql.Composable = sql.SQL("true")
     if audience.sql_text:
         condition = sql.SQL("r.customer_id in (select customer_id::text from ({}) as audience)").format(
             sql.SQL(audience.sql_text.strip().rstrip(";"))
@@ -161,9 +161,10 @@ def campaign_chunks(url: str, k: int, audience: Audience, run_id: str | None = N
         products = _arrow(conn.cursor(binary=True).execute(_sql("export_products.sql")).fetchall(), list(ITEM_FIELDS))
         with conn.cursor(name="campaign_rows", binary=True) as cursor:
             cursor.execute(query, {"k": k, "segment": audience.segment})
-            carry, run_ids = [], set()
+            carry: list[tuple] = []
+            run_ids: set[str] = set()
             while batch := cursor.fetchmany(FETCH_ROWS):
-                names = [c.name for c in cursor.description]
+                names = [c.name for c in cursor.description or ()]
                 rows, carry = _whole_customers(carry + batch, names.index("customer_id"))
                 if rows:
                     yield _checked(_with_products(_arrow(rows, names), products), run_ids)

@@ -42,13 +42,19 @@ def _champion(url: str) -> tuple[str, Path]:
     return champion["run_id"], Path(champion["artifact_path"])
 
 
+def _model_of(info: runs.RunInfo) -> str:
+    if info.model_version is None:
+        raise LookupError(f"run {info.run_id} names no model version: it cannot be scored")
+    return info.model_version
+
+
 def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
     model = load_model(inputs.model_artifact(url, model_version))
     scoring = inputs.read_inputs(
         url, context_date, active_days=settings.recs.active_days, recent_days=settings.context.recent_days
     )
-    unseen = ~scoring.items["item_id"].astype(str).isin(model.item_ids)
+    unseen = scoring.items is not None and bool((~scoring.items["item_id"].astype(str).isin(model.item_ids)).any())
     setup = recommend.ScoringSetup(
         as_of=context_date, k=settings.recs.k, context=settings.context, rules=rules.shop_rules(settings)
     )
@@ -56,7 +62,7 @@ def build_plan(url: str, settings: Settings, context_date: dt.date, model_versio
         model,
         scoring,
         setup,
-        feature_parameters=lightfm_item_parameters(model) if unseen.any() else None,
+        feature_parameters=lightfm_item_parameters(model) if unseen else None,
         num_threads=settings.recs.num_threads,
     )
 
@@ -104,7 +110,7 @@ def score_range(
 ) -> int:
     """Score customers ``start:stop`` of a run and COPY their rows (idempotent per range)."""
     info = runs.get_run(url, run_id)
-    plan = plan or build_plan(url, settings, info.context_date, info.model_version)
+    plan = plan or build_plan(url, settings, info.context_date, _model_of(info))
     return runs.write_block(
         url, run_id, "user_recommendations", range_rows(plan, settings, info, start, stop), f"{start}-{stop}"
     )
@@ -120,7 +126,7 @@ def finalize_run(
 ) -> runs.RunInfo:
     """Similar and popular items, the output check, the swap and the pruning."""
     info = runs.get_run(url, run_id)
-    plan = plan or build_plan(url, settings, info.context_date, info.model_version)
+    plan = plan or build_plan(url, settings, info.context_date, _model_of(info))
     runs.write_block(url, run_id, "similar_items", recommend.similar_items_frame(plan, settings.recs.similar_k))
     runs.write_block(url, run_id, "popular_items", recommend.popular_items_frame(plan, settings.recs.popular_k))
     return runs.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings)

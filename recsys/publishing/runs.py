@@ -124,7 +124,7 @@ def begin_run(
     """Number a new run, record it as ``building`` and create its empty tables."""
     started_at = started_at or dt.datetime.now(dt.UTC)
     with warehouse.transaction(url) as conn:
-        number = conn.execute(_sql("publish_next_run_number.sql")).fetchone()[0]
+        number = warehouse.one_row(conn.execute(_sql("publish_next_run_number.sql")))[0]
         run_id = f"{context_date:%Y%m%d}_{number}"
         conn.execute(
             _sql("publish_begin_run.sql"),

@@ -290,7 +290,10 @@ class EventFactors:
             return np.full(len(groups), None, dtype=object)
         pull = self.phase[groups] * self.affinity[items]
         best = pull.argmax(axis=1)
-        return np.where(pull[np.arange(len(best)), best] > 0, np.asarray(self.names, dtype=object)[best], None)
+        names = np.full(len(best), None, dtype=object)
+        lifted = pull[np.arange(len(best)), best] > 0
+        names[lifted] = np.asarray(self.names, dtype=object)[best[lifted]]
+        return names
 
 
 def event_factors(

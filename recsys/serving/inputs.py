@@ -61,9 +61,9 @@ def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int)
         "scoring inputs for %s: %d customers, %d products, %d history rows, %d calendar rows",
         as_of,
         len(inputs.users),
-        len(inputs.items),
+        len(inputs.items) if inputs.items is not None else 0,
         len(inputs.history),
-        len(inputs.calendar),
+        len(inputs.calendar) if inputs.calendar is not None else 0,
     )
     return inputs
 
@@ -72,7 +72,7 @@ def count_customers(url: str, as_of: dt.date, *, active_days: int) -> int:
     """How many customers :func:`read_inputs` would return (same filter, no rows read)."""
     with warehouse.connect(url) as conn:
         params = {"active_since": as_of - dt.timedelta(days=active_days)}
-        return conn.execute(_sql("recs_input_customer_count.sql"), params).fetchone()[0]
+        return warehouse.one_row(conn.execute(_sql("recs_input_customer_count.sql"), params))[0]
 
 
 def model_artifact(url: str, model_run_id: str) -> Path:

@@ -71,9 +71,8 @@ def reasons(
         [NEW_ARRIVAL, POPULAR_IN_SEGMENT, PROMOTED, SEASONAL, SIMILAR_TO_VIEWED, model_code],
         default=POPULAR_IN_SEGMENT,
     ).astype(object)
-    refs = np.select(
-        conditions, [None, segment, None, seasonal_ref, recent_item, nearest_item], default=segment
-    ).astype(object)
+    none = np.full(len(segment), None, dtype=object)
+    refs = np.select(conditions, [none, segment, none, seasonal_ref, recent_item, nearest_item], default=segment)
     return codes, refs
 
 

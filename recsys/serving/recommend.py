@@ -613,6 +613,13 @@ def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     return np.asarray(matrix[rows, cols]).ravel()
 
 
+def _ids_or_none(item_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The id of each catalogue row, None where the row is negative (no such item)."""
+    out = np.full(len(rows), None, dtype=object)
+    out[rows >= 0] = item_ids[rows[rows >= 0]]
+    return out
+
+
 def _reasons(plan: Plan, user, col, group, factors, source, cold, scale):
     cat = plan.catalogue
     cand_rows = cat.candidates[col]
@@ -620,9 +627,8 @@ def _reasons(plan: Plan, user, col, group, factors, source, cold, scale):
     found = nearest >= 0
     take = np.maximum(nearest, 0)
     nearest_row = plan.customers.history[user, take]
-    nearest_item = np.where(found, cat.item_ids[np.maximum(nearest_row, 0)], None)
-    recent_src = _pairs(plan.factors.recent.source, user, col).astype(np.int64) - 1
-    recent_item = np.where(recent_src >= 0, cat.item_ids[np.maximum(recent_src, 0)], None)
+    nearest_item = _ids_or_none(cat.item_ids, np.where(found, nearest_row, -1))
+    recent_item = _ids_or_none(cat.item_ids, _pairs(plan.factors.recent.source, user, col).astype(np.int64) - 1)
     keys = plan.popularity.keys.iloc[plan.popularity.user_key[user]]
     segment = np.where(
         keys["segment"] != coldstart.ALL,

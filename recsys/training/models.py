@@ -183,6 +183,7 @@ class LightFMRecommender(Recommender):
         )
         self.epochs_trained = 0
         self.item_prior: np.ndarray | None = None
+        self._representations: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def fit_threads(self) -> int:
@@ -240,7 +241,7 @@ class LightFMRecommender(Recommender):
 
     def snapshot(self) -> LightFMRecommender:
         """An independent copy of the fitted state (training the original on leaves it as is)."""
-        twin = self.with_prior(self.item_prior)
+        twin = self.with_prior(self.item_prior if self.item_prior is not None else np.zeros(0, np.float32))
         twin.model = copy.deepcopy(self.model)
         return twin
 

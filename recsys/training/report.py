@@ -94,7 +94,7 @@ def plot_popularity(evaluations, popularity: np.ndarray) -> str:
         if e.name in FOCUS and e.recommendation_counts.sum():
             ax.hist(
                 np.log1p(popularity),
-                bins=bins,
+                bins=list(bins),
                 weights=e.recommendation_counts,
                 histtype="step",
                 label=e.name,

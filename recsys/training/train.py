@@ -169,7 +169,9 @@ def fit_lightfm(
     """
     started = time.perf_counter()
     blend = blend and bool(config.popularity_blend)
-    epochs, history, weight, blend_scores = config.epochs, [], 0.0, {}
+    epochs, weight = config.epochs, 0.0
+    history: list[dict] = []
+    blend_scores: dict[float, float] = {}
     if blend or config.epochs > config.eval_every:  # else validation has nothing to choose
         validation_data, context = validation or validation_context(split, frames, evaluation, weighting)
         best, history = _early_stopping(
@@ -207,6 +209,13 @@ class EvaluationRun:
     def overall(self, name: str) -> dict[str, float] | None:
         """Overall metrics of the model called ``name`` (``None`` if it was not evaluated)."""
         return next((e.overall for e in self.evaluations if e.name == name), None)
+
+    def required(self, name: str) -> dict[str, float]:
+        """Overall metrics of a model every run evaluates."""
+        found = self.overall(name)
+        if found is None:
+            raise LookupError(f"the run evaluated no model {name!r}")
+        return found
 
     def to_json(self) -> dict:
         return {
@@ -356,7 +365,7 @@ def run_training(
         champion = _load_champion(champion_row)
         run = train_and_evaluate(frames, split, config, evaluation, weighting, champion)
         decision = registry.champion_gate(
-            run.overall(HYBRID), run.overall(CHAMPION), run.overall(POPULARITY), evaluation
+            run.required(HYBRID), run.overall(CHAMPION), run.required(POPULARITY), evaluation
         )
         directory = Path(artifacts_dir) / "models" / run_id
         checksum = save_run(directory, run, params, run_id)
