@@ -238,7 +238,6 @@ def test_a_reader_in_a_loop_only_ever_sees_one_complete_run(warehouse_db):
 
 
 def test_the_output_quality_suite_gates_the_swap(warehouse_db, tmp_path):
-    pytest.importorskip("expectations.runner")
     from recsys.platform.settings import QualityConfig, RecsConfig, Settings
     from recsys_expectations.gates import recommendations_gate
     from recsys_expectations.results import DataQualityError

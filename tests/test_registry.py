@@ -17,7 +17,7 @@ from planted import START, planted_frames
 from recsys.platform import warehouse
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
 from recsys.training import artifacts, registry
-from recsys.training.train import check_training_inputs, run_training
+from recsys.training.train import run_training
 from recsys.training.weighting import Weighting
 
 CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
@@ -120,14 +120,6 @@ def test_ddl_creates_the_registry_table(warehouse_db):
         "gate_reason",
         "report_path",
     } <= columns
-
-
-def test_input_check_counts_the_marts(marts_url):
-    check = check_training_inputs(marts_url, LOGICAL_DATE, EVALUATION)
-    assert check.ok, check.problems
-    assert check.counts["train_rows"] >= EVALUATION.min_train_interactions
-    too_early = check_training_inputs(marts_url, START.date(), EVALUATION)
-    assert not too_early.ok and any("training interactions" in p for p in too_early.problems)
 
 
 def test_champion_gate_keeps_the_champion_when_a_worse_model_arrives(marts_url, tmp_path_factory):

@@ -442,43 +442,6 @@ def _load_champion(row: dict | None):
         return None
 
 
-@dataclass(frozen=True)
-class InputCheck:
-    """Volumes of the training input and what is wrong with them (empty: train)."""
-
-    counts: dict
-    problems: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def assess_inputs(counts: dict, evaluation: EvaluationConfig) -> InputCheck:
-    """Judge input volumes against the configured minimums (pure, for the DAG's gate)."""
-    problems = []
-    if (counts.get("train_rows") or 0) < evaluation.min_train_interactions:
-        problems.append(
-            f"{counts.get('train_rows') or 0} training interactions before the cutoff, "
-            f"need {evaluation.min_train_interactions}"
-        )
-    if (counts.get("test_users") or 0) < evaluation.min_test_users:
-        problems.append(
-            f"{counts.get('test_users') or 0} customers active in the test window, need {evaluation.min_test_users}"
-        )
-    return InputCheck(counts, tuple(problems))
-
-
-def check_training_inputs(url: str, logical_date: dt.date, evaluation: EvaluationConfig) -> InputCheck:
-    """Are there enough interactions before and inside the test window to train and judge?"""
-    cutoff, end = windows(logical_date, evaluation.test_days)
-    with warehouse.connect(url) as conn:
-        counts = frames.query_frame(
-            conn, _sql("dataset_input_check.sql"), {"cutoff": cutoff.date(), "end": end.date()}
-        ).to_dict("records")[0]
-    return assess_inputs(counts, evaluation)
-
-
 def fit_full_history(
     frames: Frames, config: TrainingConfig, evaluation: EvaluationConfig, weighting: Weighting
 ) -> LightFMFit:
