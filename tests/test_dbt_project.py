@@ -590,31 +590,6 @@ def test_rerunning_a_night_changes_nothing(generated_shop):
         NIGHT_RELATIONS, (0, 0)
     )
 
-
-@pytest.mark.integration
-def test_an_incremental_table_gets_its_declared_indexes_back(generated_shop):
-    build, night, _ = generated_shop
-    indexes = "select indexdef from pg_indexes where schemaname = 'marts' and tablename = 'fct_events'"
-    declared = sorted(re.sub(r"INDEX \S+ ON", "INDEX ON", d) for (d,) in build.rows(indexes))
-    with warehouse.transaction(build.url) as conn:  # as a table built by an earlier version of the model
-        for (name,) in conn.execute(
-            "select indexrelid::regclass::text from pg_index"
-            " where indrelid = 'marts.fct_events'::regclass and not indisprimary"
-        ).fetchall():
-            conn.execute(f"drop index {name}")
-        conn.execute("create index on marts.fct_events (session_id)")
-    dbt_runner.run_dbt(
-        build.settings,
-        build.url,
-        ("run",),
-        as_of_date=night,
-        select=("fct_events",),
-        profiles_dir=build.profiles_dir,
-        target_path=build.target_path,
-    )
-    assert sorted(re.sub(r"INDEX \S+ ON", "INDEX ON", d) for (d,) in build.rows(indexes)) == declared
-
-
 @pytest.mark.integration
 def test_incremental_nights_equal_a_full_refresh(generated_shop):
     """After the nights, a batch that took its id before the last night's loads commits: the

@@ -1,5 +1,14 @@
 {#- Incremental refresh by key.  A night recomputes only the keys (days, customers, products,
-    customer x product pairs) its data touched, so its cost follows the night, not the history:
+    customer x product pairs) its data touched, so its cost follows the night, not the history.
+
+    Why not dbt's own strategies: `delete+insert` deletes only the keys present in the new
+    rows, so a key whose rows all moved or vanished (an event re-sent with another day or
+    customer) would keep its stale row; `microbatch` refreshes event-time windows, so a late
+    correction to an older day is missed unless someone widens the window by hand.  Both
+    would break "a night equals a full refresh", which tests/test_dbt_project.py checks.
+    What remains custom is the key set and its delete; the rest is configuration: the models
+    refreshed this way are listed once in dbt_project.yml (anchor refreshed_by_key) and name
+    their key in `meta.refresh_by_key` ({keys, source, last_date, watermark}).
 
     - int_event_versions keeps every version of every event; superseded_by_batch_id marks the
       versions a later batch replaced, and a change-set stamp when each version was read or
@@ -137,12 +146,24 @@
 {%- endmacro %}
 
 
+{#- The model's `meta.refresh_by_key` settings (see the top of this file). -#}
+{% macro refresh_by_key() -%}
+    {%- set found = (config.get('meta') or {}).get('refresh_by_key') -%}
+    {%- if not found -%}
+        {{ exceptions.raise_compiler_error(this ~ ' is refreshed by key but its config has no meta.refresh_by_key') }}
+    {%- endif -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+
 {#- Pre-hook of a model refreshed by key: note the keys to recompute, delete their rows. -#}
-{% macro replace_refreshed_keys(key_columns, source, last_date, watermark_column) -%}
+{% macro replace_refreshed_keys() -%}
     {%- if is_incremental() -%}
+    {%- set settings = refresh_by_key() -%}
+    {%- set key_columns = settings['keys'] -%}
     {%- set keys = key_columns | join(', ') -%}
     create temporary table {{ refreshed_keys_relation() }} on commit drop as
-    {{ refresh_keys_sql(key_columns, source, last_date, watermark_column) }};
+    {{ refresh_keys_sql(key_columns, ref(settings['source']), settings['last_date'], settings['watermark']) }};
     analyze {{ refreshed_keys_relation() }};
     delete from {{ this }}
     where ({{ keys }}) in (select {{ keys }} from {{ refreshed_keys_relation() }})
@@ -153,56 +174,13 @@
 {#- Filter of the model's rows to the keys its pre-hook deleted (incremental runs only).  One
     key compares with an array of them, which the planner turns into index lookups however
     deep the filter sits in the query. -#}
-{% macro in_refreshed_keys(key_columns) -%}
+{% macro in_refreshed_keys() -%}
+    {%- set key_columns = refresh_by_key()['keys'] -%}
     {%- set keys = key_columns | join(', ') -%}
     {%- if key_columns | length == 1 -%}
     {{ keys }} = any(array(select {{ keys }} from {{ refreshed_keys_relation() }}))
     {%- else -%}
     ({{ keys }}) in (select {{ keys }} from {{ refreshed_keys_relation() }})
-    {%- endif -%}
-{%- endmacro %}
-
-
-{#- First pre-hook of the incremental models: the table has the indexes its config declares.
-    dbt creates them only when it builds the table, so a table built by an earlier version
-    of the model (other indexes) would keep them, and a night's key lookups would scan it.
-    Compared by columns, uniqueness and whether partial; on a difference the table's
-    indexes (not its primary key) are rebuilt once. -#}
-{% macro ensure_indexes() -%}
-    {%- if is_incremental() -%}
-    {%- set declared = [] -%}
-    {%- for index in config.get('indexes', []) -%}
-        {%- do declared.append(index['columns'] | join(',') ~ '|' ~ (index.get('unique', false) | string | lower) ~ '|' ~ ((index.get('where') is not none) | string | lower)) -%}
-    {%- endfor -%}
-    {%- set query -%}
-        select coalesce(string_agg(signature, ';' order by signature), '')
-        from (
-            select
-                (
-                    select string_agg(attribute.attname, ',' order by key.position)
-                    from unnest(index.indkey) with ordinality as key (attnum, position)
-                    inner join pg_attribute as attribute
-                        on attribute.attrelid = index.indrelid and attribute.attnum = key.attnum
-                ) || '|' || index.indisunique || '|' || (index.indpred is not null) as signature
-            from pg_index as index
-            where index.indrelid = '{{ this }}'::regclass
-                and not index.indisprimary
-        ) as signatures
-    {%- endset -%}
-    {%- set found = run_query(query).columns[0].values()[0] -%}
-    {%- if found != declared | sort | join(';') -%}
-    do $$
-    declare stale regclass;
-    begin
-        for stale in select indexrelid::regclass from pg_index where indrelid = '{{ this }}'::regclass and not indisprimary loop
-            execute 'drop index ' || stale;
-        end loop;
-    end
-    $$;
-    {%- for index in config.get('indexes', []) %}
-    {{ get_create_index_sql(this, index) }};
-    {%- endfor %}
-    {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -221,17 +199,11 @@
 {%- endmacro %}
 
 
-{#- dbt-postgres index DDL plus an optional `where` (a partial index): dbt creates a model's
-    indexes once, when it builds the table, after the rows are in. -#}
-{% macro postgres__get_create_index_sql(relation, index_dict) -%}
-    {%- set plain = {} -%}
-    {%- for key, value in index_dict.items() if key != 'where' -%}
-        {%- do plain.update({key: value}) -%}
-    {%- endfor -%}
-    {%- set index_config = adapter.parse_index(plain) -%}
-    create {% if index_config.unique -%} unique {%- endif %} index if not exists
-    "{{ index_config.render(relation) }}"
-    on {{ relation }} {% if index_config.type -%} using {{ index_config.type }} {%- endif %}
-    ({{ index_config.columns | join(', ') }})
-    {%- if index_dict.get('where') %} where {{ index_dict['where'] }}{% endif %}
+{#- Post-hook: the partial indexes of the model's `meta.partial_indexes` (dbt-postgres declares
+    whole-table indexes only).  Named after the model, created once (if not exists). -#}
+{% macro create_partial_indexes() -%}
+    {%- for index in (config.get('meta') or {}).get('partial_indexes', []) %}
+    create {{ 'unique' if index.get('unique') }} index if not exists {{ adapter.quote(this.identifier ~ '__' ~ index['name']) }}
+        on {{ this }} ({{ index['column'] }}) where {{ index['where'] }};
+    {%- endfor %}
 {%- endmacro %}

@@ -5,14 +5,7 @@
 -- date, or whose last event lies after the run date.
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook=[
-            "{{ ensure_indexes() }}",
-            "{{ replace_refreshed_keys(['customer_id'], ref('fct_events'), 'last_event_date', 'max_batch_id') }}",
-        ],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'refresh_by_key': {'keys': ['customer_id'], 'source': 'fct_events', 'last_date': 'last_event_date', 'watermark': 'max_batch_id'}},
         indexes=[
             {'columns': ['customer_id'], 'unique': true},
             {'columns': ['max_batch_id']},
@@ -31,7 +24,7 @@ events as (
     select * from {{ ref('fct_events') }}
     where customer_id is not null
     {%- if is_incremental() %}
-        and {{ in_refreshed_keys(['customer_id']) }}
+        and {{ in_refreshed_keys() }}
     {%- endif %}
 
 ),

@@ -3,14 +3,7 @@
 -- days, not the history.  An order is a session with a purchase (an invoice for order lines).
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook=[
-            "{{ ensure_indexes() }}",
-            "{{ replace_refreshed_keys(['event_date'], ref('fct_events'), 'event_date', 'max_batch_id') }}",
-        ],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'refresh_by_key': {'keys': ['event_date'], 'source': 'fct_events', 'last_date': 'event_date', 'watermark': 'max_batch_id'}},
         indexes=[
             {'columns': ['event_date'], 'unique': true},
         ],
@@ -26,7 +19,7 @@ events as (
 
     select * from {{ ref('fct_events') }}
     {%- if is_incremental() %}
-    where {{ in_refreshed_keys(['event_date']) }}
+    where {{ in_refreshed_keys() }}
     {%- endif %}
 
 ),

@@ -26,15 +26,17 @@
         unique_key=['event_id', 'batch_id'],
         incremental_predicates=['DBT_INTERNAL_DEST.superseded_by_batch_id is null'],
         on_schema_change='append_new_columns',
-        pre_hook=["{{ ensure_indexes() }}"],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'partial_indexes': [
+            {'name': 'current_event_id', 'unique': true, 'column': 'event_id', 'where': 'superseded_by_batch_id is null'},
+            {'name': 'superseded_at', 'column': 'superseded_at_batch_id', 'where': 'superseded_at_batch_id is not null'},
+            {'name': 'current_event_date', 'column': 'event_date', 'where': 'superseded_by_batch_id is null'},
+            {'name': 'current_order_session', 'column': 'session_id',
+             'where': "source = 'order_lines' and superseded_by_batch_id is null"},
+        ]},
+        post_hook=["{{ create_partial_indexes() }}", "{{ analyze_if_new() }}"],
         indexes=[
-            {'columns': ['event_id'], 'unique': true, 'where': 'superseded_by_batch_id is null'},
             {'columns': ['batch_id']},
             {'columns': ['read_at_batch_id']},
-            {'columns': ['superseded_at_batch_id'], 'where': 'superseded_at_batch_id is not null'},
-            {'columns': ['event_date'], 'where': 'superseded_by_batch_id is null'},
-            {'columns': ['session_id'], 'where': "source = 'order_lines' and superseded_by_batch_id is null"},
         ],
     )
 }}

@@ -6,14 +6,7 @@
 -- were last seen after the run date.
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook=[
-            "{{ ensure_indexes() }}",
-            "{{ replace_refreshed_keys(['product_id'], ref('fct_events'), 'last_seen_date', 'last_seen_batch_id') }}",
-        ],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'refresh_by_key': {'keys': ['product_id'], 'source': 'fct_events', 'last_date': 'last_seen_date', 'watermark': 'last_seen_batch_id'}},
         indexes=[
             {'columns': ['product_id'], 'unique': true},
         ],

@@ -3,14 +3,7 @@
 -- (macros/incremental.sql).
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook=[
-            "{{ ensure_indexes() }}",
-            "{{ replace_refreshed_keys(['event_date'], ref('fct_events'), 'event_date', 'max_batch_id') }}",
-        ],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'refresh_by_key': {'keys': ['event_date'], 'source': 'fct_events', 'last_date': 'event_date', 'watermark': 'max_batch_id'}},
         indexes=[
             {'columns': ['event_date', 'product_id'], 'unique': true},
         ],
@@ -27,7 +20,7 @@ purchases as (
     select * from {{ ref('fct_events') }}
     where event_type = 'purchase'
     {%- if is_incremental() %}
-        and {{ in_refreshed_keys(['event_date']) }}
+        and {{ in_refreshed_keys() }}
     {%- endif %}
 
 ),

@@ -8,15 +8,8 @@
 -- date, or whose last day lies after the run date.
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
         contract={'enforced': true},
-        pre_hook=[
-            "{{ ensure_indexes() }}",
-            "{{ replace_refreshed_keys(['customer_id', 'product_id'], ref('fct_interactions_daily'), 'last_interaction_date', 'max_batch_id') }}",
-        ],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'refresh_by_key': {'keys': ['customer_id', 'product_id'], 'source': 'fct_interactions_daily', 'last_date': 'last_interaction_date', 'watermark': 'max_batch_id'}},
         indexes=[
             {'columns': ['customer_id', 'product_id'], 'unique': true},
             {'columns': ['max_batch_id']},
@@ -39,7 +32,7 @@ daily as (
 
     select * from {{ ref('fct_interactions_daily') }}
     {%- if is_incremental() %}
-    where {{ in_refreshed_keys(['customer_id', 'product_id']) }}
+    where {{ in_refreshed_keys() }}
     {%- endif %}
 
 ),

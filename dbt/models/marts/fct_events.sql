@@ -5,14 +5,7 @@
 -- (macros/incremental.sql).
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='append_new_columns',
-        pre_hook=[
-            "{{ ensure_indexes() }}",
-            "{{ replace_refreshed_keys(['event_date'], ref('int_events_unioned'), 'event_date', 'batch_id') }}",
-        ],
-        post_hook=["{{ analyze_if_new() }}"],
+        meta={'refresh_by_key': {'keys': ['event_date'], 'source': 'int_events_unioned', 'last_date': 'event_date', 'watermark': 'batch_id'}},
         indexes=[
             {'columns': ['event_date']},
             {'columns': ['batch_id']},
@@ -59,7 +52,7 @@ final as (
     cross join as_of
     where events.event_date <= as_of.as_of_date
     {%- if is_incremental() %}
-        and {{ in_refreshed_keys(['event_date']) }}
+        and {{ in_refreshed_keys() }}
     {%- endif %}
 
 )
