@@ -65,8 +65,16 @@ def test_every_dag_imports(dagbag):
 
 #: What a DAG file must not import at parse time: the scheduler parses every file often,
 #: so models, data quality and dbt are imported inside the tasks that need them.
-HEAVY_AT_PARSE = ("lightfm", "implicit", "great_expectations", "recsys.training", "recsys.serving",
-                  "recsys.publishing", "recsys_expectations", "dbt.cli")
+HEAVY_AT_PARSE = (
+    "lightfm",
+    "implicit",
+    "great_expectations",
+    "recsys.training",
+    "recsys.serving",
+    "recsys.publishing",
+    "recsys_expectations",
+    "dbt.cli",
+)
 
 
 def test_parsing_the_dags_imports_no_heavy_module():

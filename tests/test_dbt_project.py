@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -589,6 +588,7 @@ def test_rerunning_a_night_changes_nothing(generated_shop):
     assert {relation: differences(build, relation, "night") for relation in NIGHT_RELATIONS} == dict.fromkeys(
         NIGHT_RELATIONS, (0, 0)
     )
+
 
 @pytest.mark.integration
 def test_incremental_nights_equal_a_full_refresh(generated_shop):

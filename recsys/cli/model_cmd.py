@@ -25,19 +25,6 @@ from recsys.platform.settings import Settings, get_settings
 
 console = Console(stderr=True)
 
-TABLE_COLUMNS = (
-    "ndcg@10",
-    "recall@10",
-    "precision@10",
-    "map@10",
-    "hit_rate@10",
-    "auc",
-    "coverage@10",
-    "gini@10",
-    "diversity@10",
-    "novelty@10",
-)
-
 
 def _logging() -> None:
     logging.basicConfig(
@@ -81,12 +68,12 @@ def _frames(
 
 def print_table(evaluations, title: str) -> None:
     """Every model's headline metrics, one row per model."""
-    from recsys.training.evaluate import metrics_table
+    from recsys.training.evaluate import HEADLINE_METRICS, metrics_table
 
     frame = metrics_table(evaluations)
     table = Table(title=title)
     table.add_column("model")
-    columns = [c for c in TABLE_COLUMNS if c in frame]
+    columns = [c for c in HEADLINE_METRICS if c in frame]
     for column in columns:
         table.add_column(column, justify="right")
     for name, row in frame.iterrows():

@@ -374,23 +374,11 @@ def get_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
         given[f"{ENV_PREFIX}WAREHOUSE_URL"] = given["WAREHOUSE_URL"]
     check_environment(given)
 
-    class _FromEnv(Settings):
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            *args: PydanticBaseSettingsSource,
-            **kwargs: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return (_MappingSource(settings_cls, given),)
-
     try:
-        loaded = _FromEnv()
+        return Settings(**_MappingSource(Settings, given)())
     except ValidationError as exc:
         problems = "; ".join(
             f"{ENV_PREFIX}{'__'.join(str(part).upper() for part in error['loc'])}: {error['msg']}"
             for error in exc.errors()
         )
         raise SettingsError(f"invalid setting(s): {problems}") from None
-    return Settings.model_construct(**dict(loaded))

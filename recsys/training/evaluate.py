@@ -30,6 +30,19 @@ from recsys.training.split import Split
 log = logging.getLogger(__name__)
 
 #: Cells scored per block: bounds memory whatever the catalogue size.
+#: The metrics tables and reports show first (at k = 10).
+HEADLINE_METRICS = (
+    "ndcg@10",
+    "recall@10",
+    "precision@10",
+    "map@10",
+    "hit_rate@10",
+    "auc",
+    "coverage@10",
+    "gini@10",
+    "diversity@10",
+    "novelty@10",
+)
 BLOCK_CELLS = 20_000_000
 
 ALL, NEW_ITEMS = "all", "new_items"

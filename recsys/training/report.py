@@ -20,20 +20,8 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from recsys.training.evaluate import metrics_table
+from recsys.training.evaluate import HEADLINE_METRICS, metrics_table
 
-HEADLINE = (
-    "ndcg@10",
-    "recall@10",
-    "precision@10",
-    "map@10",
-    "hit_rate@10",
-    "auc",
-    "coverage@10",
-    "gini@10",
-    "diversity@10",
-    "novelty@10",
-)
 FOCUS = ("lightfm_hybrid", "lightfm_cf", "popularity", "trending")
 _TEMPLATES = Environment(loader=PackageLoader("recsys.training"), autoescape=select_autoescape(["html.j2"]))
 
@@ -130,7 +118,7 @@ def render(run, *, title: str, decision_text: str, history: pd.DataFrame | None 
     Text is escaped by the template; tables and plots are HTML this module made.
     """
     table = metrics_table(run.evaluations)
-    headline = table[[c for c in HEADLINE if c in table]]
+    headline = table[[c for c in HEADLINE_METRICS if c in table]]
     return _TEMPLATES.get_template("report.html.j2").render(
         title=title,
         decision_text=decision_text,

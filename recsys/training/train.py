@@ -27,8 +27,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.pgio import frames
-from recsys.platform import warehouse
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
 from recsys.platform.sqlfiles import SqlFiles
 from recsys.training import artifacts, registry, report
