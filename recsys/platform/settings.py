@@ -214,6 +214,35 @@ class RecsConfig(_Section):
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 
 
+class AirflowConfig(_Section):
+    """Airflow on this machine and the DAGs' task policy (``RECSYS_AIRFLOW__*``).
+
+    ``recsys demo``, ``recsys airflow`` and the Celery test run Airflow's components as
+    local processes (:mod:`recsys.platform.airflow_local`) on a metadata database named
+    ``metadata_db`` on the warehouse's server, with ``AIRFLOW_HOME`` (task logs) in
+    ``home`` (default ``<home>/.airflow``); the UI listens on ``api_port``.
+    Every task retries ``retries`` times, ``retry_delay_seconds`` apart, but only after an
+    error a retry can cure (a lost connection, a lost worker); a data error fails at once.
+    Training runs on the Celery queue ``training_queue``, the mapped scoring ranges
+    (``scoring_range_size`` customers each) on ``scoring_queue``; the tasks that write the
+    warehouse in bulk share the pool ``writers_pool`` of ``writers_slots`` slots.
+    ``celery_workers`` is the number of local Celery workers of ``recsys airflow --celery``.
+    """
+
+    home: Path | None = None
+    api_port: int = 8080
+    metadata_db: str = "airflow_meta"
+    parallelism: int = 4
+    retries: int = 2
+    retry_delay_seconds: int = 60
+    training_queue: str = "training"
+    scoring_queue: str = "scoring"
+    writers_pool: str = "warehouse_writers"
+    writers_slots: int = 2
+    scoring_range_size: int = 200_000
+    celery_workers: int = 2
+
+
 class Settings(BaseSettings):
     """Platform settings.
 
@@ -245,6 +274,8 @@ class Settings(BaseSettings):
         Business rules (``RECSYS_RULES__RULES_FILE=rules/shop.yml``).
     recs : RecsConfig
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
+    airflow : AirflowConfig
+        Local Airflow processes, retries, queues and pools (``RECSYS_AIRFLOW__API_PORT=8081``).
     """
 
     model_config = SettingsConfigDict(
@@ -267,6 +298,7 @@ class Settings(BaseSettings):
     context: ContextConfig = Field(default_factory=ContextConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     recs: RecsConfig = Field(default_factory=RecsConfig)
+    airflow: AirflowConfig = Field(default_factory=AirflowConfig)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -310,7 +342,7 @@ class Settings(BaseSettings):
 
     @property
     def airflow_home(self) -> Path:
-        return self.home / ".airflow"
+        return self.airflow.home or self.home / ".airflow"
 
     @property
     def dq_dir(self) -> Path:
