@@ -15,7 +15,7 @@ Loads one business day of shop data into the `raw` schema.
 
 from airflow.sdk import dag
 
-from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
+from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS, NIGHTLY
 from recsys_airflow.operators.data_quality import DataQualityOperator
 from recsys_airflow.tasks.common import resolve_business_date
 from recsys_airflow.tasks.ingest import (
@@ -26,7 +26,7 @@ from recsys_airflow.tasks.ingest import (
 )
 
 
-@dag(schedule="@daily", default_args=DEFAULT_ARGS, doc_md=__doc__, **DAG_KWARGS)
+@dag(schedule=NIGHTLY, default_args=DEFAULT_ARGS, doc_md=__doc__, **DAG_KWARGS)
 def shop_ingest():
     date = resolve_business_date()
     batches = new_batch_ids(load_landing_files(date), load_shop_oltp(date))

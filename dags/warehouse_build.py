@@ -5,8 +5,10 @@ Builds the warehouse for one business date once raw shop data has landed.
 
 1. `resolve_business_date`: the date from the run (manual, `airflow dags test`) or from the
    `raw_shop_data` asset event of `shop_ingest`.
-2. `dbt`: every dbt model of `dbt/` as its own task (astronomer-cosmos, `dbt build` per
-   model, so each model's tests run right after it): staging, intermediate, marts.
+2. `dbt`: one `dbt build` of the project (`dbt_producer_watcher`, astronomer-cosmos'
+   watcher mode), then every model and seed of `dbt/` as its own task reporting that
+   model's outcome (`<model>_run`) and its tests' (`<model>_test`): staging,
+   intermediate, marts.
 3. `mart_quality_gate`: Great Expectations suites on the marts (keys, referential
    integrity, volume and distribution bands, freshness). A failure stops here.
 4. `announce_marts`: emits the `warehouse_marts` asset with the business date, which
@@ -23,6 +25,7 @@ from recsys_airflow.cosmos_config import (
     PROJECT_CONFIG,
     RENDER_CONFIG,
     dbt_vars_for,
+    report_after_build,
 )
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.operators.data_quality import DataQualityOperator
@@ -41,6 +44,7 @@ def warehouse_build():
         render_config=RENDER_CONFIG,
         operator_args={"vars": dbt_vars_for("resolve_business_date"), "install_deps": False},
     )
+    report_after_build(dbt)
     gate = DataQualityOperator(task_id="mart_quality_gate", suite="marts")
     date >> dbt >> gate >> announce_marts(date)
 

@@ -11,11 +11,15 @@ import sys
 
 import psycopg
 import pytest
+from airflow.sdk import RetryAction
 from conftest import REPO
 
+from recsys.ingest.layout import LoadError
 from recsys.platform.airflow_env import airflow_environment
 from recsys.platform.dbt_runner import parse_project
 from recsys.platform.settings import get_settings
+from recsys_airflow.defaults import AIRFLOW_SETTINGS as AIRFLOW
+from recsys_airflow.defaults import RETRY_POLICY
 
 EXPECTED_TASKS = {
     "shop_ingest": {
@@ -30,9 +34,11 @@ EXPECTED_TASKS = {
         "resolve_business_date",
         "mart_quality_gate",
         "announce_marts",
-        "dbt.fct_events_model_build",
-        "dbt.dim_customers_model_build",
-        "dbt.dim_products_model_build",
+        "dbt.dbt_producer_watcher",
+        "dbt.fct_events.run",
+        "dbt.fct_events.test",
+        "dbt.dim_customers_run",
+        "dbt.dim_products.run",
     },
     "recsys_training": {"resolve_business_date", "training_input_gate", "train_and_evaluate", "announce_model"},
     "recs_publish": {
@@ -102,11 +108,71 @@ def test_retries_callbacks_and_run_limits(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
     assert dag.max_active_runs == 1
     assert dag.catchup is False
+    assert dag.is_paused_upon_creation is True
+    assert dag.start_date is None, "a start date makes switching the DAG on run the interval just passed"
     assert "recsys" in dag.tags
     assert dag.doc_md and dag_id in dag.doc_md
     for t in dag.tasks:
         assert t.retries >= 1, f"{dag_id}.{t.task_id} has no retries"
+        assert t.retry_policy is RETRY_POLICY, f"{dag_id}.{t.task_id} retries whatever failed"
         assert t.on_failure_callback, f"{dag_id}.{t.task_id} has no failure callback"
+
+
+@pytest.mark.parametrize(
+    ("error", "action"),
+    [
+        (psycopg.OperationalError("server closed the connection unexpectedly"), RetryAction.RETRY),
+        (ConnectionResetError(), RetryAction.RETRY),
+        (LoadError("events.csv: file lacks column(s) event_id"), RetryAction.FAIL),
+        (psycopg.errors.InvalidTextRepresentation("bad date"), RetryAction.FAIL),
+        (KeyError("bug"), RetryAction.FAIL),
+    ],
+)
+def test_only_errors_a_retry_can_cure_are_retried(error, action):
+    assert RETRY_POLICY.evaluate(error, try_number=1, max_tries=3).action == action
+
+
+def test_switching_the_nightly_dag_on_runs_nothing_until_its_next_night(dagbag):
+    """No start date, no catch-up: the first run is the next midnight, not the one just passed."""
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = coerce_to_core_timetable(dagbag.dags["shop_ingest"].timetable)
+    now = dt.datetime.now(dt.UTC)
+    first = timetable.next_dagrun_info(
+        last_automated_data_interval=None, restriction=TimeRestriction(earliest=None, latest=None, catchup=False)
+    )
+    assert first is not None
+    assert now < first.run_after <= now + dt.timedelta(days=1)
+    assert first.run_after.time() == dt.time(0, 0)
+
+
+def test_every_dbt_model_is_a_task_reporting_after_one_build(dagbag):
+    """Watcher mode: one `dbt build` task, then a task per model and seed (and per tested model)."""
+    import json
+
+    manifest = json.loads((REPO / "dbt" / "target" / "manifest.json").read_text())
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in {"model", "seed"}]
+    dag = dagbag.dags["warehouse_build"]
+    producer = dag.get_task("dbt.dbt_producer_watcher")
+    for node in nodes:
+        suffix = "seed" if node["resource_type"] == "seed" else "run"
+        found = {f"dbt.{node['name']}_{suffix}", f"dbt.{node['name']}.{suffix}"} & set(dag.task_ids)
+        assert found, f"dbt {node['resource_type']} {node['name']} has no task"
+    reporters = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t is not producer]
+    for task in reporters:
+        assert producer.task_id in task.get_flat_relative_ids(upstream=True), f"{task.task_id} runs before the build"
+    assert producer.pool == AIRFLOW.writers_pool
+    assert {t.task_id for t in producer.downstream_list if t.trigger_rule == "all_done"}, "roots report any outcome"
+
+
+def test_heavy_tasks_have_their_queues_and_writers_share_a_pool(dagbag):
+    publish, training, ingest = (dagbag.dags[d] for d in ("recs_publish", "recsys_training", "shop_ingest"))
+    assert training.get_task("train_and_evaluate").queue == AIRFLOW.training_queue
+    scoring = publish.get_task("score_customer_range")
+    assert (scoring.queue, scoring.pool) == (AIRFLOW.scoring_queue, AIRFLOW.writers_pool)
+    for task in (publish.get_task("check_and_swap"), ingest.get_task("load_landing_files")):
+        assert task.pool == AIRFLOW.writers_pool
 
 
 def test_assets_chain_the_dags(dagbag):
@@ -143,34 +209,39 @@ def _write_events(path, day: dt.date, n: int, anonymous_share: float) -> None:
             w.writerow([f"e{i}", customer, f"s{i // 4}", "view", f"p{i % 25}", ts.isoformat(), "9.99", ""])
 
 
+def _test_shop_ingest(warehouse_db: str, tmp_path, day: dt.date) -> tuple[dict[str, tuple[str, int]], str]:
+    """``airflow dags test shop_ingest DAY`` on the landing folder under ``tmp_path``:
+    ``{task_id: (state, try_number)}`` and the output."""
+    settings = get_settings(
+        {
+            **os.environ,
+            "WAREHOUSE_URL": warehouse_db,
+            "RECSYS_DATA_ROOT": str(tmp_path / "data"),
+            "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts"),
+            "RECSYS_AIRFLOW__HOME": str(tmp_path / "airflow"),
+        }
+    )
+    env = airflow_environment(settings, warehouse_db)
+    subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    run = subprocess.run(
+        ["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env, capture_output=True, text=True
+    )
+    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:
+        rows = meta.execute("select task_id, state, try_number from task_instance where dag_id = 'shop_ingest'")
+        states = {task: (state, tries) for task, state, tries in rows.fetchall()}
+    return states, run.stdout + run.stderr
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
     """30 % of events without a customer: the raw gate fails and nothing is announced downstream."""
     day = dt.date(2024, 1, 10)
-    data_root = tmp_path / "data"
-    _write_events(data_root / "landing" / "events" / f"events_{day}.csv", day, 400, anonymous_share=0.3)
-    settings = get_settings(
-        {
-            **os.environ,
-            "WAREHOUSE_URL": warehouse_db,
-            "RECSYS_DATA_ROOT": str(data_root),
-            "RECSYS_ARTIFACTS_ROOT": str(tmp_path / "artifacts"),
-        }
-    )
-    env = airflow_environment(settings, warehouse_db)
-    env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
-    subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-    run = subprocess.run(
-        ["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env, capture_output=True, text=True
-    )
-    log = run.stdout + run.stderr
-
-    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:
-        states = dict(meta.execute("select task_id, state from task_instance where dag_id = 'shop_ingest'").fetchall())
-    assert states["load_landing_files"] == "success"
-    assert states["raw_quality_gate"] == "failed"
-    assert states["announce_raw_data"] == "upstream_failed"
+    _write_events(tmp_path / "data" / "landing" / "events" / f"events_{day}.csv", day, 400, anonymous_share=0.3)
+    states, log = _test_shop_ingest(warehouse_db, tmp_path, day)
+    assert states["load_landing_files"][0] == "success"
+    assert states["raw_quality_gate"] == ("failed", 1)
+    assert states["announce_raw_data"][0] == "upstream_failed"
     assert "raw.events" in log and "customer_id" in log
 
     with psycopg.connect(warehouse_db) as conn:
@@ -179,3 +250,17 @@ def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
             "where table_name = 'raw.events' and not success and severity = 'error'"
         ).fetchall()
     assert any("customer_id" in e and "30" in str(o) for e, o in failed), failed
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_bad_landing_file_fails_its_task_at_once(warehouse_db, tmp_path):
+    """A file without the events' key column: the load fails on its first try, no retry waits."""
+    day = dt.date(2024, 1, 11)
+    path = tmp_path / "data" / "landing" / "events" / f"events_{day}.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("customer_id,event_type,product_id,event_ts\nc1,view,p1,2024-01-11T10:00:00\n")
+    states, log = _test_shop_ingest(warehouse_db, tmp_path, day)
+    assert states["load_landing_files"] == ("failed", 1), states
+    assert states["raw_quality_gate"][0] == "upstream_failed"
+    assert "lacks column(s) event_id" in log

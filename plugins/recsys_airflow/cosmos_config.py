@@ -1,22 +1,36 @@
 """astronomer-cosmos configuration for the dbt project.
 
-Each dbt model becomes an Airflow task running ``dbt build`` for that model (its tests
-included), so a data engineer sees in the grid which model or test failed.  The profile
-comes from the ``warehouse`` Airflow connection.  ``emit_datasets`` is off: cosmos
-builds per-model Asset URIs from the host, which Airflow 3 rejects for a Unix-socket
-host (the embedded warehouse); the DAG emits its own ``warehouse_marts`` Asset instead.
+Watcher execution mode: one task (``dbt.dbt_producer_watcher``) runs a single ``dbt build``
+of the whole project (models, seeds and their tests, in dependency order, on dbt's own
+threads), and every model and seed stays an Airflow task of its own that reports that
+node's outcome (``<model>_run``), with one more per tested model for its tests
+(``<model>_test``).  A data engineer still sees in the grid which model or test failed;
+the night pays for one dbt start-up instead of one per model (docs/benchmarks.md has the
+measurements that chose this mode).  The per-model tasks start once the build has ended:
+they read its results and finish in a second, without waiting in the triggerer.
+
+The profile comes from the ``warehouse`` connection.  ``emit_datasets`` is off: cosmos
+builds per-model Asset URIs from the host, which Airflow 3 rejects for a Unix-socket host
+(the embedded warehouse); the DAG emits its own ``warehouse_marts`` Asset instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from airflow.sdk import TaskGroup, TriggerRule
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from recsys_airflow.defaults import AIRFLOW_SETTINGS
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+#: Models dbt builds at once in the one ``dbt build``; most are small, so more threads than
+#: cores overlap their round trips (docs/benchmarks.md).
+DBT_THREADS = 4
 
 PROJECT_CONFIG = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
@@ -26,15 +40,21 @@ PROJECT_CONFIG = ProjectConfig(
 PROFILE_CONFIG = ProfileConfig(
     profile_name="recsys",
     target_name="warehouse",
-    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="warehouse", profile_args={"schema": "public"}),
+    profile_mapping=PostgresUserPasswordProfileMapping(
+        conn_id="warehouse", profile_args={"schema": "public", "threads": DBT_THREADS}
+    ),
 )
 
-EXECUTION_CONFIG = ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER)
+#: The producer writes every mart: it takes a slot of the warehouse writers' pool.
+EXECUTION_CONFIG = ExecutionConfig(
+    execution_mode=ExecutionMode.WATCHER,
+    invocation_mode=InvocationMode.DBT_RUNNER,
+    setup_operator_args={"pool": AIRFLOW_SETTINGS.writers_pool},
+)
 
 RENDER_CONFIG = RenderConfig(
     load_method=LoadMode.DBT_MANIFEST if MANIFEST.exists() else LoadMode.AUTOMATIC,
-    test_behavior=TestBehavior.BUILD,
-    should_detach_multiple_parents_tests=True,  # dbt tests on several models run after all of them
+    test_behavior=TestBehavior.AFTER_EACH,
     emit_datasets=False,
 )
 
@@ -42,3 +62,20 @@ RENDER_CONFIG = RenderConfig(
 def dbt_vars_for(business_date_task_id: str) -> dict[str, str]:
     """dbt vars templated from the task that resolved the run's business date."""
     return {"as_of_date": "{{ ti.xcom_pull(task_ids='" + business_date_task_id + "') }}"}
+
+
+def report_after_build(group: TaskGroup) -> None:
+    """Start the per-node tasks of a watcher group once its ``dbt build`` has ended.
+
+    cosmos starts them beside the build, so each defers to the triggerer and runs a second
+    time when its node is done; after the build each reads its result at once.  They run
+    whatever the build's outcome (``all_done``): a failed model's task fails and names
+    it, a model dbt skipped after an upstream failure is reported failed.
+    """
+    producer: Any = group.children[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+    for task in group.iter_tasks():
+        upstream_in_group = {t for t in task.upstream_task_ids if t.startswith(f"{group.group_id}.")}
+        if task is producer or upstream_in_group:
+            continue
+        producer >> task
+        task.trigger_rule = TriggerRule.ALL_DONE

@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from recsys_airflow.assets import RAW_SHOP_DATA
 from recsys_airflow.dates import BUSINESS_DATE_KEY
+from recsys_airflow.defaults import AIRFLOW_SETTINGS
 from recsys_airflow.tasks.common import warehouse_url
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def _summaries(results) -> list[dict]:
     ]
 
 
-@task
+@task(pool=AIRFLOW_SETTINGS.writers_pool)
 def load_landing_files(business_date: str) -> list[dict]:
     """COPY every new landing file dated on or before the business date into ``raw``."""
     from recsys.ingest.landing import load_landing
@@ -54,7 +55,7 @@ def load_landing_files(business_date: str) -> list[dict]:
     return _summaries(results)
 
 
-@task
+@task(pool=AIRFLOW_SETTINGS.writers_pool)
 def load_shop_oltp(business_date: str) -> list[dict]:
     """Incremental read of the shop's OLTP tables; skipped without a ``shop_oltp`` connection."""
     from airflow.sdk import BaseHook

@@ -8,16 +8,24 @@ from airflow.sdk import Metadata, task
 
 from recsys_airflow.assets import PUBLISHED_RECOMMENDATIONS
 from recsys_airflow.dates import BUSINESS_DATE_KEY
+from recsys_airflow.defaults import AIRFLOW_SETTINGS
 from recsys_airflow.tasks.common import warehouse_url
 
 
 @task
 def begin_publish_run(business_date: str) -> dict:
-    """A new ``recs.runs`` row with empty run tables, and the customer ranges to score."""
+    """A new ``recs.runs`` row with empty run tables, and the customer ranges to score
+    (``RECSYS_AIRFLOW__SCORING_RANGE_SIZE`` customers each)."""
     from recsys.platform.settings import get_settings
     from recsys.publishing.job import prepare_run
 
-    prepared = prepare_run(warehouse_url(), get_settings(), dt.date.fromisoformat(business_date))
+    settings = get_settings()
+    prepared = prepare_run(
+        warehouse_url(),
+        settings,
+        dt.date.fromisoformat(business_date),
+        range_size=settings.airflow.scoring_range_size,
+    )
     return {"run_id": prepared["run_id"], "ranges": [list(r) for r in prepared["ranges"]]}
 
 
@@ -27,9 +35,12 @@ def customer_ranges(prepared: dict) -> list[list[int]]:
     return prepared["ranges"]
 
 
-@task(max_active_tis_per_dagrun=2)
+@task(queue=AIRFLOW_SETTINGS.scoring_queue, pool=AIRFLOW_SETTINGS.writers_pool)
 def score_customer_range(customer_range: list[int], prepared: dict) -> int:
-    """Score customers ``start:stop`` and COPY their lists into the run's table (idempotent)."""
+    """Score customers ``start:stop`` and COPY their lists into the run's table (idempotent).
+
+    On the scoring queue; the writers' pool caps how many ranges COPY at once.
+    """
     from recsys.platform.settings import get_settings
     from recsys.publishing.job import score_range
 
@@ -37,7 +48,7 @@ def score_customer_range(customer_range: list[int], prepared: dict) -> int:
     return score_range(warehouse_url(), get_settings(), prepared["run_id"], start, stop)
 
 
-@task
+@task(pool=AIRFLOW_SETTINGS.writers_pool)
 def check_and_swap(business_date: str, prepared: dict, written: list[int]) -> dict:
     """Similar/popular items, the output quality gate on the new tables, then one-transaction swap.
 

@@ -9,10 +9,11 @@ from airflow.sdk import Metadata, task
 
 from recsys_airflow.assets import CHAMPION_MODEL
 from recsys_airflow.dates import BUSINESS_DATE_KEY
+from recsys_airflow.defaults import AIRFLOW_SETTINGS
 from recsys_airflow.tasks.common import warehouse_url
 
 
-@task(execution_timeout=dt.timedelta(hours=2))
+@task(execution_timeout=dt.timedelta(hours=2), queue=AIRFLOW_SETTINGS.training_queue)
 def train_and_evaluate(business_date: str) -> dict:
     """Train the hybrid, evaluate it against baselines and the champion, apply the gate."""
     from recsys.platform.settings import get_settings
