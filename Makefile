@@ -11,10 +11,11 @@ export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
-export AIRFLOW__CORE__PARALLELISM := 4
 export PYTHONPATH := $(CURDIR)/plugins:$(PYTHONPATH)
+# Root installs system packages directly (CI); anyone else through sudo.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: venv demo test lint bench airflow clean
+.PHONY: venv demo test lint bench airflow airflow-celery redis clean
 
 venv: $(STAMP)
 
@@ -32,7 +33,8 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 demo: $(STAMP)
 	$(BIN)/recsys demo
 
-test: lint
+# The Celery test needs redis-server (the Debian package); `make redis` installs it.
+test: lint redis
 	$(BIN)/python -m pytest
 
 # ruff (lint and format) and mypy over the code; `make test` runs them first.
@@ -44,8 +46,16 @@ lint: $(DEV_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m recsys_bench.run --size $(SIZE)
 
+# Airflow's UI and scheduler (LocalExecutor) on the warehouse until Ctrl-C.
 airflow: $(STAMP)
-	$(BIN)/recsys airflow-standalone
+	$(BIN)/recsys airflow
+
+# The same with the CeleryExecutor: a local Redis broker and two Celery workers.
+airflow-celery: $(STAMP) redis
+	$(BIN)/recsys airflow --celery
+
+redis:
+	@command -v redis-server >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server)
 
 clean:
 	-$(BIN)/recsys warehouse stop
