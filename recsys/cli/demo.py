@@ -153,7 +153,7 @@ def run_dag(stack: LocalAirflow, dag_id: str, date: dt.date, update: Callable[..
         The run failed: the failed tasks and where their logs are.
     """
     run_id = run_id_for(date)
-    stack.api.delete_runs(dag_id, date)
+    stack.replace_runs(dag_id, date)
     stack.api.set_paused(dag_id, False)
     try:
         stack.api.trigger(dag_id, run_id, date)

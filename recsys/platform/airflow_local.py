@@ -140,9 +140,9 @@ class AirflowApi:
                 raise
             self.request("PATCH", f"/api/v2/pools/{name}", body)
 
-    def delete_runs(self, dag_id: str, logical_date: dt.date) -> None:
+    def delete_runs(self, dag_id: str, logical_date: dt.date) -> list[str]:
         """Delete the runs of ``dag_id`` with this logical date, and their task instances
-        (a run still going is failed first)."""
+        (a run still going is failed first); their run ids."""
         stamp = urllib.parse.quote(_midnight(logical_date))
         found = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns?logical_date_gte={stamp}&logical_date_lte={stamp}")
         for run in found["dag_runs"]:
@@ -150,6 +150,7 @@ class AirflowApi:
             if run["state"] not in FINISHED_RUN_STATES:
                 self.request("PATCH", path, {"state": "failed"})
             self.request("DELETE", path)
+        return [run["dag_run_id"] for run in found["dag_runs"]]
 
     def trigger(self, dag_id: str, run_id: str, logical_date: dt.date) -> dict:
         """A manual run whose logical date is midnight UTC of ``logical_date``."""
@@ -356,6 +357,13 @@ class LocalAirflow:
             if code is not None:
                 tail = "\n".join(process.log_path.read_text(errors="replace").splitlines()[-30:])
                 raise AirflowStackError(f"{process.name} exited with code {code} ({process.log_path}):\n{tail}")
+
+    def replace_runs(self, dag_id: str, logical_date: dt.date) -> None:
+        """Delete the runs of ``dag_id`` on ``logical_date`` and their task logs (Airflow's
+        default log layout), so that a new run with the same id starts with empty logs."""
+        assert self.home is not None
+        for run_id in self.api.delete_runs(dag_id, logical_date):
+            shutil.rmtree(self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}", ignore_errors=True)
 
     def wait_until_stopped(self) -> None:
         """Block while every component runs (Ctrl-C raises ``KeyboardInterrupt`` here)."""
