@@ -212,10 +212,10 @@ def run_demo(
         migration.join()
         if migrated:
             raise migrated[0]
-        stack.start()
-        stack.wait_for_dags(set(DAG_IDS))
+        stack.open()
     results = []
     try:
+        stack.wait_for_dags(set(DAG_IDS))
         plan = [(dag_id, date) for date in dates for dag_id in DAILY_DAGS]
         plan += [(dag_id, dates[-1]) for dag_id in NIGHTLY_DAGS]
         for dag_id, date in plan:
@@ -223,7 +223,7 @@ def run_demo(
                 results.append(run_dag(stack, dag_id, date, update))
     finally:
         with progress.stage("airflow stop", "stop Airflow"):
-            stack.stop()
+            stack.close()
     return results
 
 

@@ -202,6 +202,7 @@ class LocalAirflow:
     env: Mapping[str, str] = field(default_factory=dict)
     _processes: list[_Process] = field(default_factory=list, init=False)
     _previous_sigterm: Any = field(default=None, init=False)
+    _migrated: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         #: ``AIRFLOW_HOME``: task logs under ``logs/``, the processes' output under ``processes/``.
@@ -276,7 +277,8 @@ class LocalAirflow:
         return process
 
     def migrate(self) -> None:
-        """Create or upgrade the metadata database (idempotent)."""
+        """Create or upgrade the metadata database (idempotent; entering the stack does it
+        unless it was done already, e.g. on a thread while the caller prepared data)."""
         assert self.home is not None
         self.home.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
@@ -284,6 +286,7 @@ class LocalAirflow:
         )
         if done.returncode != 0:
             raise AirflowStackError(f"airflow db migrate failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+        self._migrated = True
 
     def start(self, timeout: float = 180.0) -> None:
         """Start every component and wait until the API sees a live scheduler."""
@@ -399,25 +402,33 @@ class LocalAirflow:
                 _kill_tree(pid, signal.SIGKILL)
             process.popen.wait()
 
-    def __enter__(self) -> LocalAirflow:
-        # A terminated parent stops its components too (they run in sessions of their own).
+    def open(self) -> LocalAirflow:
+        """Migrate (unless done already), start, and stop everything again if the parent
+        is terminated (the components run in sessions of their own); ``close`` undoes it."""
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            self.migrate()
+            if not self._migrated:
+                self.migrate()
             self.start()
         except BaseException:
-            self.__exit__()
+            self.close()
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def close(self) -> None:
         try:
             self.stop()
         finally:
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
                 self._previous_sigterm = None
+
+    def __enter__(self) -> LocalAirflow:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- runs ----------------------------------------------------------------------
 
