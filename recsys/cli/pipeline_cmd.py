@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 
 import typer
 from rich.console import Console
@@ -55,6 +56,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Airflow's UI and scheduler on the same warehouse, until Ctrl-C (`make airflow`)."""
+        # Ctrl-C stops it even when its parent ignores SIGINT (a script's background job).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         settings = get_settings()
         url = warehouse_url(settings)
         ensure_schemas(url)
