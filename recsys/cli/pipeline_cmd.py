@@ -121,16 +121,23 @@ def _print_quality(quality: demo.ModelQuality | None) -> None:
     if quality is None:
         console.print("[yellow]no training run recorded for the last business date")
         return
+    from recsys.training.registry import CHAMPION
+    from recsys.training.train import CHAMPION as PREVIOUS_CHAMPION
     from recsys.training.train import HYBRID
 
+    notes = {
+        HYBRID: "[bold]this run's model, " + ("now serving" if quality.status == CHAMPION else "not promoted"),
+        PREVIOUS_CHAMPION: "the champion before this run",
+    }
     table = Table(title=f"model quality on the test window (ml.model_runs {quality.run_id}), best first")
     table.add_column("model")
     for metric in SUMMARY_METRICS:
         table.add_column(metric, justify="right")
+    table.add_column("")
     gate_metric = SUMMARY_METRICS[0]
     for name, metrics in sorted(quality.metrics.items(), key=lambda item: -item[1].get(gate_metric, 0.0)):
-        label = f"[bold]{name} (served)" if name == HYBRID else name
-        table.add_row(label, *(f"{metrics.get(m, float('nan')):.4f}" for m in SUMMARY_METRICS))
+        values = (f"{metrics.get(m, float('nan')):.4f}" for m in SUMMARY_METRICS)
+        table.add_row(name, *values, notes.get(name, "baseline"))
     console.print(table)
     console.print(f"champion gate: [bold]{quality.status}[/bold]: {quality.gate_reason}")
 
