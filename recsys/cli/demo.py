@@ -182,24 +182,25 @@ def run_dag(stack: LocalAirflow, dag_id: str, date: dt.date, update: Callable[..
 
 
 def run_demo(
+    stack: LocalAirflow,
     settings: Settings,
-    url: str,
     dataset: str,
     size: str,
     days: int,
     shared_dir: Path,
     progress: StageProgress,
 ) -> list[DagRunResult]:
-    """Stage the data, start Airflow, then run every DAG for each business date.
+    """Stage the data, start Airflow (``stack``), then run every DAG for each business date.
 
     The daily DAGs run for every date; training and publishing once, for the last date
-    (they train on and score from everything loaded by then).
+    (they train on and score from everything loaded by then).  Airflow is asked to stop at
+    the end (:meth:`LocalAirflow.terminate`); the caller closes ``stack``, which waits for
+    its processes, after printing what it wants while they exit.
     """
     from recsys.platform.dbt_runner import parse_project
     from recsys.platform.warehouse import ensure_schemas
 
-    ensure_schemas(url)
-    stack = LocalAirflow(settings, url)
+    ensure_schemas(stack.warehouse_url)
     # The metadata database migrates while the data is staged and dbt parses.
     migrated: list[BaseException] = []
     migration = threading.Thread(target=_capture(stack.migrate, migrated))
@@ -213,17 +214,16 @@ def run_demo(
         if migrated:
             raise migrated[0]
         stack.open()
+        stack.wait_for_dags(set(DAG_IDS))
+    plan = [(dag_id, date) for date in dates for dag_id in DAILY_DAGS]
+    plan += [(dag_id, dates[-1]) for dag_id in NIGHTLY_DAGS]
     results = []
     try:
-        stack.wait_for_dags(set(DAG_IDS))
-        plan = [(dag_id, date) for date in dates for dag_id in DAILY_DAGS]
-        plan += [(dag_id, dates[-1]) for dag_id in NIGHTLY_DAGS]
         for dag_id, date in plan:
             with progress.stage(dag_id, f"{dag_id} {date}") as update:
                 results.append(run_dag(stack, dag_id, date, update))
     finally:
-        with progress.stage("airflow stop", "stop Airflow"):
-            stack.close()
+        stack.terminate()
     return results
 
 

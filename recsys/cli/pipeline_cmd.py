@@ -40,14 +40,19 @@ def register(app: typer.Typer) -> None:
         url = warehouse_url(settings)
         started = dt.datetime.now(dt.UTC)
         console.print(f"warehouse: {url}")
-        with demo.StageProgress(console) as progress:
-            runs = demo.run_demo(settings, url, dataset, size, days, settings.home.parent / "shared", progress=progress)
-        _print_counts(url)
-        _print_times(progress.timer, runs)
-        _print_gates(url, started)
-        quality = demo.model_quality(url, runs[-1].business_date)
-        _print_quality(quality)
-        _print_next_steps(settings, quality, runs)
+        stack = LocalAirflow(settings, url)
+        try:
+            with demo.StageProgress(console) as progress:
+                runs = demo.run_demo(stack, settings, dataset, size, days, settings.home.parent / "shared", progress)
+            # Airflow's processes exit while the summary prints.
+            _print_counts(url)
+            _print_times(progress.timer, runs)
+            _print_gates(url, started)
+            quality = demo.model_quality(url, runs[-1].business_date)
+            _print_quality(quality)
+            _print_next_steps(settings, quality, runs)
+        finally:
+            stack.close()
 
     @app.command("airflow")
     def airflow_cmd(

@@ -175,6 +175,7 @@ class _Process:
     name: str
     popen: subprocess.Popen
     log_path: Path
+    tree: list[int] = field(default_factory=list)  # its descendants when it was asked to stop
 
 
 @dataclass
@@ -203,6 +204,7 @@ class LocalAirflow:
     _processes: list[_Process] = field(default_factory=list, init=False)
     _previous_sigterm: Any = field(default=None, init=False)
     _migrated: bool = field(default=False, init=False)
+    _stopping: list[_Process] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         #: ``AIRFLOW_HOME``: task logs under ``logs/``, the processes' output under ``processes/``.
@@ -385,20 +387,27 @@ class LocalAirflow:
         process.popen.wait()
         self._processes.remove(process)
 
-    def stop(self, grace: float = 20.0) -> None:
-        """Stop every component: SIGTERM to all at once, SIGKILL to what is left after
-        ``grace`` seconds (and to task processes, which run in process groups of their own)."""
-        processes, self._processes = self._processes, []
-        trees = {p.popen.pid: [c.pid for c in _children(p.popen.pid)] for p in processes}
-        for process in processes:
+    def terminate(self) -> None:
+        """Ask every component to stop (SIGTERM to all at once) without waiting; ``stop``
+        waits for them.  Running components are then no longer checked or signalled."""
+        for process in self._processes:
+            process.tree = [c.pid for c in _children(process.popen.pid)]
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.popen.pid, signal.SIGTERM)
+        self._stopping += self._processes
+        self._processes = []
+
+    def stop(self, grace: float = 20.0) -> None:
+        """Stop every component: SIGTERM, then SIGKILL to what is left after ``grace``
+        seconds (and to task processes, which run in process groups of their own)."""
+        self.terminate()
+        processes, self._stopping = self._stopping, []
         deadline = time.monotonic() + grace
         for process in processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
         for process in processes:
-            for pid in (process.popen.pid, *trees[process.popen.pid]):
+            for pid in (process.popen.pid, *process.tree):
                 _kill_tree(pid, signal.SIGKILL)
             process.popen.wait()
 
@@ -433,7 +442,7 @@ class LocalAirflow:
     # -- runs ----------------------------------------------------------------------
 
     def wait_for_run(
-        self, dag_id: str, run_id: str, timeout: float = 1800.0, on_progress=None, poll: float = 0.5
+        self, dag_id: str, run_id: str, timeout: float = 1800.0, on_progress=None, poll: float = 0.25
     ) -> dict:
         """Poll a run until it finishes; ``on_progress(task_instances)`` after every poll."""
         deadline = time.monotonic() + timeout
