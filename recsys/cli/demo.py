@@ -169,7 +169,7 @@ def run_dag(stack: LocalAirflow, dag_id: str, date: dt.date, update: Callable[..
     task_instances = stack.api.task_instances(dag_id, run_id)
     if run["state"] != "success":
         failed = [ti for ti in task_instances if ti["state"] in {"failed", "upstream_failed"}]
-        logs = stack.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" if stack.home else None
+        logs = stack.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
         raise DemoError(
             f"{dag_id} failed for {date} (run {run_id}): "
             + ", ".join(f"{ti['task_id']} {ti['state']}" for ti in failed)

@@ -258,7 +258,6 @@ class LocalAirflow:
     # -- processes -----------------------------------------------------------------
 
     def _spawn(self, name: str, argv: list[str]) -> _Process:
-        assert self.home is not None
         log_dir = self.home / "processes"
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"{name}.log"
@@ -281,7 +280,6 @@ class LocalAirflow:
     def migrate(self) -> None:
         """Create or upgrade the metadata database (idempotent; entering the stack does it
         unless it was done already, e.g. on a thread while the caller prepared data)."""
-        assert self.home is not None
         self.home.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
             ["airflow", "db", "migrate"], env=self.environment, capture_output=True, text=True, check=False
@@ -328,7 +326,6 @@ class LocalAirflow:
         binary = shutil.which("redis-server")
         if binary is None:
             raise AirflowStackError("redis-server not found: `make redis` installs the Debian package")
-        assert self.home is not None
         self._spawn(
             "redis",
             [binary, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -366,7 +363,6 @@ class LocalAirflow:
     def replace_runs(self, dag_id: str, logical_date: dt.date) -> None:
         """Delete the runs of ``dag_id`` on ``logical_date`` and their task logs (Airflow's
         default log layout), so that a new run with the same id starts with empty logs."""
-        assert self.home is not None
         for run_id in self.api.delete_runs(dag_id, logical_date):
             shutil.rmtree(self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}", ignore_errors=True)
 
