@@ -13,13 +13,17 @@ import os
 import warnings
 
 import psycopg
+from psycopg import sql
 
 from recsys.platform.settings import Settings
 
 EMBEDDED_PASSWORD = "postgres"
 
-#: Server settings for a single-node analytical warehouse; applied once to the
-#: embedded server (a remote server is the operator's to tune).
+#: Server settings for a single-node analytical warehouse, applied to the embedded server
+#: whenever they differ from what it runs with (a remote server is the operator's to tune).
+#: ``synchronous_commit`` stays ``on``: a load or publish reported as committed must survive
+#: a crash of the server (docs/reliability.md); ``wal_level=minimal`` still lets bulk loads
+#: into tables created in the same transaction skip the WAL (their files are synced at commit).
 EMBEDDED_SERVER_SETTINGS = {
     "shared_buffers": "1GB",
     "work_mem": "64MB",
@@ -28,10 +32,15 @@ EMBEDDED_SERVER_SETTINGS = {
     "checkpoint_timeout": "30min",
     "wal_level": "minimal",
     "max_wal_senders": "0",
-    "synchronous_commit": "off",
+    "synchronous_commit": "on",
     "max_connections": "200",
     "timezone": "UTC",
 }
+
+
+_AUTO_CONF_SETTINGS = "select name, setting from pg_file_settings where sourcefile like '%postgresql.auto.conf'"
+#: Settings whose new value waits for a restart: postmaster-context ones that changed.
+_PENDING_RESTART = "select count(*) > 0 from pg_settings where name = any(%(names)s) and context = 'postmaster'"
 
 
 def _one_row(cursor: psycopg.Cursor) -> tuple:
@@ -63,13 +72,17 @@ def _embedded_server(settings: Settings):
 
 
 def _tune_embedded(admin_url: str) -> bool:
-    """Apply :data:`EMBEDDED_SERVER_SETTINGS`; True when a restart is needed."""
+    """Apply :data:`EMBEDDED_SERVER_SETTINGS` where ``postgresql.auto.conf`` differs (also on a
+    server tuned by an earlier version); True when a restart is needed to take effect."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if _one_row(conn.execute("show wal_level"))[0] == "minimal":
+        written = dict(conn.execute(_AUTO_CONF_SETTINGS).fetchall())
+        changed = {name: value for name, value in EMBEDDED_SERVER_SETTINGS.items() if written.get(name) != value}
+        for name, value in changed.items():
+            conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        if not changed:
             return False
-        for name, value in EMBEDDED_SERVER_SETTINGS.items():
-            conn.execute(f"alter system set {name} = '{value}'")
-    return True
+        conn.execute("select pg_reload_conf()")
+        return bool(_one_row(conn.execute(_PENDING_RESTART, {"names": list(changed)}))[0])
 
 
 def start_embedded(settings: Settings) -> str:
