@@ -36,7 +36,9 @@ def _crash(settings: Settings) -> None:
 
 def _events(path, first: int, n: int) -> None:
     rows = [f"e{i},c{i % 7},s{i},view,p{i % 11},2011-12-01T10:00:00Z,1.5," for i in range(first, first + n)]
-    path.write_text("event_id,customer_id,session_id,event_type,product_id,event_ts,price,rating\n" + "\n".join(rows) + "\n")
+    path.write_text(
+        "event_id,customer_id,session_id,event_type,product_id,event_ts,price,rating\n" + "\n".join(rows) + "\n"
+    )
 
 
 def test_batches_reported_as_loaded_survive_an_immediate_stop(private_settings, tmp_path):

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             help="Suite (raw_events, marts_fct_events, recommendations...) or stage "
             "(raw, marts, model_inputs, recommendations).",
         ),
-        date: str = typer.Option(..., "--date", help="Logical date, YYYY-MM-DD."),
+        date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="Logical date."),
         table: str | None = typer.Option(None, help="schema.table instead of the suite's own (one suite only)."),
         run_id: str | None = typer.Option(None, help="Run id for dq.validation_results (default manual__<date>)."),
         batch_id: list[int] | None = typer.Option(None, help="Raw suites: only this load batch (repeatable)."),
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings()
         url = url or warehouse.warehouse_url(settings)
-        day = dt.date.fromisoformat(date)
+        day = date.date()
         options = {**({"batch_ids": batch_id} if batch_id else {}), **({"k": k} if k else {})}
         if table:
             results = [run_suite(url, suite, day, table, run_id, settings=settings, options=options, build_docs=docs)]

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import typer
 
+from recsys.cli.choices import choice
+from recsys.contracts.raw import SOURCES
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
+
+Source = choice("Source", SOURCES)
 
 
 def _day(value: dt.datetime | None) -> dt.date:
@@ -47,7 +51,7 @@ def register(app: typer.Typer) -> None:
     def files(
         date: dt.datetime | None = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
         landing: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
-        source: list[str] | None = typer.Option(None, help="Only this source (repeatable)."),
+        source: list[Source] | None = typer.Option(None, help="Only this source (repeatable)."),
     ) -> None:
         """Load every landing file available on the date that has not loaded yet."""
         from rich.progress import (
@@ -75,7 +79,11 @@ def register(app: typer.Typer) -> None:
 
             try:
                 results = load_landing(
-                    url, landing or settings.landing_dir, _day(date), source or None, progress=report
+                    url,
+                    landing or settings.landing_dir,
+                    _day(date),
+                    [s.value for s in source] if source else None,
+                    progress=report,
                 )
             except (LoadError, ValueError) as exc:
                 raise typer.BadParameter(str(exc)) from exc

@@ -21,9 +21,11 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
+from recsys.cli.choices import choice
 from recsys.platform.settings import Settings, get_settings
 
 console = Console(stderr=True)
+Protocol = choice("Protocol", ("temporal", "leave-last-out", "both"))
 
 
 def _logging() -> None:
@@ -125,7 +127,7 @@ def register(app: typer.Typer) -> None:
             formats=["%Y-%m-%d"],
             help="Logical date: the test window ends with it (default: last date of the data).",
         ),
-        protocol: str = typer.Option("temporal", help="temporal, leave-last-out or both."),
+        protocol: Protocol = typer.Option("temporal", help="How the held-out data is chosen."),
         output: Path = typer.Option(Path("metrics.json"), help="JSON file with every model's metrics."),
         report: Path = typer.Option(None, help="Also write an HTML report here."),
     ) -> None:
@@ -134,8 +136,6 @@ def register(app: typer.Typer) -> None:
         from recsys.training.report import write_report
         from recsys.training.train import train_and_evaluate
 
-        if protocol not in ("temporal", "leave-last-out", "both"):
-            raise typer.BadParameter(f"unknown protocol {protocol!r}")
         _logging()
         settings = get_settings()
         frames = _frames(settings, interactions, items, users, order_lines, date.date() if date else None)
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
             "leave-last-out": lambda: splits.leave_last_out(frames.interactions),
         }
         results = {}
-        for name in chosen if protocol == "both" else (protocol,):
+        for name in chosen if protocol.value == "both" else (protocol.value,):
             started = time.perf_counter()
             run = train_and_evaluate(
                 frames, chosen[name](), settings.training, settings.evaluation, _weighting(settings)

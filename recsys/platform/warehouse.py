@@ -104,9 +104,35 @@ def warehouse_url(settings: Settings) -> str:
     return with_database(admin_url, settings.warehouse_db)
 
 
+class WarehouseUnreachable(ConnectionError):
+    """The warehouse cannot be reached at the configured URL."""
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password hidden, for messages and logs."""
+    if "://" in url:
+        return make_url(url).render_as_string(hide_password=True)
+    fields = conninfo.conninfo_to_dict(url)
+    return conninfo.make_conninfo(**(fields | ({"password": "***"} if fields.get("password") else {})))
+
+
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
-    """A psycopg 3 connection with the session settings every platform query assumes."""
-    conn = psycopg.connect(url, autocommit=autocommit)
+    """A psycopg 3 connection with the session settings every platform query assumes.
+
+    Raises
+    ------
+    WarehouseUnreachable
+        When no connection can be made: the message names the URL (password hidden) and
+        the setting that chose it.
+    """
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        raise WarehouseUnreachable(
+            f"cannot connect to the warehouse at {redacted(url)} ({reason}); check WAREHOUSE_URL, "
+            "or unset it to use the embedded server"
+        ) from exc
     conn.execute("set timezone = 'UTC'")
     conn.execute("set datestyle = 'ISO, MDY'")
     if not autocommit:
