@@ -7,16 +7,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from recsys.cli.choices import choice
-from recsys.contracts.marts import RFM_SEGMENTS
+from recsys.contracts.marts import RfmSegment
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 from recsys.publishing import exports
-from recsys.publishing.export_files import FORMATS
+from recsys.publishing.export_files import ExportFormat
 
 console = Console()
-Format = choice("Format", FORMATS)
-Segment = choice("Segment", RFM_SEGMENTS)
 
 
 def register(app: typer.Typer) -> None:
@@ -25,8 +22,8 @@ def register(app: typer.Typer) -> None:
         campaign: str = typer.Option(..., help="Campaign name (names the folder; seeds its holdout)."),
         out: Path = typer.Option(..., "--out", help="Folder to write <campaign>_<send date>/ into."),
         k: int = typer.Option(5, help="Products per customer."),
-        fmt: Format = typer.Option("csv", "--format", help="File format of the send files."),
-        segment: Segment | None = typer.Option(None, help="Only customers of this RFM segment."),
+        fmt: ExportFormat = typer.Option("csv", "--format", help="File format of the send files."),
+        segment: RfmSegment | None = typer.Option(None, help="Only customers of this RFM segment."),
         audience_sql: str = typer.Option(None, help="SQL returning customer_id (text, or a path to a .sql file)."),
         holdout_share: float = typer.Option(None, help="Share held out (default RECSYS_RECS__HOLDOUT_SHARE)."),
         run_id: str = typer.Option(None, help="Export a kept run instead of the current one."),
@@ -41,8 +38,8 @@ def register(app: typer.Typer) -> None:
             campaign,
             out,
             k=k,
-            fmt=fmt.value,
-            audience=exports.Audience(segment=segment.value if segment else None, sql_text=audience_sql),
+            fmt=fmt,
+            audience=exports.Audience(segment=segment, sql_text=audience_sql),
             holdout_share=holdout_share,
             run_id=run_id,
         )

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import typer
 
-from recsys.cli.choices import choice
-from recsys.generator.spec import PRESETS
+from recsys.generator.spec import PresetName
 from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
-Size = choice("Size", PRESETS)
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -22,7 +20,7 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
-        size: Size = typer.Option("small", help="Preset of the shop's size (docs/generator.md)."),
+        size: PresetName = typer.Option("small", help="Preset of the shop's size (docs/generator.md)."),
         out: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
         seed: int | None = typer.Option(None, help="Random seed (default: the preset's, 42)."),
         customers: int | None = typer.Option(None, help="Override the preset's number of customers."),
@@ -43,7 +41,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             spec = shop_spec(
-                size.value,
+                size,
                 seed=seed,
                 n_customers=customers,
                 n_products=products,

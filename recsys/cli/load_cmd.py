@@ -8,14 +8,19 @@ from pathlib import Path
 
 import typer
 
-from recsys.cli.choices import choice
 from recsys.contracts.raw import SOURCES
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
 
-Source = choice("Source", SOURCES)
+
+def _known_sources(values: list[str] | None) -> list[str] | None:
+    """A repeatable option cannot be a typer choice; the same check and message by hand."""
+    unknown = [v for v in values or () if v not in SOURCES]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(map(repr, unknown))}: not a source; choose from {', '.join(SOURCES)}")
+    return values
 
 
 def _day(value: dt.datetime | None) -> dt.date:
@@ -51,7 +56,9 @@ def register(app: typer.Typer) -> None:
     def files(
         date: dt.datetime | None = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
         landing: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
-        source: list[Source] | None = typer.Option(None, help="Only this source (repeatable)."),
+        source: list[str] | None = typer.Option(
+            None, callback=_known_sources, help=f"Only this source (repeatable): {', '.join(SOURCES)}."
+        ),
     ) -> None:
         """Load every landing file available on the date that has not loaded yet."""
         from rich.progress import (
@@ -82,7 +89,7 @@ def register(app: typer.Typer) -> None:
                     url,
                     landing or settings.landing_dir,
                     _day(date),
-                    [s.value for s in source] if source else None,
+                    source or None,
                     progress=report,
                 )
             except (LoadError, ValueError) as exc:

@@ -15,17 +15,17 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from recsys.cli.choices import choice
 from recsys.platform.settings import Settings, get_settings
 
 console = Console(stderr=True)
-Protocol = choice("Protocol", ("temporal", "leave-last-out", "both"))
+Protocol = Literal["temporal", "leave-last-out", "both"]
 
 
 def _logging() -> None:
@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
             "leave-last-out": lambda: splits.leave_last_out(frames.interactions),
         }
         results = {}
-        for name in chosen if protocol.value == "both" else (protocol.value,):
+        for name in chosen if protocol == "both" else (protocol,):
             started = time.perf_counter()
             run = train_and_evaluate(
                 frames, chosen[name](), settings.training, settings.evaluation, _weighting(settings)

@@ -6,5 +6,9 @@ The marts enforce them with check constraints (``dbt/models/marts/_marts__models
 
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 #: ``marts.dim_customers.rfm_segment``: the named RFM classes, in the order dbt assigns them.
-RFM_SEGMENTS = ("new", "champions", "loyal", "at_risk", "hibernating", "promising", "prospect")
+RfmSegment = Literal["new", "champions", "loyal", "at_risk", "hibernating", "promising", "prospect"]
+RFM_SEGMENTS: tuple[str, ...] = typing.get_args(RfmSegment)

@@ -75,7 +75,7 @@ def _tune_embedded(admin_url: str) -> bool:
     """Apply :data:`EMBEDDED_SERVER_SETTINGS` where ``postgresql.auto.conf`` differs (also on a
     server tuned by an earlier version); True when a restart is needed to take effect."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        written = dict(conn.execute(_AUTO_CONF_SETTINGS).fetchall())
+        written: dict[str, str] = dict(conn.execute(_AUTO_CONF_SETTINGS).fetchall())
         changed = {name: value for name, value in EMBEDDED_SERVER_SETTINGS.items() if written.get(name) != value}
         for name, value in changed.items():
             conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))

@@ -112,8 +112,8 @@ def redacted(url: str) -> str:
     """``url`` with its password hidden, for messages and logs."""
     if "://" in url:
         return make_url(url).render_as_string(hide_password=True)
-    fields = conninfo.conninfo_to_dict(url)
-    return conninfo.make_conninfo(**(fields | ({"password": "***"} if fields.get("password") else {})))
+    fields = {k: str(v) for k, v in conninfo.conninfo_to_dict(url).items() if v is not None}
+    return conninfo.make_conninfo("", **(fields | ({"password": "***"} if "password" in fields else {})))
 
 
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
