@@ -45,6 +45,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from recsys.contracts.raw import SourceSpec, get_source
+from recsys.ingest import quarantine
 from recsys.ingest.judging import (
     partition_parts,
     raw_table,
@@ -273,6 +274,7 @@ def load_path(
         result = BatchResult(spec.name, file_name, sha256, batch_id, rows_read, direct + staged, rejected)
         check_counts(result)
         cur.execute(_sql("load_batch_record.sql"), _batch_row(result, logical_date, started_at))
+    quarantine.replace_quarantined(conn, spec.name, file_name, batch_id)
     return result
 
 

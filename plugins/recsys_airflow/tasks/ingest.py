@@ -70,12 +70,6 @@ def load_shop_oltp(business_date: str) -> list[dict]:
     return _summaries(load_oltp(warehouse_url(), source_url, dt.date.fromisoformat(business_date)))
 
 
-@task(trigger_rule="none_failed")
-def new_batch_ids(files: list[dict] | None, oltp: list[dict] | None) -> list[int]:
-    """Batches this run actually loaded (skipped files were validated when they landed)."""
-    return [b["batch_id"] for b in (files or []) + (oltp or []) if not b["skipped"]]
-
-
 @task(outlets=[RAW_SHOP_DATA])
 def announce_raw_data(business_date: str):
     """Tell ``warehouse_build`` that raw data for the business date is in."""

@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'customers') }}
+    {{ admitted_rows(source('shop', 'customers')) }}
 
 ),
 
