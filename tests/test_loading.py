@@ -31,7 +31,7 @@ BROKEN_REASONS = {
     6: ["event_ts", "'2011-13-45T10:00:00Z'"],
     7: ["price", "'abc'", "number"],
     8: ["wrong column count: expected 8, got 9"],
-    9: ["rating 7 outside 1..5"],
+    9: ["rating '7' outside 1..5"],
     10: ["event_ts", "'2011-02-29T10:00:00Z'"],
     15: ["event_ts", "'now'"],
     16: ["empty row"],

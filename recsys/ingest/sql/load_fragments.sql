@@ -32,8 +32,13 @@ end
 -- name: out_of_range
 case
     when pg_input_is_valid({field}, {type_name})
-        then case when {field}::{type} not between {low} and {high} then {prefix} || {field} || {suffix} end
+        then case
+            when {field}::{type} not between {low} and {high} then {prefix} || quote_literal(left({field}, 60)) || {suffix}
+        end
 end
+
+-- name: too_long
+case when length({field}) > {limit} then {prefix} || length({field}) || {suffix} end
 
 -- name: attributes
 nullif(jsonb_strip_nulls(jsonb_object({keys}::text[], array[{fields}]::text[])), '{{}}'::jsonb)
