@@ -106,6 +106,9 @@ def _load(ctx: StageContext, day: dt.date) -> StageOutput:
     from recsys.ingest.landing import load_landing
 
     results, seconds = _timed(load_landing, ctx.url, ctx.settings.landing_dir, day)
+    refused = [f"{r.file_name}: {r.error}" for r in results if r.failed]
+    if refused:
+        raise RuntimeError(f"bench landing files refused: {refused}")
     loaded = [r for r in results if not r.skipped]  # the history files are skipped at night
     by_source = {r.source: r.rows_loaded for r in loaded}
     rejected = sum(r.rows_rejected for r in loaded)

@@ -205,17 +205,24 @@ def test_landing_files_are_dated_filtered_and_ordered(tmp_path):
         "notes.txt",
         ".events_2011-11-01.csv",
         "events_2012-01-01.parquet",
+        "events_2011-02-30.csv",
+        "events_2011-11-30.csv.gz.manifest.json",
     ):
         _copy_as(BROKEN, events, name)
     _copy_as(BROKEN, tmp_path / "customers", "customers.csv")
 
     found = landing.landing_files(tmp_path, dt.date(2011, 12, 2))
 
-    assert [(s, p.name) for s, p in found] == [
-        ("customers", "customers.csv"),
-        ("events", "backfill.csv"),
-        ("events", "events_2011-11-30.csv.gz"),
-        ("events", "events_2011-12-02.csv"),
+    assert [(s, p.name, str(e) if e else None) for s, p, e in found] == [
+        ("customers", "customers.csv", None),
+        (
+            "events",
+            "events_2011-02-30.csv",
+            "events_2011-02-30.csv: 2011-02-30 in the name is not a date; rename the file",
+        ),
+        ("events", "backfill.csv", None),
+        ("events", "events_2011-11-30.csv.gz", None),
+        ("events", "events_2011-12-02.csv", None),
     ]
     assert landing.landing_files(tmp_path, dt.date(2011, 12, 2), sources=["products"]) == []
 

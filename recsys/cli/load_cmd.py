@@ -36,7 +36,7 @@ def _print_batches(results: Iterable) -> None:
         table.add_column(name, justify="left", overflow="fold")
     for name in ("read", "loaded", "rejected"):
         table.add_column(name, justify="right", overflow="fold")
-    table.add_column("skipped", justify="center", overflow="fold")
+    table.add_column("outcome", justify="left", overflow="fold")
     for r in results:
         table.add_row(
             r.source,
@@ -44,9 +44,9 @@ def _print_batches(results: Iterable) -> None:
             f"{r.rows_read:,}",
             f"{r.rows_loaded:,}",
             f"{r.rows_rejected:,}",
-            "yes" if r.skipped else "",
+            f"refused: {r.error}" if r.failed else "skipped (loaded before)" if r.skipped else "loaded",
         )
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -84,17 +84,14 @@ def register(app: typer.Typer) -> None:
                     tasks[path] = bar.add_task(path.name, total=1.0)
                 bar.update(tasks[path], completed=done)
 
-            try:
-                results = load_landing(
-                    url,
-                    landing or settings.landing_dir,
-                    _day(date),
-                    source or None,
-                    progress=report,
-                )
-            except (LoadError, ValueError) as exc:
-                raise typer.BadParameter(str(exc)) from exc
+            results = load_landing(url, landing or settings.landing_dir, _day(date), source or None, progress=report)
         _print_batches(results)
+        refused = [r for r in results if r.failed]
+        if refused:
+            raise LoadError(
+                f"{len(refused)} file(s) refused, the others loaded: "
+                + "; ".join(f"{r.source}/{r.file_name}: {r.error}" for r in refused)
+            )
 
     @group.command("oltp")
     def oltp(

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from airflow.sdk import Metadata, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recsys_airflow.assets import RAW_SHOP_DATA
 from recsys_airflow.dates import BUSINESS_DATE_KEY
@@ -35,7 +35,11 @@ def _summaries(results) -> list[dict]:
 
 @task
 def load_landing_files(business_date: str) -> list[dict]:
-    """COPY every new landing file dated on or before the business date into ``raw``."""
+    """COPY every new landing file dated on or before the business date into ``raw``.
+
+    A refused file (bad header, truncated, a manifest it does not match) fails the task
+    without retries, after every other file has loaded: a retry cannot fix a file.
+    """
     from recsys.ingest.landing import load_landing
     from recsys.platform.settings import get_settings
 
@@ -50,6 +54,12 @@ def load_landing_files(business_date: str) -> list[dict]:
             r.rows_loaded,
             r.rows_rejected,
             " (already loaded, skipped)" if r.skipped else "",
+        )
+    refused = [r for r in results if r.failed]
+    if refused:
+        raise AirflowFailException(
+            f"{len(refused)} landing file(s) refused (the others loaded; replace these and rerun): "
+            + "; ".join(f"{r.source}/{r.file_name}: {r.error}" for r in refused)
         )
     return _summaries(results)
 
