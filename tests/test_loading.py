@@ -620,6 +620,6 @@ def test_cli_loads_landing_files_and_prints_their_batches(warehouse_db, tmp_path
         if "events_2011-12-02.csv" in line
     ]
     assert [c[1:7] for c in cells] == [
-        ["events", "events_2011-12-02.csv", "20", "8", "12", ""],
-        ["events", "events_2011-12-02.csv", "0", "0", "0", "yes"],
+        ["events", "events_2011-12-02.csv", "20", "8", "12", "loaded"],
+        ["events", "events_2011-12-02.csv", "0", "0", "0", "skipped (loaded before)"],
     ]

@@ -20,20 +20,20 @@ case when {field} is null or {field} ~ '^[ \t\r\n]*$' then {message} end
 -- name: invalid
 case
     when {field} is not null and not (pg_input_is_valid({field}, {type_name}) and {field} ~ {shape})
-        then {prefix} || quote_literal(left({field}, 60)) || {suffix}
+        then {prefix} || quote_literal(translate(left({field}, 60), E'\n\r\t', '   ')) || {suffix}
 end
 
 -- name: not_accepted
 case
     when {field} is not null and not ({field} = any({accepted}))
-        then {prefix} || quote_literal(left({field}, 60)) || {suffix}
+        then {prefix} || quote_literal(translate(left({field}, 60), E'\n\r\t', '   ')) || {suffix}
 end
 
 -- name: out_of_range
 case
     when pg_input_is_valid({field}, {type_name})
         then case
-            when {field}::{type} not between {low} and {high} then {prefix} || quote_literal(left({field}, 60)) || {suffix}
+            when {field}::{type} not between {low} and {high} then {prefix} || quote_literal(translate(left({field}, 60), E'\n\r\t', '   ')) || {suffix}
         end
 end
 
