@@ -50,7 +50,8 @@ def _model_of(info: runs.RunInfo) -> str:
 
 def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
-    model = load_model(inputs.model_artifact(url, model_version))
+    path, checksum = inputs.model_artifact(url, model_version)
+    model = load_model(path, expected_checksum=checksum)
     scoring = inputs.read_inputs(
         url, context_date, active_days=settings.recs.active_days, recent_days=settings.context.recent_days
     )
