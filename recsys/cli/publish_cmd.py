@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
     @group.command("restore")
     def restore(run_id: str = typer.Option(..., "--run-id", help="A kept run (see `recsys publish runs`).")) -> None:
         """Make an earlier run current again, in one transaction."""
-        info = runs.restore_run(warehouse.warehouse_url(get_settings()), run_id)
+        settings = get_settings()
+        info = runs.restore_run(warehouse.warehouse_url(settings), run_id, job.yielding(settings))
         console.print(f"run {info.run_id} is current again ({info.n_rows} rows, send date {info.context_date})")
 
     app.add_typer(group, name="publish")

@@ -199,6 +199,9 @@ class RecsConfig(_Section):
     ``block_size`` 0 uses :func:`recsys.ranking.topk.block_rows` (256 users); ``num_threads`` 0 uses every core.
     The lists of a run for logical date D are for the send date D + ``send_offset_days``
     (history up to and including D; season and calendar of the send date).
+    ``swap_lock_timeout`` (seconds, below PostgreSQL's 1 s ``deadlock_timeout``) is the
+    longest a reader waits for a publish's swap; the swap retries for ``swap_patience``
+    seconds while readers hold the views (:class:`recsys.publishing.runs.Yielding`).
     """
 
     k: int = 10
@@ -210,6 +213,8 @@ class RecsConfig(_Section):
     active_days: int = 365
     holdout_share: float = 0.10
     send_offset_days: int = 1
+    swap_lock_timeout: float = 0.2
+    swap_patience: float = 600.0
     product_url_template: str = "https://shop.example.com/products/{product_id}"
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 

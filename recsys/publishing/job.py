@@ -130,7 +130,14 @@ def finalize_run(
     plan = plan or build_plan(url, settings, info.context_date, _model_of(info))
     runs.write_block(url, run_id, "similar_items", recommend.similar_items_frame(plan, settings.recs.similar_k))
     runs.write_block(url, run_id, "popular_items", recommend.popular_items_frame(plan, settings.recs.popular_k))
-    return runs.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings)
+    return runs.finish_run(
+        url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings, yielding=yielding(settings)
+    )
+
+
+def yielding(settings: Settings) -> runs.Yielding:
+    """How this platform's swaps give way to readers (``RECSYS_RECS__SWAP_*``)."""
+    return runs.Yielding(settings.recs.swap_lock_timeout, settings.recs.swap_patience)
 
 
 def publish_for_date(
