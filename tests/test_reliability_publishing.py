@@ -70,7 +70,7 @@ class Readers:
         with psycopg.connect(self.url) as conn:
             while not self.stop.is_set():
                 with conn.transaction():
-                    (popular,) = conn.execute("select distinct run_id from recs.popular_items").fetchone()
+                    (popular,) = warehouse.one_row(conn.execute("select distinct run_id from recs.popular_items"))
                     time.sleep(0.3)
                     seen = [r for (r,) in conn.execute("select distinct run_id from recs.user_recommendations")]
                     similar = [r for (r,) in conn.execute("select distinct run_id from recs.similar_items")]
