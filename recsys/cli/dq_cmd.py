@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         from recsys_expectations.gates import raw_gate
 
         settings = get_settings()
-        url = url or warehouse.warehouse_url(settings)
+        url = url or warehouse.component_url(settings, "quality")
         day = date.date()
         options = {**({"batch_ids": batch_id} if batch_id else {}), **({"k": k} if k else {})}
         try:
@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
         """Let a quarantined load batch through the raw gate, on the record (dq.releases)."""
         from recsys.ingest.quarantine import release as release_batch
 
-        done = release_batch(warehouse.warehouse_url(get_settings()), batch, reason, released_by=by)
+        done = release_batch(warehouse.component_url(get_settings(), "quality"), batch, reason, released_by=by)
         typer.echo(
             f"batch {done.batch_id} released by {done.released_by} at {done.released_at:%Y-%m-%d %H:%M:%S}; "
             "rerun the business date's shop_ingest (or `recsys dq run --suite raw`) to let it in"

@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from recsys.ingest.layout import LoadError
 
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
+        url = warehouse.component_url(settings, "loader")
         tasks: dict[Path, TaskID] = {}
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
         with Progress(*columns, transient=True) as bar:
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
         from recsys.ingest.oltp import load_oltp
 
-        url = warehouse.warehouse_url(get_settings())
+        url = warehouse.component_url(get_settings(), "loader")
         try:
             results = load_oltp(url, source_url, _day(date))
         except (psycopg.OperationalError, psycopg.errors.UndefinedTable) as exc:

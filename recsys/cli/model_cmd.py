@@ -65,7 +65,7 @@ def _frames(
         return frames.order_lines_to_frames(frames.read_table(order_lines), fees)
     if date is None:
         raise typer.BadParameter("the warehouse path needs --date (the logical date)")
-    return marts.read_warehouse(warehouse.warehouse_url(settings), date)
+    return marts.read_warehouse(warehouse.component_url(settings, "trainer"), date)
 
 
 def print_table(evaluations, title: str) -> None:
@@ -99,8 +99,7 @@ def register(app: typer.Typer) -> None:
 
         _logging()
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
-        warehouse.ensure_schemas(url)
+        url = warehouse.component_url(settings, "trainer")
         result = run_training(
             url,
             date.date(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -89,18 +90,65 @@ def start_embedded(settings: Settings) -> str:
     """Start (or reuse) the embedded server and return the admin URL (database ``postgres``).
 
     The URL is read from the server object: ``pgserver`` moves the socket elsewhere when
-    the data folder path is long.  On first start the server is tuned and restarted.
+    the data folder path is long.  The server is tuned (restarted when a setting needs
+    it) and, with ``warehouse_tcp_port``, made to listen on localhost for the BI role.
     """
     pgserver = _pgserver()
     server = _embedded_server(settings)
     with server._lock:  # the handle is cached per process; the server may have been stopped since
         server.ensure_postgres_running()
-    # The socket trusts local users; the password only fills the field that tools
-    # building profiles from a connection (cosmos) insist on.
-    admin_url = server.get_uri().replace("postgres:@", f"postgres:{EMBEDDED_PASSWORD}@", 1)
-    if _tune_embedded(admin_url):
+    admin_url = _admin_url(server)
+    restart = _tune_embedded(admin_url)
+    port = settings.warehouse_tcp_port
+    if port is not None and not _listens_on(admin_url, port):
+        _restart_listening(pgserver, server, port)
+        with server._lock:
+            server.ensure_postgres_running()
+        admin_url = _admin_url(server)
+    elif restart:
         pgserver.pg_ctl(["-w", "restart", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
     return admin_url
+
+
+def _admin_url(server) -> str:
+    """The superuser's URL of the running server (its port when it is not the default)."""
+    # The socket trusts local users; the password only fills the field that tools
+    # building profiles from a connection (cosmos) insist on.
+    url = server.get_uri().replace("postgres:@", f"postgres:{EMBEDDED_PASSWORD}@", 1)
+    port = server.get_postmaster_info().port
+    return url + (f"&port={port}" if port and port != 5432 else "")
+
+
+#: Client authentication of an embedded server that listens on TCP: its socket trusts the
+#: local users (the pipeline's roles); over TCP only the BI role connects, with its password.
+TCP_HBA = """# written by recsys.platform.embedded: the socket trusts local users, TCP is for the BI role only
+local   all   all                        trust
+host    all   recsys_bi   127.0.0.1/32   scram-sha-256
+host    all   all         all            reject
+"""
+
+
+def _listens_on(admin_url: str, port: int) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        addresses = _one_row(conn.execute("show listen_addresses"))[0]
+        listening_port = int(_one_row(conn.execute("show port"))[0])
+    return addresses == "127.0.0.1" and listening_port == port
+
+
+def _restart_listening(pgserver, server, port: int) -> None:
+    """Restart the server listening on ``127.0.0.1:port`` too, TCP restricted to the BI role."""
+    info = server.get_postmaster_info()
+    hba = Path(server.pgdata) / "pg_hba.conf"
+    owner = hba.stat()
+    hba.write_text(TCP_HBA)
+    if os.geteuid() == 0:
+        os.chown(hba, owner.st_uid, owner.st_gid)
+    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
+    pgserver.pg_ctl(
+        ["-w", "-o", "-h 127.0.0.1", "-o", f"-p {port}", "-o", f"-k {info.socket_dir}", "-l", str(server.log), "start"],
+        pgdata=server.pgdata,
+        user=server.system_user,
+    )
 
 
 def stop_embedded(settings: Settings) -> None:

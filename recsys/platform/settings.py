@@ -18,7 +18,7 @@ import os
 import typing
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -219,6 +219,26 @@ class RecsConfig(_Section):
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 
 
+class RolesConfig(_Section):
+    """Which PostgreSQL role each component connects as (``RECSYS_ROLES__*``, recsys.platform.roles).
+
+    With ``enabled`` every component connects as its own role: the warehouse URL with the
+    role as user, unless ``<component>_url`` gives its full URL (an external warehouse with
+    passwords).  ``bi_password`` is the BI role's password for TCP connections (default: one
+    generated for the embedded server and kept in ``.warehouse/bi_password``).
+    """
+
+    enabled: bool = True
+    loader_url: SecretStr | None = None
+    transformer_url: SecretStr | None = None
+    quality_url: SecretStr | None = None
+    trainer_url: SecretStr | None = None
+    publisher_url: SecretStr | None = None
+    crm_url: SecretStr | None = None
+    bi_url: SecretStr | None = None
+    bi_password: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     """Platform settings.
 
@@ -250,6 +270,11 @@ class Settings(BaseSettings):
         Business rules (``RECSYS_RULES__RULES_FILE=rules/shop.yml``).
     recs : RecsConfig
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
+    roles : RolesConfig
+        The role each component connects as (``RECSYS_ROLES__ENABLED=false`` for one user).
+    warehouse_tcp_port : int or None
+        Also listen on ``127.0.0.1:<port>`` (embedded server), for BI tools; only the BI
+        role may connect over TCP, with its password.
     """
 
     model_config = SettingsConfigDict(
@@ -272,6 +297,8 @@ class Settings(BaseSettings):
     context: ContextConfig = Field(default_factory=ContextConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     recs: RecsConfig = Field(default_factory=RecsConfig)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    warehouse_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
 
     @field_validator("*", mode="before")
     @classmethod

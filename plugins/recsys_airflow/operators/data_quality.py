@@ -77,7 +77,9 @@ class DataQualityOperator(BaseOperator):
 
         day = dt.date.fromisoformat(self.logical_date) if self.logical_date else business_date(context)
         run_id = context.get("run_id") or f"manual__{day.isoformat()}"
-        url = WarehouseHook(self.warehouse_conn_id).get_warehouse_url()
+        from recsys.platform.roles import role_url
+
+        url = role_url(WarehouseHook(self.warehouse_conn_id).get_warehouse_url(), "quality", get_settings())
         settings = get_settings()
         try:
             if self.suite == "raw" and not self.table:

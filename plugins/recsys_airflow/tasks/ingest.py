@@ -44,7 +44,7 @@ def load_landing_files(business_date: str) -> list[dict]:
     from recsys.platform.settings import get_settings
 
     settings = get_settings()
-    results = load_landing(warehouse_url(), settings.landing_dir, dt.date.fromisoformat(business_date))
+    results = load_landing(warehouse_url("loader"), settings.landing_dir, dt.date.fromisoformat(business_date))
     for r in results:
         log.info(
             "%s %s: read %s, loaded %s, rejected %s%s",
@@ -77,7 +77,7 @@ def load_shop_oltp(business_date: str) -> list[dict]:
     except Exception as exc:
         raise AirflowSkipException(f"no '{OLTP_CONN_ID}' connection: nothing to extract ({exc})") from None
     source_url = WarehouseHook(OLTP_CONN_ID).get_warehouse_url()
-    return _summaries(load_oltp(warehouse_url(), source_url, dt.date.fromisoformat(business_date)))
+    return _summaries(load_oltp(warehouse_url("loader"), source_url, dt.date.fromisoformat(business_date)))
 
 
 @task(outlets=[RAW_SHOP_DATA])
