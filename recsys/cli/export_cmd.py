@@ -32,8 +32,9 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         if audience_sql and audience_sql.endswith(".sql") and Path(audience_sql).exists():
             audience_sql = Path(audience_sql).read_text()
+        key = settings.pii.email_hash_key
         manifest = exports.export_campaign(
-            warehouse.warehouse_url(settings),
+            warehouse.component_url(settings, "crm"),
             settings.recs,
             campaign,
             out,
@@ -42,5 +43,7 @@ def register(app: typer.Typer) -> None:
             audience=exports.Audience(segment=segment, sql_text=audience_sql),
             holdout_share=holdout_share,
             run_id=run_id,
+            email_hash_key=key.get_secret_value() if key else None,
+            audience_url=warehouse.component_url(settings, "bi"),
         )
         console.print(f"campaign files and manifest in {manifest.parent}")

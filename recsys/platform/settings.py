@@ -219,6 +219,16 @@ class RecsConfig(_Section):
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 
 
+class PiiConfig(_Section):
+    """Personal data (``RECSYS_PII__*``).
+
+    ``email_hash_key`` keys the HMAC-SHA256 of e-mail addresses in CRM exports: without it
+    an export refuses to run (an unkeyed hash of an address can be reversed by guessing).
+    """
+
+    email_hash_key: SecretStr | None = None
+
+
 class RolesConfig(_Section):
     """Which PostgreSQL role each component connects as (``RECSYS_ROLES__*``, recsys.platform.roles).
 
@@ -272,6 +282,8 @@ class Settings(BaseSettings):
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
     roles : RolesConfig
         The role each component connects as (``RECSYS_ROLES__ENABLED=false`` for one user).
+    pii : PiiConfig
+        Personal data: the key of e-mail hashes in exports (``RECSYS_PII__EMAIL_HASH_KEY``).
     warehouse_tcp_port : int or None
         Also listen on ``127.0.0.1:<port>`` (embedded server), for BI tools; only the BI
         role may connect over TCP, with its password.
@@ -298,6 +310,7 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     recs: RecsConfig = Field(default_factory=RecsConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
     warehouse_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
 
     @field_validator("*", mode="before")
