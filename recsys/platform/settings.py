@@ -379,9 +379,10 @@ def _setting_names(model: type[BaseModel], prefix: str) -> set[str]:
     names = set()
     for name, info in model.model_fields.items():
         variable = f"{prefix}{name.upper()}"
-        names.add(variable)
         if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-            names |= _setting_names(info.annotation, f"{variable}__")
+            names |= _setting_names(info.annotation, f"{variable}__")  # a section is set field by field
+        else:
+            names.add(variable)
     return names
 
 
