@@ -213,7 +213,7 @@ class RecsConfig(_Section):
     active_days: int = 365
     holdout_share: float = 0.10
     send_offset_days: int = 1
-    swap_lock_timeout: float = 0.2
+    swap_lock_timeout: float = 0.7
     swap_patience: float = 600.0
     product_url_template: str = "https://shop.example.com/products/{product_id}"
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
