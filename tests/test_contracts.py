@@ -8,8 +8,9 @@ import pytest
 import yaml
 from conftest import REPO
 
-from recsys.contracts import dbt_sources, raw
+from recsys.contracts import dbt_sources, marts, raw
 from recsys.platform import warehouse
+from recsys_expectations.checks import contract_columns
 from recsys_expectations.suites import suite_module
 
 
@@ -39,10 +40,26 @@ def test_the_marts_check_constraint_accepts_exactly_the_contracts_event_types():
     assert tuple(re.findall(r"'(\w+)'", expressions[0])) == raw.EVENT_TYPES
 
 
+def test_the_marts_rfm_segments_are_the_contracts():
+    marts_yml = yaml.safe_load((REPO / "dbt" / "models" / "marts" / "_marts__models.yml").read_text())
+    dim_customers = next(m for m in marts_yml["models"] if m["name"] == "dim_customers")
+    expressions = [
+        c["expression"]
+        for column in dim_customers["columns"]
+        for c in column.get("constraints", [])
+        if "rfm_segment in" in c.get("expression", "")
+    ] + [c["expression"] for c in dim_customers.get("constraints", []) if "rfm_segment in" in c.get("expression", "")]
+    assert len(expressions) == 1
+    assert tuple(re.findall(r"'(\w+)'", expressions[0])) == marts.RFM_SEGMENTS
+
+
 @pytest.mark.parametrize("spec", list(raw.SOURCES.values()), ids=list(raw.SOURCES))
 def test_the_raw_suites_check_the_contracts_columns(spec):
-    columns = suite_module(f"raw_{spec.name}").COLUMNS
-    assert list(columns) == [c.name for c in spec.columns] + (
+    suite = suite_module(f"raw_{spec.name}")
+    source, table = suite.SOURCE, suite.TABLE
+    assert source is spec
+    assert table == f"raw.{spec.table}"
+    assert list(contract_columns(spec)) == [c.name for c in spec.columns] + (
         [spec.attributes_column] if spec.attributes_column else []
     ) + [name for name, _, _ in raw.BATCH_COLUMNS]
 

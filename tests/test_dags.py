@@ -26,7 +26,6 @@ EXPECTED_TASKS = {
         "resolve_business_date",
         "load_landing_files",
         "load_shop_oltp",
-        "new_batch_ids",
         "raw_quality_gate",
         "announce_raw_data",
     },
@@ -211,9 +210,9 @@ def _write_events(path, day: dt.date, n: int, anonymous_share: float) -> None:
             w.writerow([f"e{i}", customer, f"s{i // 4}", "view", f"p{i % 25}", ts.isoformat(), "9.99", ""])
 
 
-def _test_shop_ingest(warehouse_db: str, tmp_path, day: dt.date) -> tuple[dict[str, tuple[str, int]], str]:
-    """``airflow dags test shop_ingest DAY`` on the landing folder under ``tmp_path``:
-    ``{task_id: (state, try_number)}`` and the output."""
+def _shop_ingest_env(warehouse_db: str, tmp_path) -> dict[str, str]:
+    """The environment of ``airflow dags test`` on the landing folder under ``tmp_path``
+    (SQLite metadata in ``tmp_path / "airflow"``, migrated)."""
     settings = get_settings(
         {
             **os.environ,
@@ -225,11 +224,22 @@ def _test_shop_ingest(warehouse_db: str, tmp_path, day: dt.date) -> tuple[dict[s
     )
     env = airflow_environment(settings, warehouse_db)
     subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    return env
+
+
+def _test_shop_ingest(env: dict[str, str], day: dt.date) -> tuple[dict[str, tuple[str, int]], str]:
+    """``airflow dags test shop_ingest DAY``: ``{task_id: (state, try_number)}`` of that run and the output."""
     run = subprocess.run(
         ["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env, capture_output=True, text=True
     )
-    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:
-        rows = meta.execute("select task_id, state, try_number from task_instance where dag_id = 'shop_ingest'")
+    with sqlite3.connect(os.path.join(env["AIRFLOW_HOME"], "airflow.db")) as meta:
+        (latest,) = meta.execute(
+            "select run_id from dag_run where dag_id = 'shop_ingest' order by id desc limit 1"
+        ).fetchone()
+        rows = meta.execute(
+            "select task_id, state, try_number from task_instance where dag_id = 'shop_ingest' and run_id = ?",
+            (latest,),
+        )
         states = {task: (state, tries) for task, state, tries in rows.fetchall()}
     return states, run.stdout + run.stderr
 
@@ -237,21 +247,37 @@ def _test_shop_ingest(warehouse_db: str, tmp_path, day: dt.date) -> tuple[dict[s
 @pytest.mark.integration
 @pytest.mark.slow
 def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
-    """30 % of events without a customer: the raw gate fails and nothing is announced downstream."""
+    """30 % of events without a customer: the raw gate fails, again on a rerun, until a recorded release."""
     day = dt.date(2024, 1, 10)
     _write_events(tmp_path / "data" / "landing" / "events" / f"events_{day}.csv", day, 400, anonymous_share=0.3)
-    states, log = _test_shop_ingest(warehouse_db, tmp_path, day)
+    env = _shop_ingest_env(warehouse_db, tmp_path)
+    states, log = _test_shop_ingest(env, day)
     assert states["load_landing_files"][0] == "success"
     assert states["raw_quality_gate"] == ("failed", 1)
     assert states["announce_raw_data"][0] == "upstream_failed"
-    assert "raw.events" in log and "customer_id" in log
+    assert "raw.events" in log and "customer_id" in log and "quarantined" in log
 
     with psycopg.connect(warehouse_db) as conn:
         failed = conn.execute(
             "select expectation, observed_value from dq.validation_results "
             "where table_name = 'raw.events' and not success and severity = 'error'"
         ).fetchall()
+        (batch_id,) = conn.execute("select batch_id from raw.load_batches where gate_status = 'quarantined'").fetchone()
     assert any("customer_id" in e and "30" in str(o) for e, o in failed), failed
+
+    rerun, _ = _test_shop_ingest(env, day)  # the file is skipped as loaded, but the gate judges the batch again
+    assert rerun["load_landing_files"][0] == "success" and rerun["raw_quality_gate"][0] == "failed"
+    assert rerun["announce_raw_data"][0] == "upstream_failed"
+
+    released = subprocess.run(
+        ["recsys", "dq", "release", str(batch_id), "--reason", "guest checkout campaign", "--by", "ops"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert released.returncode == 0, released.stderr
+    after, _ = _test_shop_ingest(env, day)
+    assert after["raw_quality_gate"][0] == "success" and after["announce_raw_data"][0] == "success"
 
 
 @pytest.mark.integration
@@ -262,7 +288,7 @@ def test_a_bad_landing_file_fails_its_task_at_once(warehouse_db, tmp_path):
     path = tmp_path / "data" / "landing" / "events" / f"events_{day}.csv"
     path.parent.mkdir(parents=True)
     path.write_text("customer_id,event_type,product_id,event_ts\nc1,view,p1,2024-01-11T10:00:00\n")
-    states, log = _test_shop_ingest(warehouse_db, tmp_path, day)
+    states, log = _test_shop_ingest(_shop_ingest_env(warehouse_db, tmp_path), day)
     assert states["load_landing_files"] == ("failed", 1), states
     assert states["raw_quality_gate"][0] == "upstream_failed"
     assert "lacks column(s) event_id" in log

@@ -5,13 +5,14 @@ of the whole project (models, seeds and their tests, in dependency order, on dbt
 threads), and every model and seed stays an Airflow task of its own that reports that
 node's outcome (``<model>_run``), with one more per tested model for its tests
 (``<model>_test``).  A data engineer still sees in the grid which model or test failed;
-the night pays for one dbt start-up instead of one per model (docs/benchmarks.md has the
+the night pays for one dbt start-up instead of one per model (docs/airflow.md has the
 measurements that chose this mode).  The per-model tasks start once the build has ended:
 they read its results and finish in a second, without waiting in the triggerer.
 
-The profile comes from the ``warehouse`` connection.  ``emit_datasets`` is off: cosmos
-builds per-model Asset URIs from the host, which Airflow 3 rejects for a Unix-socket host
-(the embedded warehouse); the DAG emits its own ``warehouse_marts`` Asset instead.
+The profile comes from the ``warehouse_transformer`` connection (dbt runs as the
+transformer role).  ``emit_datasets`` is off: cosmos builds per-model Asset URIs from the
+host, which Airflow 3 rejects for a Unix-socket host (the embedded warehouse); the DAG
+emits its own ``warehouse_marts`` Asset instead.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PROFILE_CONFIG = ProfileConfig(
     profile_name="recsys",
     target_name="warehouse",
     profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id="warehouse", profile_args={"schema": "public", "threads": DBT_THREADS}
+        conn_id="warehouse_transformer", profile_args={"schema": "public", "threads": DBT_THREADS}
     ),
 )
 

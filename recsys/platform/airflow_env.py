@@ -14,14 +14,20 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
+from recsys.platform.embedded import EMBEDDED_PASSWORD
+from recsys.platform.roles import role_url
 from recsys.platform.settings import ENV_PREFIX, Settings
 from recsys.platform.warehouse import url_parts
 
 
 def warehouse_connection_json(url: str) -> str:
-    """An Airflow connection (JSON form of ``AIRFLOW_CONN_WAREHOUSE``) for ``url``."""
+    """An Airflow connection (JSON form of ``AIRFLOW_CONN_WAREHOUSE``) for ``url``.
+
+    A socket connection trusts the local user; its password only fills the field that
+    tools building profiles from a connection (cosmos) insist on.
+    """
     p = url_parts(url)
     return json.dumps(
         {
@@ -29,7 +35,7 @@ def warehouse_connection_json(url: str) -> str:
             "host": p.host,
             "port": p.port,
             "login": p.user,
-            "password": p.password,
+            "password": p.password or (EMBEDDED_PASSWORD if p.is_socket else ""),
             "schema": p.dbname,
         }
     )
@@ -55,6 +61,7 @@ def airflow_environment(settings: Settings, url: str, base: Mapping[str, str] | 
             "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos"),
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW_CONN_WAREHOUSE": warehouse_connection_json(url),
+            "AIRFLOW_CONN_WAREHOUSE_TRANSFORMER": warehouse_connection_json(role_url(url, "transformer", settings)),
             "WAREHOUSE_URL": url,
             "RECSYS_HOME": str(home),
             "PATH": bin_dir + os.pathsep + env.get("PATH", ""),
@@ -79,6 +86,8 @@ def settings_variables(model: BaseModel, prefix: str = ENV_PREFIX) -> dict[str, 
             variables[variable] = ",".join(map(str, value))
         elif isinstance(value, bool):
             variables[variable] = str(value).lower()
+        elif isinstance(value, SecretStr):
+            variables[variable] = value.get_secret_value()
         else:
             variables[variable] = "" if value is None else str(value)
     return variables

@@ -18,7 +18,7 @@ import os
 import typing
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -199,6 +199,9 @@ class RecsConfig(_Section):
     ``block_size`` 0 uses :func:`recsys.ranking.topk.block_rows` (256 users); ``num_threads`` 0 uses every core.
     The lists of a run for logical date D are for the send date D + ``send_offset_days``
     (history up to and including D; season and calendar of the send date).
+    ``swap_lock_timeout`` (seconds, below PostgreSQL's 1 s ``deadlock_timeout``) is the
+    longest a reader waits for a publish's swap; the swap retries for ``swap_patience``
+    seconds while readers hold the views (:class:`recsys.publishing.runs.Yielding`).
     """
 
     k: int = 10
@@ -210,6 +213,8 @@ class RecsConfig(_Section):
     active_days: int = 365
     holdout_share: float = 0.10
     send_offset_days: int = 1
+    swap_lock_timeout: float = 0.7
+    swap_patience: float = 600.0
     product_url_template: str = "https://shop.example.com/products/{product_id}"
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 
@@ -241,6 +246,36 @@ class AirflowConfig(_Section):
     writers_slots: int = 2
     scoring_range_size: int = 200_000
     celery_workers: int = 2
+
+
+class PiiConfig(_Section):
+    """Personal data (``RECSYS_PII__*``).
+
+    ``email_hash_key`` keys the HMAC-SHA256 of e-mail addresses in CRM exports: without it
+    an export refuses to run (an unkeyed hash of an address can be reversed by guessing).
+    """
+
+    email_hash_key: SecretStr | None = None
+
+
+class RolesConfig(_Section):
+    """Which PostgreSQL role each component connects as (``RECSYS_ROLES__*``, recsys.platform.roles).
+
+    With ``enabled`` every component connects as its own role: the warehouse URL with the
+    role as user, unless ``<component>_url`` gives its full URL (an external warehouse with
+    passwords).  ``bi_password`` is the BI role's password for TCP connections (default: one
+    generated for the embedded server and kept in ``.warehouse/bi_password``).
+    """
+
+    enabled: bool = True
+    loader_url: SecretStr | None = None
+    transformer_url: SecretStr | None = None
+    quality_url: SecretStr | None = None
+    trainer_url: SecretStr | None = None
+    publisher_url: SecretStr | None = None
+    crm_url: SecretStr | None = None
+    bi_url: SecretStr | None = None
+    bi_password: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -276,6 +311,13 @@ class Settings(BaseSettings):
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
     airflow : AirflowConfig
         Local Airflow processes, retries, queues and pools (``RECSYS_AIRFLOW__API_PORT=8081``).
+    roles : RolesConfig
+        The role each component connects as (``RECSYS_ROLES__ENABLED=false`` for one user).
+    pii : PiiConfig
+        Personal data: the key of e-mail hashes in exports (``RECSYS_PII__EMAIL_HASH_KEY``).
+    warehouse_tcp_port : int or None
+        Also listen on ``127.0.0.1:<port>`` (embedded server), for BI tools; only the BI
+        role may connect over TCP, with its password.
     """
 
     model_config = SettingsConfigDict(
@@ -299,6 +341,9 @@ class Settings(BaseSettings):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     recs: RecsConfig = Field(default_factory=RecsConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    warehouse_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -366,9 +411,10 @@ def _setting_names(model: type[BaseModel], prefix: str) -> set[str]:
     names = set()
     for name, info in model.model_fields.items():
         variable = f"{prefix}{name.upper()}"
-        names.add(variable)
         if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-            names |= _setting_names(info.annotation, f"{variable}__")
+            names |= _setting_names(info.annotation, f"{variable}__")  # a section is set field by field
+        else:
+            names.add(variable)
     return names
 
 

@@ -434,7 +434,7 @@ def _load_champion(row: dict | None):
     if row is None or not row.get("artifact_path"):
         return None
     try:
-        return artifacts.load_model(Path(row["artifact_path"]))
+        return artifacts.load_model(Path(row["artifact_path"]), expected_checksum=row.get("artifact_checksum"))
     except (OSError, ValueError) as exc:
         log.warning("champion %s cannot be loaded (%s): the gate compares with popularity only", row["run_id"], exc)
         return None

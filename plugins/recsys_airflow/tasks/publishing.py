@@ -21,7 +21,7 @@ def begin_publish_run(business_date: str) -> dict:
 
     settings = get_settings()
     prepared = prepare_run(
-        warehouse_url(),
+        warehouse_url("publisher"),
         settings,
         dt.date.fromisoformat(business_date),
         range_size=settings.airflow.scoring_range_size,
@@ -45,7 +45,7 @@ def score_customer_range(customer_range: list[int], prepared: dict) -> int:
     from recsys.publishing.job import score_range
 
     start, stop = customer_range
-    return score_range(warehouse_url(), get_settings(), prepared["run_id"], start, stop)
+    return score_range(warehouse_url("publisher"), get_settings(), prepared["run_id"], start, stop)
 
 
 @task(pool=AIRFLOW_SETTINGS.writers_pool)
@@ -58,10 +58,10 @@ def check_and_swap(business_date: str, prepared: dict, written: list[int]) -> di
     from recsys.publishing.job import finalize_run
     from recsys_expectations.gates import recommendations_gate
 
-    url = warehouse_url()
     settings = get_settings()
     day = dt.date.fromisoformat(business_date)
-    info = finalize_run(url, settings, prepared["run_id"], validate=recommendations_gate(url, settings, day))
+    gate = recommendations_gate(warehouse_url("quality"), settings, day)
+    info = finalize_run(warehouse_url("publisher"), settings, prepared["run_id"], validate=gate)
     return {"run_id": info.run_id, "status": info.status, "rows": sum(written)}
 
 
