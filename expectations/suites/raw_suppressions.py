@@ -1,0 +1,45 @@
+"""``raw.suppressions``: one load batch of the suppression list (who must not be mailed)."""
+
+from __future__ import annotations
+
+import great_expectations.expectations as gxe
+
+from recsys.contracts import raw
+
+from ..checks import (
+    BatchChecks,
+    SuiteRequest,
+    contract_columns,
+    error,
+    not_null,
+    raw_batch,
+    rows_absent,
+    schema_checks,
+    timestamp_window,
+    warning,
+)
+from ..sqltext import render
+
+TABLE = "raw.suppressions"
+COLUMNS = contract_columns(raw.SUPPRESSIONS)
+
+
+def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
+    """Schema, a known reason and a plausible time on every row, and someone to suppress."""
+    start, end = timestamp_window(request)
+    rows = (
+        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
+        *not_null("reason", "suppressed_at"),
+        error(gxe.ExpectColumnValuesToBeInSet(column="reason", value_set=list(raw.SUPPRESSION_REASONS))),
+        error(gxe.ExpectColumnValuesToBeBetween(column="suppressed_at", min_value=start, max_value=end)),
+    )
+    batch = raw_batch(request)
+    contact = rows_absent(
+        render("rows_without_contact.sql", columns=["customer_id", "email"]),
+        "every suppression names a customer or an address",
+    )
+    return (
+        schema_checks(request.table, COLUMNS),
+        BatchChecks("batch", batch, rows),
+        BatchChecks("contacts", batch, (contact,)),
+    )
