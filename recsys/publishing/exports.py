@@ -264,6 +264,11 @@ def _checked(rows: pd.DataFrame, runs: set) -> pd.DataFrame:
     return rows
 
 
+def product_fields(conn) -> pd.DataFrame:
+    """What a send file shows of every product (:data:`ITEM_FIELDS`), URLs as stored."""
+    return frames.query_frame(conn, _sql("export_products.sql"))
+
+
 def read_catalogue(url: str, config: RecsConfig) -> pd.DataFrame:
     """The product feed (:data:`CATALOGUE_COLUMNS`), URLs filled from the templates."""
     with warehouse.connect(url) as conn:

@@ -116,6 +116,8 @@ create table if not exists recs.campaign_items (
     customer_id text not null,
     rank smallint not null,
     product_id text not null,
+    reason_code text,
+    reason_ref text,
     primary key (campaign, send_date, customer_id, rank)
 );
 
