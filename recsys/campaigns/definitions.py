@@ -35,7 +35,9 @@ LAYOUTS: tuple[str, ...] = typing.get_args(Layout)
 #: Layouts that reach a customer by address only (Klaviyo's first column is the e-mail).
 NEEDS_ADDRESS = ("klaviyo",)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_CADENCE = re.compile(r"^(daily|weekly:(mon|tue|wed|thu|fri|sat|sun)|monthly:([1-9]|1\d|2[0-8])|once:\d{4}-\d{2}-\d{2})$")
+_CADENCE = re.compile(
+    r"^(daily|weekly:(mon|tue|wed|thu|fri|sat|sun)|monthly:([1-9]|1\d|2[0-8])|once:\d{4}-\d{2}-\d{2})$"
+)
 
 
 class CampaignError(ValueError):
@@ -145,7 +147,9 @@ def load_campaigns(folder: Path) -> list[Campaign]:
     for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
         campaign = parse_campaign(path.read_text(), path.name)
         if campaign.name in campaigns:
-            raise CampaignError(f"{path.name}: campaign {campaign.name!r} is also defined in {campaigns[campaign.name][1].name}")
+            raise CampaignError(
+                f"{path.name}: campaign {campaign.name!r} is also defined in {campaigns[campaign.name][1].name}"
+            )
         campaigns[campaign.name] = (campaign, path)
     return sorted((c for c, _ in campaigns.values()), key=lambda c: (c.priority, c.name))
 

@@ -54,7 +54,9 @@ class Planned:
 
 
 def _log(conn, campaign: str, send_date: dt.date, action: str, reason: str) -> None:
-    conn.execute(_sql("campaign_log.sql"), {"campaign": campaign, "send_date": send_date, "action": action, "reason": reason})
+    conn.execute(
+        _sql("campaign_log.sql"), {"campaign": campaign, "send_date": send_date, "action": action, "reason": reason}
+    )
 
 
 def _delivered(conn, campaign: str, send_date: dt.date) -> str | None:
@@ -110,9 +112,7 @@ def plan_sends(
                 raise ValueError(f"campaign {campaign.name}: an audience query needs the read-only role's URL")
             params = {"segment": campaign.audience.segment, "country": campaign.audience.country, "ids": ids}
             contacts = frames.query_frame(conn, _sql("campaign_contacts.sql"), params)
-            recent = frames.query_frame(
-                conn, _sql("campaign_recent_sends.sql"), keys | {"days": config.frequency_days}
-            )
+            recent = frames.query_frame(conn, _sql("campaign_recent_sends.sql"), keys | {"days": config.frequency_days})
             rules = Rules(
                 campaign.holdout_share,
                 config.global_control_share,
@@ -132,9 +132,11 @@ def plan_sends(
                 _sql("campaign_items_insert.sql"),
                 keys | {"run_id": run_id, "customers": assigned["customer_id"].tolist(), "k": campaign.k},
             )
-            counts = {"audience": len(contacts)} | assigned["arm"].value_counts().to_dict() | {
-                f"excluded_{reason}": n for reason, n in excluded.items()
-            }
+            counts = (
+                {"audience": len(contacts)}
+                | assigned["arm"].value_counts().to_dict()
+                | {f"excluded_{reason}": n for reason, n in excluded.items()}
+            )
             planned.append(Planned(campaign.name, "planned", counts))
             log.info("campaign %s for %s planned: %s", campaign.name, send_date, counts)
     return planned
@@ -223,9 +225,13 @@ def deliver(
             (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
             return manifest
 
-        local_root = Path(outbox_dir) if outbox.is_url(campaign.destination) else Path(campaign.destination or outbox_dir)
+        local_root = (
+            Path(outbox_dir) if outbox.is_url(campaign.destination) else Path(campaign.destination or outbox_dir)
+        )
         folder, manifest = outbox.write_folder(local_root, name, write)
-        location = upload(folder, str(campaign.destination)) if upload and outbox.is_url(campaign.destination) else str(folder)
+        location = (
+            upload(folder, str(campaign.destination)) if upload and outbox.is_url(campaign.destination) else str(folder)
+        )
         conn.execute(
             _sql("campaign_delivery_record.sql"),
             {

@@ -18,7 +18,10 @@ import tea_tasting as tt
 from recsys.publishing.exports import GLOBAL_CONTROL, HOLDOUT, TREATMENT
 
 #: metric -> (outcome column of marts.fct_campaign_recipients, covariate column)
-METRICS = {"conversion": ("converted", "pre_period_revenue"), "revenue_per_recipient": ("revenue", "pre_period_revenue")}
+METRICS = {
+    "conversion": ("converted", "pre_period_revenue"),
+    "revenue_per_recipient": ("revenue", "pre_period_revenue"),
+}
 RESULT_COLUMNS = (
     "metric",
     "comparison",
