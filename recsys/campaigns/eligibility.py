@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recsys.publishing.exports import GLOBAL_CONTROL, assign_arms
+from recsys.publishing.exports import assign_arms
 
 NO_CONSENT, SUPPRESSED, NO_ADDRESS, CAPPED = "no_consent", "suppressed", "no_address", "capped"
 EXCLUSIONS = (NO_CONSENT, SUPPRESSED, NO_ADDRESS, CAPPED)
@@ -61,15 +61,12 @@ def assign(
     """``(assigned, excluded)``: the eligible customers with their buckets and arm, sorted
     by customer id, and the number excluded for each reason.
 
-    A global-control customer is assigned (and recorded) even at the frequency cap: it is
-    never sent anything, so the cap does not concern it, and the group stays whole.
+    ``recent_sends`` must count, for a global-control customer, the campaigns that would
+    have reached them (``campaign_recent_sends.sql``): the cap then excludes the same share
+    of every arm, and each arm stays a random sample of the same population.
     """
     reasons = exclusion_reasons(contacts, recent_sends, rules)
     excluded = {reason: int((reasons == reason).sum()) for reason in EXCLUSIONS}
-    eligible = contacts.loc[reasons.isna() | (reasons == CAPPED), "customer_id"]
+    eligible = contacts.loc[reasons.isna(), "customer_id"]
     arms = assign_arms(eligible.to_numpy(), campaign, rules.holdout_share, rules.control_share, rules.control_salt)
-    capped = set(contacts.loc[reasons == CAPPED, "customer_id"])
-    # a capped customer leaves both arms (a capped holdout would skew the split), not the global control
-    keep = ~arms["customer_id"].isin(capped) | (arms["arm"] == GLOBAL_CONTROL)
-    excluded[CAPPED] = int((~keep).sum())
-    return arms[keep].sort_values("customer_id").reset_index(drop=True), excluded
+    return arms.sort_values("customer_id").reset_index(drop=True), excluded

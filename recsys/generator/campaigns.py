@@ -130,6 +130,34 @@ def organic_outcomes(
     return out.rename_axis("customer_id").reset_index()
 
 
+def _with_other_orders(
+    organic: pd.DataFrame, send: Send, sends: list[Send], responses: list[Responses], own: int, pre_period_days: int
+) -> pd.DataFrame:
+    """``organic`` plus the purchases the other sends induced, in this send's window or pre-period."""
+    others = [r.purchases.to_pandas() for i, r in enumerate(responses) if i != own]
+    bought = (
+        pd.concat(others, ignore_index=True) if others else pd.DataFrame(columns=["customer_id", "event_ts", "price"])
+    )
+    if bought.empty:
+        return organic
+    day = pd.to_datetime(bought["event_ts"]).dt.date
+    start, end = send.send_date, send.send_date + dt.timedelta(days=send.attribution_days)
+    window = bought[(day >= start) & (day < end)].groupby("customer_id")["price"].sum()
+    pre = (
+        bought[(day < start) & (day >= start - dt.timedelta(days=pre_period_days))]
+        .groupby("customer_id")["price"]
+        .sum()
+    )
+    out = organic.set_index("customer_id").reindex(
+        organic["customer_id"].tolist() + list(window.index.union(pre.index))
+    )
+    out = out[~out.index.duplicated()].fillna({"revenue0": 0.0, "pre_period_revenue": 0.0, "converted0": False})
+    out["revenue0"] = out["revenue0"].add(window, fill_value=0.0)
+    out["pre_period_revenue"] = out["pre_period_revenue"].add(pre, fill_value=0.0)
+    out["converted0"] = out["converted0"].astype(bool) | out.index.isin(window.index)
+    return out.rename_axis("customer_id").reset_index()
+
+
 def _rng(send: Send, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, CAMPAIGN_STREAM, zlib.crc32(send.campaign.encode()), epoch_day(send.send_date)])
 
@@ -305,7 +333,8 @@ def write_window(
     """Write the shop's days after its window up to the end of the last attribution window,
     and every send's responses, into the landing folder ``out``; the responses.
 
-    Files: ``events/events_<day>.csv.gz`` for each new day, ``events/events_<end>_campaigns.csv.gz``
+    Files: ``events/events_<end>.csv.gz`` (the shop's events of the new days, one delivery
+    as the history file is), ``events/events_<end>_campaigns.csv.gz``
     (the induced orders), ``<tool>_events/<tool>_events_<end>.csv.gz``.  All carry dates in
     their names, so a run for the last day loads them all.
     """
@@ -314,15 +343,19 @@ def write_window(
     catalog, customers = model.catalog, model.customers
     prices = dict(zip(catalog.product_id.to_pylist(), np.asarray(catalog.price, dtype=float)))
     emails = dict(zip(customers.customer_id.to_pylist(), customers.email.to_pylist()))
-    paths = []
-    for day in _days(spec.end + dt.timedelta(days=1), end):
-        with CsvGzWriter(out / "events" / f"events_{day}.csv.gz", EVENT_SCHEMA, quoting="none") as writer:
+    with CsvGzWriter(out / "events" / f"events_{end}.csv.gz", EVENT_SCHEMA, quoting="none") as writer:
+        for day in _days(spec.end + dt.timedelta(days=1), end):
             writer.write(day_events(model, day))
-        paths.append(writer.path)
-    responses = []
-    for send in sends:
-        organic = organic_outcomes(model, send.send_date, send.attribution_days, pre_period_days)
-        responses.append(simulate_send(send, organic, prices, emails, spec.seed if seed is None else seed))
+    paths = [writer.path]
+    seed = spec.seed if seed is None else seed
+    organic = [organic_outcomes(model, s.send_date, s.attribution_days, pre_period_days) for s in sends]
+    first = [simulate_send(send, base, prices, emails, seed) for send, base in zip(sends, organic)]
+    # a send's customers also buy what the other sends made them buy: the same in both of
+    # its potential outcomes, so part of its baseline (the draws repeat: same seed, same orders)
+    responses = [
+        simulate_send(send, _with_other_orders(base, send, sends, first, i, pre_period_days), prices, emails, seed)
+        for i, (send, base) in enumerate(zip(sends, organic))
+    ]
     purchases = pa.concat_tables([r.purchases for r in responses]) if responses else None
     if purchases is not None:
         paths.append(write_csv_gz(out / "events" / f"events_{end}_campaigns.csv.gz", purchases, quoting="none"))
