@@ -52,7 +52,8 @@ def exclusion_reasons(contacts: pd.DataFrame, recent_sends: pd.Series, rules: Ru
     reasons = np.select(
         [~consent, suppressed, no_address, capped], [NO_CONSENT, SUPPRESSED, NO_ADDRESS, CAPPED], default=""
     )
-    return pd.Series(np.where(reasons == "", None, reasons), index=contacts.index, dtype=object)
+    found = pd.Series(reasons, index=contacts.index, dtype=object)
+    return found.where(found != "", None)
 
 
 def assign(

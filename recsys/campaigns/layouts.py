@@ -32,8 +32,14 @@ REASON_TEXT = {
     "promoted": "On offer now",
 }
 _WITHOUT_REF = {"bought_together": "Picked for you", "similar_to_viewed": "Picked for you", "seasonal": "In season now"}
-ITEM_FIELDS = (("product_id", "product_id"), ("name", "title"), ("price", "price"), ("url", "product_url"))
-ITEM_FIELDS += (("image_url", "image_url"), ("reason", "reason"))
+ITEM_FIELDS = (
+    ("product_id", "product_id"),
+    ("name", "title"),
+    ("price", "price"),
+    ("url", "product_url"),
+    ("image_url", "image_url"),
+    ("reason", "reason"),
+)
 
 
 def reason_text(codes: pd.Series, refs: pd.Series, titles: dict[str, str]) -> pd.Series:

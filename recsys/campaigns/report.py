@@ -21,8 +21,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 _TEMPLATES = Environment(loader=PackageLoader("recsys.campaigns"), autoescape=select_autoescape(["html.j2"]))
-FUNNEL = (("delivery_rate", "delivered"), ("open_rate", "opened / delivered"), ("click_rate", "clicked / delivered"))
-FUNNEL += (("conversion_rate", "converted"),)
+FUNNEL = (
+    ("delivery_rate", "delivered"),
+    ("open_rate", "opened / delivered"),
+    ("click_rate", "clicked / delivered"),
+    ("conversion_rate", "converted"),
+)
 
 
 def _png(figure) -> Markup:

@@ -7,6 +7,13 @@ and revenue per recipient.  Both use CUPED with pre-period spend as the covariat
 (tea-tasting's ``Mean(value, covariate=...)``: Welch's t interval on the adjusted means);
 a sample-ratio test against the split's designed shares flags a broken assignment, whose
 effects should not be trusted.
+
+tea-tasting also computes a relative interval, from the logarithm of the ratio of means; a
+control mean near zero (no conversion yet in a small holdout, or a CUPED-adjusted mean
+crossing zero) overflows it.  The outcomes are therefore analysed shifted by a constant,
+which moves both means alike and leaves the absolute effect, its interval and its p-value
+exactly as they are; the reported means are shifted back and the relative effect is the
+effect over the control mean (no interval).
 """
 
 from __future__ import annotations
@@ -80,24 +87,27 @@ def analyze(
             | {"srm": tt.SampleRatio(shares)},
             variant="arm",
         )
+        shifts = {value: _shift(pair[value]) for value, _ in METRICS.values()}
+        shifted = pair.assign(**{value: pair[value] + shift for value, shift in shifts.items()})
         with tt.config_context(confidence_level=confidence_level):
-            result = experiment.analyze(pair[["arm", *frame.columns.difference(["arm"])]], control=comparison)
+            result = experiment.analyze(shifted, control=comparison)
         table = result.to_pandas().set_index("metric")
         srm = float(table.loc["srm", "pvalue"])
-        for name, (_, covariate) in METRICS.items():
+        for name, (value, covariate) in METRICS.items():
             row = table.loc[name]
+            control = float(row["control"]) - shifts[value]
             rows.append(
                 {
                     "metric": name,
                     "comparison": comparison,
                     "n_treatment": int(counts[TREATMENT]),
                     "n_control": int(counts[comparison]),
-                    "treatment": _number(row["treatment"]),
-                    "control": _number(row["control"]),
+                    "treatment": _number(float(row["treatment"]) - shifts[value]),
+                    "control": _number(control),
                     "effect": _number(row["effect_size"]),
                     "ci_lower": _number(row["effect_size_ci_lower"]),
                     "ci_upper": _number(row["effect_size_ci_upper"]),
-                    "rel_effect": _number(row["rel_effect_size"]),
+                    "rel_effect": _number(row["effect_size"] / control) if abs(control) > 1e-12 else None,
                     "p_value": _number(row["pvalue"]),
                     "covariate": covariate,
                     "srm_p_value": srm,
@@ -105,6 +115,11 @@ def analyze(
                 }
             )
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def _shift(values: pd.Series) -> float:
+    """A constant far above the outcome's spread (the relative interval stays finite)."""
+    return 10.0 * (1.0 + float(values.abs().max()) + float(values.std(ddof=0) or 0.0))
 
 
 def _number(value) -> float | None:

@@ -278,8 +278,8 @@ def _email_events(send: Send, people: pd.DataFrame, flags: dict, base: int, open
                 "email_address": frame["email"],
                 "campaign_name": send.tool_campaign_name,
                 "send_id": send.tool_campaign_name,
-                "url": np.where(frame["kind"] == "click", "https://shop.example.com/", None),
-                "bounce_reason": np.where(frame["kind"].isin(["bounce", "soft_bounce"]), "mailbox unavailable", None),
+                "url": _where(frame["kind"] == "click", "https://shop.example.com/"),
+                "bounce_reason": _where(frame["kind"].isin(["bounce", "soft_bounce"]), "mailbox unavailable"),
             }
         )
     metrics = {
@@ -300,12 +300,15 @@ def _email_events(send: Send, people: pd.DataFrame, flags: dict, base: int, open
             "Email": frame["email"],
             "External ID": frame["customer_id"],
             "Campaign Name": send.tool_campaign_name,
-            "URL": np.where(frame["kind"] == "click", "https://shop.example.com/", None),
-            "Bounce Type": np.where(
-                frame["kind"] == "bounce", "hard", np.where(frame["kind"] == "soft_bounce", "soft", None)
-            ),
+            "URL": _where(frame["kind"] == "click", "https://shop.example.com/"),
+            "Bounce Type": frame["kind"].map({"bounce": "hard", "soft_bounce": "soft"}),
         }
     )
+
+
+def _where(mask: pd.Series, value: str) -> pd.Series:
+    """``value`` where ``mask``, missing elsewhere."""
+    return pd.Series(value, index=mask.index, dtype=object).where(mask, None)
 
 
 def _purchases(send: Send, orders: list[tuple]) -> pa.Table:
