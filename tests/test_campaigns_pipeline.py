@@ -73,12 +73,9 @@ def _load_and_build(settings, url: str, day: dt.date) -> None:
     failed = [r for r in load_landing(as_role["loader"], settings.landing_dir, day) if r.failed]
     assert not failed, failed
     raw_gate(as_role["quality"], settings, day, build_docs=False)
-    # dbt as the database owner, as the other dbt tests do (the transformer role cannot read
-    # pg_statistic, which the analyze_if_new macro of the incremental models asks); `init`
-    # then gives the models to their schema's owner and grants the readers, as on a warehouse
-    # built before the roles
-    dbt_runner.run_dbt(settings, url, ("build",), as_of_date=day, target_path=settings.data_dir / "dbt_target")
-    warehouse.ensure_schemas(url)
+    dbt_runner.run_dbt(
+        settings, as_role["transformer"], ("build",), as_of_date=day, target_path=settings.data_dir / "dbt_target"
+    )
 
 
 @pytest.fixture(scope="module")
