@@ -227,3 +227,21 @@ def test_cuped_narrows_the_interval_and_a_broken_split_is_flagged():
     flagged = uplift.analyze(broken, 0.2, 0.05)
     assert flagged.loc[flagged["comparison"] == "holdout", "srm_flag"].all()
     assert not flagged.loc[flagged["comparison"] == "global_control", "srm_flag"].any()
+
+
+def test_a_url_destination_gets_the_whole_send_through_object_storage(tmp_path):
+    """The DAG's delivery to object storage (Airflow's ObjectStoragePath; file:// here, any
+    fsspec store in production): the folder arrives whole, a second delivery replaces it."""
+    from recsys_airflow.outbox import upload_folder
+
+    local, _ = outbox.write_folder(
+        tmp_path / "outbox",
+        "s_2024-01-01",
+        lambda f: [(f / n).write_text(n) for n in ("send_braze.csv", "manifest.json")],
+    )
+    target = tmp_path / "bucket"
+    for _ in range(2):
+        landed = upload_folder(local, f"file://{target}")
+        assert landed.endswith("/s_2024-01-01")
+        assert sorted(p.name for p in target.iterdir()) == ["s_2024-01-01"], "no .part folder left"
+        assert (target / "s_2024-01-01" / "manifest.json").read_text() == "manifest.json"
