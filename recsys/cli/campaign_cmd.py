@@ -209,9 +209,7 @@ def register(app: typer.Typer) -> None:
             settings.campaigns,
             date.date(),
         )
-        console.print(
-            results_table(measured.assign(campaign=measured.get("campaign"))) if len(measured) else "no sends measured"
-        )
+        console.print(results_table(measured) if len(measured) else "no sends measured")
 
     @group.command("report")
     def report(
