@@ -9,37 +9,29 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
-    contract_columns,
     error,
     not_null,
     raw_batch,
+    raw_batch_checks,
     rows_absent,
-    schema_checks,
     timestamp_window,
-    warning,
 )
 from ..sqltext import render
 
 TABLE = "raw.suppressions"
-COLUMNS = contract_columns(raw.SUPPRESSIONS)
+SOURCE = raw.SUPPRESSIONS
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Schema, a known reason and a plausible time on every row, and someone to suppress."""
     start, end = timestamp_window(request)
     rows = (
-        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("reason", "suppressed_at"),
         error(gxe.ExpectColumnValuesToBeInSet(column="reason", value_set=list(raw.SUPPRESSION_REASONS))),
         error(gxe.ExpectColumnValuesToBeBetween(column="suppressed_at", min_value=start, max_value=end)),
     )
-    batch = raw_batch(request)
     contact = rows_absent(
         render("rows_without_contact.sql", columns=["customer_id", "email"]),
         "every suppression names a customer or an address",
     )
-    return (
-        schema_checks(request.table, COLUMNS),
-        BatchChecks("batch", batch, rows),
-        BatchChecks("contacts", batch, (contact,)),
-    )
+    return (*raw_batch_checks(request, SOURCE, rows), BatchChecks("contacts", raw_batch(request), (contact,)))
