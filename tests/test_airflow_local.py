@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from conftest import REPO
 
+from recsys.cli.demo import DAG_IDS
 from recsys.platform.airflow_env import settings_variables
 from recsys.platform.airflow_local import AirflowApi, free_port
 from recsys.platform.settings import get_settings
 
-DAG_IDS = {"shop_ingest", "warehouse_build", "recsys_training", "recs_publish"}
 
 
 def test_the_callers_settings_reach_the_airflow_processes():

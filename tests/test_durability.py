@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -22,10 +25,15 @@ DAY = dt.date(2011, 12, 1)
 
 
 @pytest.fixture(scope="module")
-def private_settings(tmp_path_factory):
-    settings = Settings(home=tmp_path_factory.mktemp("durability"))
+def private_settings():
+    # Not under pytest's temporary root: as root, the server runs as the ``pgserver`` user,
+    # and every pytest session that starts on the machine makes that root 0700 again, which
+    # takes the running server's data folder away from it (PANIC on pg_control).
+    home = Path(tempfile.mkdtemp(prefix="recsys-durability-"))
+    settings = Settings(home=home)
     yield settings
     embedded.stop_embedded(settings)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _crash(settings: Settings) -> None:

@@ -7,7 +7,7 @@ each run's logical date is its business date and its run id ``demo__<date>``, so
 (``make airflow``) lists them with their task logs and real durations.  The DAGs ship
 paused; each is switched on only while the demo runs it, so the asset event its run emits
 finds the next DAG paused and starts nothing on its own (the demo runs that DAG next, for
-the same business date), and all four are paused again at the end.
+the same business date), and all are paused again at the end.
 
 Running it twice gives the same row counts: landing files are deterministic, loads skip
 known checksums and every DAG converges for a given date (a rerun replaces the runs of
@@ -29,6 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from recsys.cli.campaign_demo import CampaignOutcome, run_campaigns
 from recsys.platform.airflow_local import FINISHED_TASK_STATES, LocalAirflow
 from recsys.platform.settings import Settings
 from recsys.platform.sqlfiles import SqlFiles
@@ -38,7 +39,9 @@ _sql = SqlFiles(__name__)
 #: DAGs run for every business date, then once more for the last date only.
 DAILY_DAGS = ("shop_ingest", "warehouse_build")
 NIGHTLY_DAGS = ("recsys_training", "recs_publish")
-DAG_IDS = frozenset(DAILY_DAGS + NIGHTLY_DAGS)
+#: The CRM DAGs, run by the campaigns part of the demo (generated shop only).
+CAMPAIGN_DAGS = ("crm_campaigns", "crm_results")
+DAG_IDS = frozenset(DAILY_DAGS + NIGHTLY_DAGS + CAMPAIGN_DAGS)
 RUN_ID_PREFIX = "demo__"
 
 
@@ -189,11 +192,13 @@ def run_demo(
     days: int,
     shared_dir: Path,
     progress: StageProgress,
-) -> list[DagRunResult]:
+) -> tuple[list[DagRunResult], CampaignOutcome | None]:
     """Stage the data, start Airflow (``stack``), then run every DAG for each business date.
 
     The daily DAGs run for every date; training and publishing once, for the last date
-    (they train on and score from everything loaded by then).  Airflow is asked to stop at
+    (they train on and score from everything loaded by then); on the generated shop, the
+    campaigns then go out and their simulated responses are loaded and measured
+    (:mod:`recsys.cli.campaign_demo`).  Airflow is asked to stop at
     the end (:meth:`LocalAirflow.terminate`); the caller closes ``stack``, which waits for
     its processes, after printing what it wants while they exit.
     """
@@ -217,14 +222,21 @@ def run_demo(
         stack.wait_for_dags(set(DAG_IDS))
     plan = [(dag_id, date) for date in dates for dag_id in DAILY_DAGS]
     plan += [(dag_id, dates[-1]) for dag_id in NIGHTLY_DAGS]
-    results = []
+    results: list[DagRunResult] = []
+
+    def run(dag_id: str, date: dt.date) -> None:
+        with progress.stage(dag_id, f"{dag_id} {date}") as update:
+            results.append(run_dag(stack, dag_id, date, update))
+
+    campaigns = None
     try:
         for dag_id, date in plan:
-            with progress.stage(dag_id, f"{dag_id} {date}") as update:
-                results.append(run_dag(stack, dag_id, date, update))
+            run(dag_id, date)
+        if dataset == "generated":
+            campaigns = run_campaigns(settings, stack.warehouse_url, dates[-1], size, run, progress.stage)
     finally:
         stack.terminate()
-    return results
+    return results, campaigns
 
 
 def _stage(settings: Settings, dataset: str, size: str, days: int, shared_dir: Path) -> list[dt.date]:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from recsys.cli import demo
+from recsys.cli.campaign_demo import print_campaigns
 from recsys.platform.airflow_local import LocalAirflow, local_workers
 from recsys.platform.settings import Settings, get_settings
 from recsys.platform.warehouse import ensure_schemas, warehouse_url
@@ -43,13 +44,17 @@ def register(app: typer.Typer) -> None:
         stack = LocalAirflow(settings, url)
         try:
             with demo.StageProgress(console) as progress:
-                runs = demo.run_demo(stack, settings, dataset, size, days, settings.home.parent / "shared", progress)
+                runs, campaigns = demo.run_demo(
+                    stack, settings, dataset, size, days, settings.home.parent / "shared", progress
+                )
             # Airflow's processes exit while the summary prints.
             _print_counts(url)
             _print_times(progress.timer, runs)
             _print_gates(url, started)
             quality = demo.model_quality(url, runs[-1].business_date)
             _print_quality(quality)
+            if campaigns is not None:
+                print_campaigns(console, settings, campaigns)
             _print_next_steps(settings, quality, runs)
         finally:
             stack.close()
