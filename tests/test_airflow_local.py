@@ -20,7 +20,6 @@ from recsys.platform.airflow_local import AirflowApi, free_port
 from recsys.platform.settings import get_settings
 
 
-
 def test_the_callers_settings_reach_the_airflow_processes():
     settings = get_settings(
         {
