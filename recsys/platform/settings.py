@@ -246,6 +246,8 @@ class AirflowConfig(_Section):
     writers_slots: int = 2
     scoring_range_size: int = 200_000
     celery_workers: int = 2
+
+
 class CampaignsConfig(_Section):
     """Campaigns as code, their consent rules and how their results are measured (``RECSYS_CAMPAIGNS__*``).
 
