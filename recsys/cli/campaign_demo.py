@@ -37,8 +37,9 @@ DEMO_EFFECTS = {"new_for_you": 0.04, "loyal_favourites": 0.0}
 KEY_VARIABLE = "RECSYS_PII__EMAIL_HASH_KEY"
 
 
-def _demo_key(settings: Settings) -> None:
-    """A stable e-mail hash key for the demo when none is configured (kept beside its data)."""
+def ensure_demo_key(settings: Settings) -> None:
+    """A stable e-mail hash key for the demo when none is configured (kept beside its data),
+    in this process's environment: call it before Airflow's processes start, which inherit it."""
     if os.environ.get(KEY_VARIABLE):
         return
     stored = settings.data_dir / "demo_email_hash_key"
@@ -74,7 +75,6 @@ def run_campaigns(
     from recsys.cli.campaign_cmd import send_date_of, simulate
     from recsys.platform import roles
 
-    _demo_key(settings)
     run_dag("crm_campaigns", business_date)
     crm = roles.role_url(url, "crm", settings)
     planted = ", ".join(f"{k} {v}" for k, v in DEMO_EFFECTS.items())
