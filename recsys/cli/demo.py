@@ -29,7 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from recsys.cli.campaign_demo import CampaignOutcome, ensure_demo_key, run_campaigns
+from recsys.cli.campaign_demo import CampaignOutcome, run_campaigns
 from recsys.platform.airflow_local import FINISHED_TASK_STATES, LocalAirflow
 from recsys.platform.settings import Settings
 from recsys.platform.sqlfiles import SqlFiles
@@ -206,8 +206,6 @@ def run_demo(
     from recsys.platform.warehouse import ensure_schemas
 
     ensure_schemas(stack.warehouse_url)
-    if dataset == "generated":
-        ensure_demo_key(settings)  # the campaigns' exports hash addresses: Airflow's tasks need the key
     # The metadata database migrates while the data is staged and dbt parses.
     migrated: list[BaseException] = []
     migration = threading.Thread(target=_capture(stack.migrate, migrated))

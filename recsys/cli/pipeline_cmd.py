@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from recsys.cli import demo
-from recsys.cli.campaign_demo import print_campaigns
+from recsys.cli.campaign_demo import ensure_demo_key, print_campaigns
 from recsys.platform.airflow_local import LocalAirflow, local_workers
 from recsys.platform.settings import Settings, get_settings
 from recsys.platform.warehouse import ensure_schemas, warehouse_url
@@ -41,6 +41,10 @@ def register(app: typer.Typer) -> None:
         url = warehouse_url(settings)
         started = dt.datetime.now(dt.UTC)
         console.print(f"warehouse: {url}")
+        if dataset == "generated":
+            # The campaigns' files hash addresses: the key must be in the environment the
+            # stack hands to Airflow's processes when it is made.
+            ensure_demo_key(settings)
         stack = LocalAirflow(settings, url)
         try:
             with demo.StageProgress(console) as progress:
