@@ -55,7 +55,9 @@ def register(app: typer.Typer) -> None:
             _print_counts(url)
             _print_times(progress.timer, runs)
             _print_gates(url, started)
-            quality = demo.model_quality(url, runs[-1].business_date)
+            # The night that trained (the campaigns' runs come after it, for later dates).
+            trained = [run.business_date for run in runs if run.dag_id == "recsys_training"]
+            quality = demo.model_quality(url, trained[-1]) if trained else None
             _print_quality(quality)
             if campaigns is not None:
                 print_campaigns(console, settings, campaigns)
