@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(Path("metrics.json"), help="JSON file with every model's metrics."),
         report: Path = typer.Option(None, help="Also write an HTML report here."),
     ) -> None:
-        """Compare the hybrid with every baseline on held-out data; print a table, write JSON."""
+        """Compare the served blend with every baseline on held-out data; print a table, write JSON."""
         from recsys.training import split as splits
         from recsys.training.report import write_report
         from recsys.training.train import train_and_evaluate
@@ -183,7 +183,7 @@ def register(app: typer.Typer) -> None:
         ),
         output: Path = typer.Option(..., help="CSV file: user_id,rank,item_id,score."),
     ) -> None:
-        """Train the hybrid on the interactions before the send date and write every user's top k,
+        """Train the served blend on the interactions before the send date and write every user's top k,
         ranked as the nightly publish ranks (context adjustment, cold start, business rules)."""
         from recsys.serving import offline
         from recsys.serving.context import load_calendar
@@ -213,5 +213,5 @@ def register(app: typer.Typer) -> None:
         rows[list(offline.OUTPUT_COLUMNS)].to_csv(output, index=False, float_format="%.6f")
         console.print(
             f"{len(rows)} recommendations for {rows['user_id'].nunique()} users as of {send_date} "
-            f"written to {output} ({fit.epochs} epochs, blend {fit.blend_weight})"
+            f"written to {output} ({fit.choice.epochs} epochs, blend {fit.choice.settings})"
         )

@@ -65,10 +65,18 @@ class TrainingConfig(_Section):
 
     ``epochs`` is an upper bound: training stops early when NDCG@10 on the validation
     window (carved from before the test cutoff) has not improved for ``patience``
-    checks.  ``popularity_blend`` lists the weights of the recent-popularity prior
-    tried on that same validation window.  LightFM's Hogwild SGD races with more than
-    one thread, so ``deterministic`` fits it on one thread (same data and config, same
-    model); ``num_threads`` (0 = all cores) still drives ALS, scoring and evaluation.
+    checks.  LightFM's Hogwild SGD races with more than one thread, so ``deterministic``
+    fits it on one thread (same data and config, same model); ``num_threads`` (0 = all
+    cores) still drives ALS, scoring and evaluation.
+
+    The served model is a blend (:mod:`recsys.training.blend`) whose weights, popularity
+    window and history half-life Optuna searches on the validation window: at most
+    ``search_trials`` trials or ``search_seconds``, weights in ``[0, search_max_weight]``,
+    half-lives in ``search_half_life_days``.  The strong baselines choose on the same window:
+    EASE its ``ease_regularisation`` (over at most ``ease_max_items`` items, the most popular:
+    the inverse is dense), RP3beta its ``rp3_alpha`` x ``rp3_beta`` (``rp3_neighbours`` per
+    item), recent popularity its window among ``recent_windows``.  The blend keeps
+    ``knn_neighbours`` EASE weights per item.
     """
 
     loss: str = "warp"
@@ -85,12 +93,22 @@ class TrainingConfig(_Section):
     seed: int = 42
     eval_every: int = 5
     patience: int = 2
-    popularity_blend: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
     sample_fraction: float = 1.0
     als_factors: int = 64
     als_iterations: int = 15
     als_regularization: float = 0.05
     als_alpha: float = 10.0
+    ease_regularisation: tuple[float, ...] = (50.0, 200.0, 500.0, 1000.0, 3000.0)
+    ease_max_items: int = 10_000
+    rp3_alpha: tuple[float, ...] = (0.8, 1.0)
+    rp3_beta: tuple[float, ...] = (0.2, 0.4, 0.6)
+    rp3_neighbours: int = 200
+    recent_windows: tuple[int, ...] = (7, 14, 28, 56)
+    knn_neighbours: int = 100
+    search_trials: int = 40
+    search_seconds: float = 600.0
+    search_max_weight: float = 4.0
+    search_half_life_days: tuple[float, ...] = (7.0, 365.0)
 
 
 class EvaluationConfig(_Section):
@@ -102,17 +120,19 @@ class EvaluationConfig(_Section):
     a seeded random sample of that many is evaluated (every model on the same sample):
     each model is scored against the whole catalogue, and at 20,000 users the standard
     error of a mean NDCG is already near 0.002, below the champion tolerance.  0 means all.
+    The champion gate also asks the served model for at least ``1 + min_lift_over_baselines``
+    times the best strong baseline (EASE, RP3beta, recent popularity) on the test window.
     """
 
     test_days: int = 28
     validation_days: int = 28
-    trending_days: int = 14
     ks: tuple[int, ...] = (5, 10, 20)
     cold_user_max_interactions: int = 2
     max_segments: int = 8
     max_users: int = 20_000
     champion_tolerance: float = 0.005
     min_lift_over_popularity: float = 0.05
+    min_lift_over_baselines: float = 0.0
     min_train_interactions: int = 1000
     min_test_users: int = 20
 

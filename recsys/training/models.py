@@ -67,7 +67,7 @@ def recent_popularity(data: TrainingData, days: int) -> np.ndarray:
     return np.bincount(recent["item_idx"].to_numpy(), minlength=data.shape[1]).astype(np.float64)
 
 
-def _tie_break(popularity: np.ndarray) -> np.ndarray:
+def tie_break(popularity: np.ndarray) -> np.ndarray:
     """All-time popularity squeezed into [0, 1): orders items only where scores tie."""
     return popularity / (popularity.max() + 1.0)
 
@@ -109,32 +109,13 @@ class SegmentPopularity(Recommender):
         )
         popularity = user_counts(data.interactions)
         self.segment_scores = (member @ (data.interactions > 0).astype(np.float64)).toarray()
-        self.fallback = _tie_break(popularity)
+        self.fallback = tie_break(popularity)
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
         codes = self.user_code[user_rows]
         block = np.where(codes[:, None] >= 0, self.segment_scores[np.maximum(codes, 0)], 0.0)
         return (block + self.fallback).astype(np.float32)
-
-
-class Trending(Recommender):
-    """Most popular items over the last ``days`` before the cutoff."""
-
-    name = "trending"
-
-    def __init__(self, days: int) -> None:
-        if days <= 0:
-            raise ValueError(f"trending needs a positive window, got {days} days")
-        self.days = days
-
-    def fit(self, data: TrainingData) -> Trending:
-        recent = recent_popularity(data, self.days)
-        self.item_scores = (recent + _tie_break(user_counts(data.interactions))).astype(np.float32)
-        return self
-
-    def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(self.item_scores, (len(user_rows), len(self.item_scores))).copy()
 
 
 class ItemCooccurrence(Recommender):
@@ -150,7 +131,7 @@ class ItemCooccurrence(Recommender):
         similarity = (inverse @ cooccurrence @ inverse).tolil()
         similarity.setdiag(0)
         self.similarity = similarity.tocsr()
-        self.fallback = _tie_break(user_counts(data.interactions)).astype(np.float32) * 1e-3
+        self.fallback = tie_break(user_counts(data.interactions)).astype(np.float32) * 1e-3
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
@@ -289,7 +270,9 @@ class Fixed(Recommender):
     """A model fitted elsewhere (a saved artifact: the champion) mapped onto new data.
 
     Users the saved model does not know get a constant row; items it does not know can
-    never be recommended by it.
+    never be recommended by it.  The neighbour part of a saved blend reads each user's
+    history from the new data (recency measured at the new data's cutoff), as the
+    nightly scorer does.
     """
 
     def __init__(self, name: str, loaded) -> None:
@@ -299,6 +282,16 @@ class Fixed(Recommender):
     def fit(self, data: TrainingData) -> Fixed:
         self.user_map = self.loaded.user_index(data.user_ids)
         self.item_map = self.loaded.item_index(data.item_ids)
+        self.history = None
+        if self.loaded.knn_coefficient:
+            from recsys.training.blend import history_weights
+
+            pairs = data.pairs[self.item_map[data.pairs["item_idx"].to_numpy()] >= 0]
+            weights = history_weights(pairs["last_ts"], data.cutoff, self.loaded.half_life_days)
+            self.history = sp.csr_matrix(
+                (weights, (pairs["user_idx"], self.item_map[pairs["item_idx"].to_numpy()])),
+                shape=(data.shape[0], len(self.loaded.item_ids)),
+            )
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
@@ -306,7 +299,8 @@ class Fixed(Recommender):
         known = rows >= 0
         block = np.zeros((len(user_rows), len(self.item_map)), dtype=np.float32)
         if known.any():
-            scores = self.loaded.score(rows[known])
+            history = None if self.history is None else self.history[user_rows[known]]
+            scores = self.loaded.score(rows[known], history)
             block[known] = scores[:, np.maximum(self.item_map, 0)]
         block[:, self.item_map < 0] = UNSCORABLE
         return block
