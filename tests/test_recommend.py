@@ -197,6 +197,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     from recsys.platform.dbt_project import dbt_vars
     from recsys.platform.settings import TrainingConfig
     from recsys.training.artifacts import in_memory_model
+    from recsys.training.blend import hybrid_only
     from recsys.training.frames import order_lines_to_frames, read_table
     from recsys.training.matrix import build_training_data
     from recsys.training.models import LightFMRecommender
@@ -209,7 +210,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     frames = dataclasses.replace(frames, interactions=frames.interactions[frames.interactions["user_id"].isin(sample)])
     data = build_training_data(frames, cutoff, load_weighting())
     fitted = LightFMRecommender(TrainingConfig(epochs=5, no_components=16), use_features=False).fit(data)
-    model = in_memory_model(fitted)
+    model = in_memory_model(hybrid_only(fitted))
     users = frames.users[frames.users["user_id"].isin(data.user_ids)]
     history = frames.interactions[frames.interactions["timestamp"] < cutoff]
     christmas = set(frames.items.loc[frames.items["title"].str.contains("CHRISTMAS|XMAS|ADVENT"), "item_id"])

@@ -4,8 +4,10 @@
 recommendation rows; the nightly publish and the offline ``recsys recommend`` both call
 it, so a list is the same wherever it is made.  It runs in two steps that Airflow can
 split: :func:`plan_recommendations` computes everything shared by all customers (candidate
-items, context factors, exclusions, popularity), :func:`score_plan` scores one range of
-customers (``start``, ``stop``) with the blocked top-k kernel.
+items, context factors, exclusions, popularity, each customer's recency-weighted items),
+:func:`score_plan` scores one range of customers (``start``, ``stop``) with the blocked
+top-k kernel, which adds the model's item-neighbour part over those items itself
+(:class:`recsys.ranking.topk.HistoryBoost`).
 
 Inputs (standard frames, as :mod:`recsys.training.dataset`):
 
@@ -18,10 +20,10 @@ Inputs (standard frames, as :mod:`recsys.training.dataset`):
     ``user_id, item_id, timestamp`` and optionally ``event_type`` (default ``purchase``):
     everything known before the send date.
 
-Output rows: ``user_id, rank, item_id, score, raw_score``, one column per factor
-(:data:`FACTOR_COLUMNS`, in score units, so ``score = raw_score + sum(factors)`` up to
-float rounding), ``reason_code, reason_ref, source`` (model, exploration, fallback,
-cold_start).
+Output rows: ``user_id, rank, item_id, score, raw_score`` (the model's score: factors,
+popularity prior and item neighbours), one column per factor (:data:`FACTOR_COLUMNS`, in
+score units, so ``score = raw_score + sum(factors)`` up to float rounding),
+``reason_code, reason_ref, source`` (model, exploration, fallback, cold_start).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import scipy.sparse as sp
 from recsys.platform.settings import ContextConfig
 from recsys.ranking import topk
 from recsys.serving import coldstart, context, reasons, rules
+from recsys.training.blend import history_weights
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +171,7 @@ class Plan:
     factors: Factors
     exclude: sp.csr_matrix  # (n_users, n_cand)
     neighbours: topk.TopK  # (n_all, NEIGHBOURS) candidate columns and cosine
+    item_history: topk.HistoryBoost  # (n_users, n_model_items) recency x (n_model_items, n_cand) neighbours
 
 
 def recommend_for_users(
@@ -225,7 +229,8 @@ def plan_recommendations(
     popularity = _popularity(users, purchases, cand_ids, as_of)
     u_vectors = topk.user_factor_vectors(model.user_embeddings, model.user_biases)
     neighbours = _neighbours(catalogue, num_threads)
-    history_rows, history_bought = _history_arrays(history, user_ids, catalogue.item_ids)
+    user_items = _user_items(history, user_ids, catalogue.item_ids)
+    history_rows, history_bought = _history_arrays(user_items, len(user_ids))
     plan = Plan(
         setup=setup,
         catalogue=catalogue,
@@ -261,6 +266,7 @@ def plan_recommendations(
         ),
         exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue), setup.rules),
         neighbours=neighbours,
+        item_history=_item_history(model, user_items, len(user_ids), catalogue, as_of),
     )
     log.info(
         "plan for %s: %d users (%d cold), %d candidate items (%d new), score scale %.3f",
@@ -418,23 +424,47 @@ def _self_target(catalogue: Catalogue) -> np.ndarray:
     return target
 
 
-def _history_arrays(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray):
-    """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
-    rows = np.full((len(user_ids), HISTORY_ITEMS), -1, dtype=np.int64)
-    bought = np.zeros((len(user_ids), HISTORY_ITEMS), dtype=bool)
+def _user_items(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> pd.DataFrame:
+    """``u, i, last, p``: each user's distinct catalogue items, when last seen, whether bought."""
     frame = history.assign(
         u=pd.Index(user_ids).get_indexer(history["user_id"]),
         i=pd.Index(item_ids).get_indexer(history["item_id"]),
         p=history["event_type"] == "purchase",
     )
     frame = frame[(frame["u"] >= 0) & (frame["i"] >= 0)]
-    per_item = frame.groupby(["u", "i"]).agg(last=("timestamp", "max"), p=("p", "any")).reset_index()
-    per_item = per_item.sort_values(["u", "last", "i"], ascending=[True, False, True])
+    return frame.groupby(["u", "i"]).agg(last=("timestamp", "max"), p=("p", "any")).reset_index()
+
+
+def _history_arrays(user_items: pd.DataFrame, n_users: int):
+    """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
+    rows = np.full((n_users, HISTORY_ITEMS), -1, dtype=np.int64)
+    bought = np.zeros((n_users, HISTORY_ITEMS), dtype=bool)
+    per_item = user_items.sort_values(["u", "last", "i"], ascending=[True, False, True])
     slot = per_item.groupby("u").cumcount().to_numpy()
     keep = slot < HISTORY_ITEMS
     rows[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["i"].to_numpy()[keep]
     bought[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["p"].to_numpy()[keep]
     return rows, bought
+
+
+def _item_history(model, user_items: pd.DataFrame, n_users: int, catalogue: Catalogue, as_of: dt.date):
+    """The model's item-neighbour part as the kernel reads it: each user's model items weighted
+    by recency at the send date (``recsys.training.blend.history_weights``), and the
+    neighbours of each model item among the candidates, the blend's coefficient folded in."""
+    n_model = len(model.item_ids)  # the catalogue's first rows are the model's items, in order
+    known = user_items[user_items["i"] < n_model]
+    weights = history_weights(known["last"], pd.Timestamp(as_of), model.half_life_days)
+    history = sp.csr_matrix((weights, (known["u"], known["i"])), shape=(n_users, n_model), dtype=np.float32)
+    column = np.full(len(catalogue.item_ids), -1, dtype=np.int64)
+    column[catalogue.candidates] = np.arange(len(catalogue.candidates))
+    pairs = (model.neighbours if model.neighbours is not None else sp.csr_matrix((n_model, n_model))).tocoo()
+    keep = column[pairs.col] >= 0
+    neighbours = sp.csr_matrix(
+        (pairs.data[keep] * np.float32(model.knn_coefficient), (pairs.row[keep], column[pairs.col[keep]])),
+        shape=(n_model, len(catalogue.candidates)),
+        dtype=np.float32,
+    )
+    return topk.HistoryBoost(history, neighbours)
 
 
 @dataclass(frozen=True)
@@ -447,6 +477,7 @@ class _Scorer:
     offsets: np.ndarray | None  # (n_groups, n_cand) in score units
     scale: float
     weights: dict[str, float]
+    history: topk.HistoryBoost | None  # the model's item-neighbour part of these users
 
 
 def _offsets(plan: Plan, scale: float, weights: dict[str, float]) -> np.ndarray | None:
@@ -476,6 +507,7 @@ def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
             _offsets(plan, plan.scale, plan.setup.weights),
             plan.scale,
             plan.setup.weights,
+            topk.HistoryBoost(plan.item_history.history[known], plan.item_history.neighbours),
         )
     ]
     if len(cold):
@@ -491,6 +523,7 @@ def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
                 _offsets(plan, plan.popularity.scale, weights),
                 plan.popularity.scale,
                 weights,
+                None,
             )
         )
     return scorers
@@ -531,6 +564,7 @@ def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) 
         exclude=exclude,
         boost=boost,
         group_offsets=offsets,
+        history=scorer.history,
         block_size=block_size,
         num_threads=num_threads,
     )
@@ -562,6 +596,9 @@ def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
         exclude=exclude[:, new],
         boost=None if boost is None else boost[:, new],
         group_offsets=sub_offsets,
+        history=None
+        if scorer.history is None
+        else topk.HistoryBoost(scorer.history.history, scorer.history.neighbours[:, new]),
         block_size=block_size,
         num_threads=num_threads,
     )
@@ -586,6 +623,8 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
         "recent": w["recent"] * s * _pairs(plan.factors.recent.values, user, col),
         "promotion": s * plan.factors.promotion[col],
     }
+    if scorer.history is not None:
+        raw = raw + _history_pairs(scorer.history, local, col)
     kernel_score = lists.scores.ravel()
     score = np.where(np.isnan(kernel_score), raw + sum(factors.values()), kernel_score)
     cold = plan.customers.model_rows[user] < 0
@@ -605,6 +644,15 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
         }
     )
     return frame.astype(dict.fromkeys(("score", "raw_score", *FACTOR_COLUMNS), np.float64))
+
+
+def _history_pairs(history: topk.HistoryBoost, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``(history.history @ history.neighbours)[rows, cols]`` without the whole product: one
+    sparse dot of a user's items with an item's neighbour column per pair."""
+    if history.neighbours.nnz == 0 or len(rows) == 0:
+        return np.zeros(len(rows))
+    by_item = history.neighbours.T.tocsr()
+    return np.asarray(history.history[rows].multiply(by_item[cols]).sum(axis=1)).ravel()
 
 
 def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -86,9 +86,9 @@ class LoadedModel:
     item_feature_names: tuple[str, ...]
     config: dict
     checksum: str
-    neighbours: sp.csr_matrix
-    knn_coefficient: float
-    half_life_days: float
+    neighbours: sp.csr_matrix | None = None  # None: a factor model without the neighbour part
+    knn_coefficient: float = 0.0
+    half_life_days: float = 90.0
 
     def user_index(self, ids) -> np.ndarray:
         """Row of each user id, -1 for users the model does not know."""
@@ -117,7 +117,7 @@ class LoadedModel:
             self.scoring_item_biases,
             np.asarray(user_rows),
         )
-        if history is not None and self.knn_coefficient:
+        if history is not None and self.neighbours is not None and self.knn_coefficient:
             block += (history @ self.neighbours).toarray().astype(np.float32) * np.float32(self.knn_coefficient)
         return block
 

@@ -140,6 +140,13 @@ class Blend(Recommender):
         return block
 
 
+def hybrid_only(lightfm: LightFMRecommender) -> Blend:
+    """``lightfm`` as a blend with neither popularity prior nor neighbours: the raw hybrid,
+    for studies of the scoring path (context uplift) and tests."""
+    n_items = lightfm.data.shape[1]
+    return Blend(lightfm, sp.csr_matrix((n_items, n_items), dtype=np.float32), BlendSettings())
+
+
 def _scale_users(data: TrainingData) -> np.ndarray:
     """Up to :data:`SCALE_USERS` users spread over the rows (seeded, so fits repeat)."""
     n = data.shape[0]
@@ -201,5 +208,6 @@ def search_blend(
         for t in study.trials
     ]
     settings = BlendSettings(**best.params)
-    log.info("blend search: %d trials, best validation %.4f with %s", len(trials), best.value, settings)
-    return BlendSearch(settings, float(best.value), trials)
+    score = float(study.best_value)
+    log.info("blend search: %d trials, best validation %.4f with %s", len(trials), score, settings)
+    return BlendSearch(settings, score, trials)

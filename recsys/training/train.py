@@ -485,7 +485,8 @@ def run_training(
         else:
             checksum = save_run(directory, run.served.model, run, params, run_id, fit="backtest")
         earlier = registry.run_history(url)
-        metrics = run.to_json() | {"production": freshness}
+        refit_seconds = {"production_refit": round(production.seconds, 3)} if production is not None else {}
+        metrics = run.to_json() | {"production": freshness | refit_seconds}
         this_run = pd.DataFrame([{"run_id": run_id, "logical_date": logical_date, "metrics": metrics}])
         history = pd.concat([earlier[earlier["run_id"] != run_id], this_run], ignore_index=True)
         report_path = report.write_report(
@@ -562,7 +563,6 @@ def _freshness(production: ProductionFit | None, run: EvaluationRun, logical_dat
         "data_end": str(production.data_end),
         "age_days_at_business_date": (logical_date - production.data_end).days,
         "check": production.check,
-        "seconds": round(production.seconds, 3),
     }
 
 
