@@ -297,7 +297,7 @@ def test_as_of_before_the_data_is_refused(files, tmp_path):
     assert "no interactions before --as-of 2000-01-01" in str(result.exception)
 
 
-def test_history_keeps_purchases_and_recent_views_and_carts_only():
+def test_history_keeps_every_purchase_view_and_cart_before_the_send_date():
     events = pd.DataFrame(
         {
             "user_id": ["a"] * 5,
@@ -308,11 +308,12 @@ def test_history_keeps_purchases_and_recent_views_and_carts_only():
             "n_purchases": [1, 0, 0, 0, 0],
         }
     )
-    history = offline.history_frame(events, pd.Timestamp("2024-03-15").date(), recent_days=14)
+    history = offline.history_frame(events, pd.Timestamp("2024-03-15").date())
     assert sorted(zip(history["item_id"], history["event_type"])) == [
         ("c_new", "cart"),
         ("p", "purchase"),
         ("v_new", "view"),
+        ("v_old", "view"),
     ]
 
 

@@ -101,8 +101,8 @@ def test_zero_weights_give_the_raw_model_order_exactly():
     eligible = items["in_stock"].to_numpy() & (items["item_id"] != "POST").to_numpy()
     raw = model.score(np.arange(len(users)))  # the model's own scoring: embeddings product plus biases
     raw[:, ~eligible] = -np.inf
-    bought = history[history["event_type"] == "purchase"]
-    raw[model.user_index(bought["user_id"]), model.item_index(bought["item_id"])] = -np.inf
+    had = history  # bought, viewed or carted: the default rules keep them all out
+    raw[model.user_index(had["user_id"]), model.item_index(had["item_id"])] = -np.inf
     expected = model.item_ids[np.argsort(-raw, axis=1, kind="stable")[:, :10]]
     assert (out["item_id"].to_numpy().reshape(-1, 10) == expected).all()
     assert (out[list(recommend.FACTOR_COLUMNS)] == 0).all().all()

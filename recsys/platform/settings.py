@@ -201,10 +201,14 @@ class RulesConfig(_Section):
 
     ``rules_file`` is the shop's YAML (promotions, re-buy categories, fee codes, caps);
     its values override these defaults (see :mod:`recsys.serving.rules`).
+    ``exclude_viewed`` also keeps items a customer viewed or carted out of their list (a
+    list then holds items new to the customer, what the model is judged on); false lets
+    lists bring viewed items back.
     """
 
     rules_file: Path | None = None
     exclude_purchased: bool = True
+    exclude_viewed: bool = True
     rebuy_categories: tuple[str, ...] = ()
     fee_product_codes: tuple[str, ...] = ()
     category_cap: int = 3

@@ -18,7 +18,8 @@ Inputs (standard frames, as :mod:`recsys.training.dataset`):
     is_product, created_at`` (the catalogue; only its recommendable items are candidates).
 ``history``
     ``user_id, item_id, timestamp`` and optionally ``event_type`` (default ``purchase``):
-    everything known before the send date.
+    everything known before the send date (views and carts of every age: the model's item
+    neighbours read the whole history, the recent factor its last ``recent_days``).
 
 Output rows: ``user_id, rank, item_id, score, raw_score`` (the model's score: factors,
 popularity prior and item neighbours), one column per factor (:data:`FACTOR_COLUMNS`, in
@@ -264,7 +265,13 @@ def plan_recommendations(
                 config,
             ),
         ),
-        exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue), setup.rules),
+        exclude=rules.purchased_exclusions(
+            history if setup.rules.exclude_viewed else purchases,
+            user_ids,
+            cand_ids,
+            _category_names(catalogue),
+            setup.rules,
+        ),
         neighbours=neighbours,
         item_history=_item_history(model, user_items, len(user_ids), catalogue, as_of),
     )

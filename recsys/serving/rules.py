@@ -56,6 +56,7 @@ class BusinessRules:
     """The effective rules of one shop (config defaults overlaid with its YAML file)."""
 
     exclude_purchased: bool = True
+    exclude_viewed: bool = True
     rebuy_categories: frozenset[str] = frozenset()
     fee_product_codes: frozenset[str] = frozenset()
     category_cap: int = 3
@@ -176,8 +177,9 @@ def promotion_boost(item_ids: np.ndarray, rules: BusinessRules, as_of: dt.date) 
 def purchased_exclusions(
     purchases: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, categories: np.ndarray, rules: BusinessRules
 ) -> sp.csr_matrix:
-    """``(n_users, n_items)`` pairs never to recommend: bought before, outside the re-buy
-    categories.  Empty when ``exclude_purchased`` is off."""
+    """``(n_users, n_items)`` pairs never to recommend: the items of ``purchases`` (bought
+    before; with ``exclude_viewed``, the caller passes views and carts too), outside the
+    re-buy categories.  Empty when ``exclude_purchased`` is off."""
     shape = (len(user_ids), len(item_ids))
     if not rules.exclude_purchased or purchases.empty:
         return sp.csr_matrix(shape, dtype=np.float32)
