@@ -45,6 +45,7 @@ CHUNK = 1024
 #: Users per block (the rows of one BLAS call).
 BLOCK_ROWS = 256
 _INT32_MAX = np.int64(0x7FFFFFFF)
+_NO_KEY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -246,19 +247,20 @@ def _in_blocks(
     threads = num_threads or os.cpu_count() or 1
     blocks = [(b, min(b + rows, stop)) for b in range(start, stop, rows)]
     n_chunks = -(-n_items // width)
-    capacity = 4 * k + 4 * LANE
+    capacity = 2 * k + LANE * LANE  # room for a whole chunk's first lanes before the first compaction
 
     def work(worker: int) -> None:
         buffer = np.empty((rows, width), np.float32)
         lanes = np.empty(width // LANE, np.float32)
         work = np.empty(width // LANE, np.float32)
-        keys = np.empty((rows, capacity), np.uint64)
-        values = np.empty((rows, capacity), np.float32)
-        state = np.empty((rows, 3), np.float64)  # candidates, threshold value, threshold item
+        keys = np.empty((rows, capacity), np.uint64)  # candidates: score and item in one sortable key
+        count = np.empty(rows, np.int64)
+        bound = np.empty(rows, np.float32)  # a cell below it cannot make the row's top k
+        worst = np.empty(rows, np.uint64)  # ... nor one whose key is not below this one
         for lo, hi in blocks[worker::threads]:
             n = hi - lo
             adds = _bucket(lo, hi, width, n_chunks, *sparse.exclude, *sparse.boost, *sparse.history, *sparse.neighbours)
-            _reset(state[:n])
+            count[:n], bound[:n], worst[:n] = 0, -np.inf, _NO_KEY
             for chunk in range(n_chunks):
                 product(buffer[:n], lo, hi, chunk)
                 _chunk_select(
@@ -274,10 +276,11 @@ def _in_blocks(
                     lanes,
                     work,
                     keys,
-                    values,
-                    state,
+                    count,
+                    bound,
+                    worst,
                 )
-            _finish(keys, values, state[:n], k, indices[lo - start : hi - start], scores[lo - start : hi - start])
+            _finish(keys, count[:n], k, indices[lo - start : hi - start], scores[lo - start : hi - start])
 
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         list(pool.map(work, range(min(threads, max(len(blocks), 1)))))
@@ -476,14 +479,6 @@ def _bucket(
 
 
 @nb.njit(nogil=True, cache=True)
-def _reset(state):
-    for r in range(state.shape[0]):
-        state[r, 0] = 0.0
-        state[r, 1] = -np.inf
-        state[r, 2] = np.float64(_INT32_MAX)
-
-
-@nb.njit(nogil=True, cache=True)
 def _key(bits, j):
     """Ascending key = descending score, then ascending item index (``bits``: the float's bits)."""
     b = np.int64(bits)
@@ -495,18 +490,48 @@ def _key(bits, j):
 
 
 @nb.njit(nogil=True, cache=True)
-def _compact(keys, values, state, r, k):
-    """Keep row ``r``'s best ``k`` candidates; the ``k``-th becomes its threshold."""
-    count = np.int64(state[r, 0])
-    order = np.argsort(keys[r, :count])[:k]
-    kept_keys = keys[r, :count][order]
-    kept_values = values[r, :count][order]
-    keys[r, : len(order)] = kept_keys
-    values[r, : len(order)] = kept_values
-    state[r, 0] = len(order)
-    if len(order) == k:
-        state[r, 1] = kept_values[k - 1]
-        state[r, 2] = np.float64(kept_keys[k - 1] & np.uint64(0xFFFFFFFF))
+def _bits(key):
+    """The float bits a key was made from (:func:`_key` reversed; -0.0 comes back as 0.0)."""
+    b = _INT32_MAX - np.int64(key >> np.uint64(32))
+    return np.int32(b ^ _INT32_MAX if b < 0 else b)
+
+
+@nb.njit(nogil=True, cache=True)
+def _select_keys(keys, k):
+    """Reorder ``keys`` so that its ``k`` smallest come first (quickselect, in place)."""
+    lo, hi, target = 0, keys.shape[0] - 1, k - 1
+    while lo < hi:
+        pivot = keys[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while keys[i] < pivot:
+                i += 1
+            while keys[j] > pivot:
+                j -= 1
+            if i <= j:
+                keys[i], keys[j] = keys[j], keys[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            break
+
+
+@nb.njit(nogil=True, cache=True)
+def _compact(keys, count, bound, worst, r, k, scratch):
+    """Keep row ``r``'s best ``k`` candidates; the worst of them becomes the row's bound."""
+    row = keys[r, : count[r]]
+    _select_keys(row, k)
+    worst[r] = row[0]
+    for t in range(1, k):
+        if row[t] > worst[r]:
+            worst[r] = row[t]
+    count[r] = k
+    scratch[0] = _bits(worst[r])
+    bound[r] = scratch.view(np.float32)[0]
 
 
 @nb.njit(nogil=True, fastmath=True, cache=True)
@@ -523,15 +548,33 @@ def _lane_maxima(x, n, out):
 
 @nb.njit(nogil=True, cache=True)
 def _chunk_select(
-    block, row0, col0, n_items, k, groups, offsets, add_ptr, add_col, add_val, chunk, lanes, work, keys, values, state
+    block,
+    row0,
+    col0,
+    n_items,
+    k,
+    groups,
+    offsets,
+    add_ptr,
+    add_col,
+    add_val,
+    chunk,
+    lanes,
+    work,
+    keys,
+    count,
+    bound,
+    worst,
 ):
-    """Adjust one chunk of each row's scores (still in cache) and keep the cells that reach
-    the row's threshold as candidates."""
+    """Adjust one chunk of each row's scores (still in cache) and keep the cells that can
+    still make the row's top ``k`` as candidates (compacted to the best ``k`` once there
+    are ``2k``, which raises the bound)."""
     width = block.shape[1]
     n1 = width // LANE
     n_chunks = (len(add_ptr) - 1) // block.shape[0]
     capacity = keys.shape[1]
     stop = min(width, n_items - col0)
+    scratch = np.empty(1, np.int32)
     for r in range(block.shape[0]):
         x = block[r]
         if groups.shape[0] > 0:
@@ -544,33 +587,34 @@ def _chunk_select(
         for j in range(stop, width):
             x[j] = -np.inf
         _lane_maxima(x, n1, lanes)
-        if state[r, 1] == -np.inf and n1 >= k:  # a first lower bound: the k-th best lane maximum
-            state[r, 1] = _kth_largest(lanes[:n1], k, work)
-            state[r, 2] = np.float64(_INT32_MAX)
+        if bound[r] == -np.inf and n1 >= k:  # a first lower bound: the k-th best lane maximum
+            bound[r] = _kth_largest(lanes[:n1], k, work)
         bits = x.view(np.int32)
         for c in range(n1):
-            if lanes[c] >= state[r, 1]:
+            if lanes[c] >= bound[r]:
                 for t in range(LANE):
                     j = t * n1 + c
-                    value = x[j]
-                    if value > -np.inf and (value > state[r, 1] or (value == state[r, 1] and col0 + j < state[r, 2])):
-                        count = np.int64(state[r, 0])
-                        if count == capacity:
-                            _compact(keys, values, state, r, k)
-                            if not (value > state[r, 1] or (value == state[r, 1] and col0 + j < state[r, 2])):
-                                continue
-                            count = np.int64(state[r, 0])
-                        keys[r, count] = _key(bits[j], col0 + j)
-                        values[r, count] = value
-                        state[r, 0] = count + 1
+                    if x[j] >= bound[r] and x[j] > -np.inf:
+                        key = _key(bits[j], col0 + j)
+                        if key < worst[r]:
+                            keys[r, count[r]] = key
+                            count[r] += 1
+                            if count[r] == capacity or count[r] >= 2 * k:
+                                _compact(keys, count, bound, worst, r, k, scratch)
 
 
 @nb.njit(nogil=True, cache=True)
-def _finish(keys, values, state, k, out_idx, out_val):
+def _finish(keys, count, k, out_idx, out_val):
     """Each row's best ``k`` candidates, best first."""
-    for r in range(state.shape[0]):
-        count = np.int64(state[r, 0])
-        order = np.argsort(keys[r, :count])
-        for t in range(min(k, count)):
-            out_idx[r, t] = np.int32(keys[r, order[t]] & np.uint64(0xFFFFFFFF))
-            out_val[r, t] = values[r, order[t]]
+    for r in range(count.shape[0]):
+        n = count[r]
+        row = keys[r, :n]
+        if n > k:
+            _select_keys(row, k)
+            n = k
+        best = row[:n]
+        best.sort()
+        bits = out_val[r].view(np.int32)
+        for t in range(n):
+            out_idx[r, t] = np.int32(best[t] & np.uint64(0xFFFFFFFF))
+            bits[t] = _bits(best[t])
