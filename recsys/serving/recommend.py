@@ -34,6 +34,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -654,12 +655,37 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
 
 
 def _history_pairs(history: topk.HistoryBoost, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``(history.history @ history.neighbours)[rows, cols]`` without the whole product: one
-    sparse dot of a user's items with an item's neighbour column per pair."""
+    """``(history.history @ history.neighbours)[rows, cols]`` without the product: for each
+    pair, the user's items' weights times the pair's item in their (sorted) neighbour rows."""
     if history.neighbours.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows))
-    by_item = history.neighbours.T.tocsr()
-    return np.asarray(history.history[rows].multiply(by_item[cols]).sum(axis=1)).ravel()
+    users, neighbours = history.history.tocsr(), history.neighbours.tocsr()
+    neighbours.sort_indices()
+    return _neighbour_pairs(
+        users.indptr.astype(np.int64),
+        users.indices.astype(np.int64),
+        users.data.astype(np.float64),
+        neighbours.indptr.astype(np.int64),
+        neighbours.indices.astype(np.int64),
+        neighbours.data.astype(np.float64),
+        np.asarray(rows, np.int64),
+        np.asarray(cols, np.int64),
+    )
+
+
+@nb.njit(nogil=True, cache=True)
+def _neighbour_pairs(user_ptr, user_idx, user_val, nbr_ptr, nbr_idx, nbr_val, rows, cols):
+    out = np.zeros(len(rows))
+    for p in range(len(rows)):
+        row, col, total = rows[p], cols[p], 0.0
+        for q in range(user_ptr[row], user_ptr[row + 1]):
+            source = user_idx[q]
+            lo, hi = nbr_ptr[source], nbr_ptr[source + 1]
+            at = lo + np.searchsorted(nbr_idx[lo:hi], col)
+            if at < hi and nbr_idx[at] == col:
+                total += user_val[q] * nbr_val[at]
+        out[p] = total
+    return out
 
 
 def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
