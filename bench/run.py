@@ -248,7 +248,7 @@ def run_bench(
         if name == until:
             log.info("stopped after %s: database %s and %s kept", name, dbname, work_dir)
             return None
-    summary = report.summarise(results, NIGHTLY) | {
+    summary = report.summarise(results, NIGHTLY, size) | {
         "size": size,
         "date": started.date().isoformat(),
         "started_at": started.isoformat(),

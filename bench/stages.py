@@ -204,6 +204,7 @@ def training(ctx: StageContext) -> StageOutput:
         else None,
         "interactions_per_epoch": times.notes.get("epoch_interactions", 0) // max(epochs, 1),
         "promoted": result.promoted,
+        "models": result.metrics,
     }
     return StageOutput(
         count_rows(ctx.url, "intermediate.int_user_item_interactions"),

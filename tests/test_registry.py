@@ -6,6 +6,7 @@ filled from the planted data set, so the test needs neither dbt nor the generato
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -206,6 +207,22 @@ def test_the_served_model_is_fitted_up_to_the_business_date(marts_url, tmp_path)
     row = served.item_index([item])[0]
     neighbours = served.item_ids[served.neighbours[row].indices[np.argsort(-served.neighbours[row].data)][:20]]
     assert with_purchase["item_id"].isin(neighbours).sum() > without["item_id"].isin(neighbours).sum()
+
+
+def test_between_full_refits_a_night_warm_starts_the_champion(marts_url, tmp_path):
+    config = CONFIG.model_copy(update={"full_refit_days": 3})
+    full = run_training(marts_url, LOGICAL_DATE, config, EVALUATION, tmp_path, weighting=Weighting())
+    assert full.promoted
+    night = LOGICAL_DATE + dt.timedelta(days=1)
+    warm = run_training(marts_url, night, config, EVALUATION, tmp_path, weighting=Weighting())
+    assert warm.status == registry.CHAMPION and "incremental night" in warm.reason
+    served = artifacts.load_model(Path(warm.artifact_dir))
+    assert served.config["fit"] == "incremental" and served.config["production"]["warm_started_from"] == full.run_id
+    assert served.config["production"]["check"]["passed"]
+    assert served.config["backtest_path"] == str(Path(full.artifact_dir) / artifacts.BACKTEST)
+    row = _rows(marts_url).loc[warm.run_id]
+    assert row["metrics"]["incremental"]["check"]["train_auc"] > 0.5
+    assert registry.current_champion(marts_url)["run_id"] == warm.run_id
 
 
 def test_a_failing_run_is_recorded_as_failed(marts_url, tmp_path):

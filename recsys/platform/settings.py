@@ -77,6 +77,14 @@ class TrainingConfig(_Section):
     the inverse is dense), RP3beta its ``rp3_alpha`` x ``rp3_beta`` (``rp3_neighbours`` per
     item), recent popularity its window among ``recent_windows``.  The blend keeps
     ``knn_neighbours`` EASE weights per item.
+
+    ``warm_refits`` turns the refits of a night (validation model -> backtest model ->
+    served model) into warm starts: ``warm_epochs`` passes over the interactions each step
+    adds instead of a fit from scratch (:mod:`recsys.training.warm`).  A night whose champion
+    had its full fit fewer than ``full_refit_days`` days ago, with the same settings, only
+    warm-starts the champion on the interactions since its data ended (an incremental night);
+    its in-sample AUC must stay within ``warm_tolerance`` of the full fit's, else the night
+    refits in full.  ``full_refit_days`` 1 refits in full every night.
     """
 
     loss: str = "warp"
@@ -109,6 +117,10 @@ class TrainingConfig(_Section):
     search_seconds: float = 600.0
     search_max_weight: float = 4.0
     search_half_life_days: tuple[float, ...] = (7.0, 365.0)
+    warm_refits: bool = False
+    warm_epochs: int = 5
+    full_refit_days: int = 1
+    warm_tolerance: float = 0.05
 
 
 class EvaluationConfig(_Section):

@@ -14,14 +14,17 @@ Layout of one artifact, ``<artifacts_dir>/models/<run_id>/``:
     customer's recency-weighted items (:mod:`recsys.training.blend`); coefficient and
     half-life are in ``config.json`` under ``served``.
 ``lightfm.npz``
-    LightFM's own per-feature parameters and the user/item feature matrices (CSR parts),
+    LightFM's own per-feature parameters (with their adagrad state) and the user/item feature matrices (CSR parts),
     enough to rebuild the ``LightFM`` object (:func:`restore_lightfm`).
 ``mappings.json``
     ``user_ids`` and ``item_ids`` (row/column order of every array), ``user_features`` and
     ``item_features`` (the feature vocabularies, column order of the feature matrices).
 ``config.json``
-    Training and evaluation configuration, interaction weighting, chosen epochs, popularity
-    blend (weight, scale, trending days), data window, run id.
+    Training and evaluation configuration, interaction weighting, what validation chose
+    (``choice``: epochs, EASE regularisation, blend settings), the coefficients a scorer
+    applies (``served``), the data window, which fit this is (``fit``: ``backtest``,
+    ``production`` or ``incremental``) and, for a served model, what data it has seen
+    (``production``), run id.
 ``metrics.json``
     The evaluation of the model and every baseline on the test window.
 ``manifest.json``
@@ -65,7 +68,13 @@ MODEL_FILES = (MODEL, NEIGHBOURS, LIGHTFM, MAPPINGS, CONFIG)
 #: Subfolder of a run's artifact with the model fitted up to the test cutoff: the one the
 #: next nights' gates compare with (the served model has seen their test windows).
 BACKTEST = "backtest"
-LIGHTFM_PARAMETERS = ("user_embeddings", "user_biases", "item_embeddings", "item_biases")
+#: LightFM's arrays kept in ``lightfm.npz``: the parameters and their adagrad state, so a
+#: warm start (:mod:`recsys.training.warm`) continues where the fit stopped.
+LIGHTFM_PARAMETERS = tuple(
+    f"{side}_{name}"
+    for side in ("user", "item")
+    for name in ("embeddings", "biases", "embedding_gradients", "embedding_momentum", "bias_gradients", "bias_momentum")
+)
 #: Path and checksum of a model that was never saved (:func:`in_memory_model`).
 IN_MEMORY = "<in-memory>"
 

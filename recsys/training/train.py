@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ from recsys.training.split import (
     validation_split,
     windows,
 )
+from recsys.training.warm import warm_fit
 from recsys.training.weighting import Weighting, load_weighting
 
 log = logging.getLogger(__name__)
@@ -156,16 +158,21 @@ def fit_lightfm(
     """LightFM with its epochs chosen on validation, refitted on ``data``.
 
     Returns the model at its best validation epoch (fitted on the validation split's
-    training rows, what the blend search builds on) and the refit.  With a single
-    early-stopping check (``epochs <= eval_every``) there is nothing to choose: the
-    validation model is then trained ``epochs`` passes and the refit uses as many.
+    training rows, what the blend search builds on) and the refit (a warm start of it on
+    the validation window with ``warm_refits``).  With a single early-stopping check
+    (``epochs <= eval_every``) there is nothing to choose: the validation model is then
+    trained ``epochs`` passes and the refit uses as many.
     """
     started = time.perf_counter()
     validation_data, context = validation
     best, history = _early_stopping(
         LightFMRecommender(config, use_features=use_features), validation_data, context, config
     )
-    refit = refit_lightfm(config, use_features, data, best.epochs_trained)
+    refit = (
+        warm_fit(best, data, validation_data.cutoff, config.warm_epochs)
+        if config.warm_refits
+        else refit_lightfm(config, use_features, data, best.epochs_trained)
+    )
     return best, LightFMFit(refit, history, best.epochs_trained, time.perf_counter() - started)
 
 
@@ -391,7 +398,8 @@ def fit_production(
     started = time.perf_counter()
     split = full_history(frames.interactions)
     data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
-    model = served_blend(config, data, choice)
+    lightfm = warm_fit(backtest.lightfm, data, backtest.data.cutoff, config.warm_epochs) if config.warm_refits else None
+    model = served_blend(config, data, choice, lightfm)
     auc, backtest_auc = in_sample_auc(model.lightfm), in_sample_auc(backtest.lightfm)
     sample = np.arange(min(data.shape[0], 256))
     finite = bool(np.isfinite(model.score(sample)).all())
@@ -457,8 +465,11 @@ def run_training(
     cutoff, end = windows(logical_date, evaluation.test_days)
     try:
         frames = read_warehouse(url, logical_date)
-        split = temporal_split(frames.interactions, cutoff, end)
         champion_row = registry.current_champion(url)
+        incremental = incremental_night(frames, champion_row, logical_date, config, params, weighting)
+        if incremental is not None:
+            return _record_incremental(url, incremental, logical_date, params, run_id, artifacts_dir, git_revision)
+        split = temporal_split(frames.interactions, cutoff, end)
         champion = _load_champion(champion_row)
         run = train_and_evaluate(frames, split, config, evaluation, weighting, champion)
         decision = registry.champion_gate(
@@ -549,6 +560,140 @@ def run_training(
     )
 
 
+@dataclass(frozen=True)
+class IncrementalFit:
+    """A night that warm-started the champion on the interactions since its data ended."""
+
+    model: Blend
+    champion: dict
+    config: dict
+    since: pd.Timestamp
+    new_interactions: int
+    check: dict
+    seconds: float
+
+
+def incremental_night(
+    frames: Frames,
+    champion_row: dict | None,
+    logical_date: dt.date,
+    config: TrainingConfig,
+    params: dict,
+    weighting: Weighting,
+) -> IncrementalFit | None:
+    """The champion warm-started on what is new, when a full refit is not due; else ``None``.
+
+    Due means: no champion, a rerun of the champion's night, a champion fitted with other
+    settings, its last full refit
+    ``full_refit_days`` or more days ago, or a warm start whose in-sample AUC falls more
+    than ``warm_tolerance`` below the last full fit's (the check is recorded either way).
+    The item neighbours are the champion's (new products have none until the next full
+    night); the popularity prior is recomputed on today's data.
+    """
+    if champion_row is None or config.full_refit_days <= 1 or not champion_row.get("artifact_path"):
+        return None
+    if pd.Timestamp(champion_row["logical_date"]).date() >= logical_date:
+        return None  # a rerun of the champion's own night converges to that night's full run
+    path = Path(champion_row["artifact_path"])
+    served = json.loads((path / artifacts.CONFIG).read_text())
+    production = served.get("production") or {}
+    same = all(served.get(key) == params[key] for key in ("training", "evaluation", "weighting"))
+    full_date = production.get("full_refit_date")
+    if (
+        not same
+        or full_date is None
+        or (logical_date - dt.date.fromisoformat(full_date)).days >= config.full_refit_days
+    ):
+        return None
+    started = time.perf_counter()
+    loaded = artifacts.load_model(path)
+    previous = LightFMRecommender(config, use_features=True)
+    previous.model, _, _ = artifacts.restore_lightfm(path)
+    previous.epochs_trained = int(served["choice"]["epochs"])
+    split = full_history(frames.interactions)
+    data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
+    since = pd.Timestamp(production["data_end"]) + pd.Timedelta(days=1)
+    known = (loaded.user_feature_names, loaded.item_feature_names)
+    lightfm = warm_fit(previous, data, since, config.warm_epochs, known)
+    column = data.item_index(loaded.item_ids)
+    pairs = (loaded.neighbours if loaded.neighbours is not None else sp.csr_matrix((len(column),) * 2)).tocoo()
+    keep = (column[pairs.row] >= 0) & (column[pairs.col] >= 0)
+    neighbours = sp.csr_matrix(
+        (pairs.data[keep], (column[pairs.row[keep]], column[pairs.col[keep]])), shape=(data.shape[1],) * 2
+    )
+    settings = BlendSettings(**{k: served["choice"][k] for k in BlendSettings().to_json()})
+    model = Blend(lightfm, neighbours, settings, name=SERVED)
+    auc = in_sample_auc(model.lightfm)
+    check = {
+        "train_auc": auc,
+        "full_fit_auc": production["full_fit_auc"],
+        "tolerance": config.warm_tolerance,
+        "passed": bool(np.isfinite(auc) and auc >= production["full_fit_auc"] - config.warm_tolerance),
+    }
+    new_interactions = int((data.pairs["last_ts"] >= since).sum())
+    log.info("incremental night on %d new pairs since %s: %s", new_interactions, since.date(), check)
+    if not check["passed"]:
+        log.warning("the warm start drifted from the full fit (%s): refitting in full", check)
+        return None
+    return IncrementalFit(model, champion_row, served, since, new_interactions, check, time.perf_counter() - started)
+
+
+def _record_incremental(
+    url: str,
+    night: IncrementalFit,
+    logical_date: dt.date,
+    params: dict,
+    run_id: str,
+    artifacts_dir: Path,
+    git_revision: str | None,
+) -> TrainingRunResult:
+    """Save and register an incremental night's model as the champion (it is the champion's
+    configuration, judged on the backtest of its full night, refreshed on newer data)."""
+    directory = Path(artifacts_dir) / "models" / run_id
+    data_end = night.model.data.pairs["last_ts"].max().date()
+    champion_path = Path(night.champion["artifact_path"])
+    freshness = night.config["production"] | {
+        "fit": "incremental",
+        "data_end": str(data_end),
+        "age_days_at_business_date": (logical_date - data_end).days,
+        "check": night.check,
+        "warm_started_from": night.champion["run_id"],
+        "new_interactions": night.new_interactions,
+    }
+    backtest = night.config.get("backtest_path") or str(champion_path / artifacts.BACKTEST)
+    metrics = {"incremental": freshness | {"seconds": round(night.seconds, 3)}, "production": freshness}
+    config = params | {
+        "run_id": run_id,
+        "choice": night.config["choice"],
+        "fit": "incremental",
+        "production": freshness,
+        "backtest_path": backtest,
+    }
+    checksum = artifacts.save_model(directory, night.model, config, metrics)
+    reason = (
+        f"incremental night: {night.champion['run_id']} warm-started on {night.new_interactions:,} new pairs "
+        f"since {night.since.date()}; in-sample AUC {night.check['train_auc']:.4f} vs full fit "
+        f"{night.check['full_fit_auc']:.4f} (tolerance {night.check['tolerance']})"
+    )
+    registry.record_run(
+        url,
+        registry.RunRecord(
+            run_id=run_id,
+            logical_date=logical_date,
+            params=params | {"chosen": night.config["choice"]},
+            status=registry.CHAMPION,
+            metrics=metrics,
+            artifact_path=str(directory),
+            artifact_checksum=checksum,
+            git_revision=git_revision,
+            gate_reason=reason,
+            training_seconds=night.seconds,
+        ),
+    )
+    log.info("run %s: %s", run_id, reason)
+    return TrainingRunResult(run_id, registry.CHAMPION, True, reason, str(directory), checksum, "", {}, night.seconds)
+
+
 def _freshness(production: ProductionFit | None, run: EvaluationRun, logical_date: dt.date) -> dict:
     """What data the served artifact has seen, for the report and the run row."""
     if production is None:
@@ -563,6 +708,8 @@ def _freshness(production: ProductionFit | None, run: EvaluationRun, logical_dat
         "data_end": str(production.data_end),
         "age_days_at_business_date": (logical_date - production.data_end).days,
         "check": production.check,
+        "full_refit_date": str(logical_date),
+        "full_fit_auc": production.check["train_auc"],
     }
 
 
@@ -574,7 +721,9 @@ def _load_champion(row: dict | None):
         return None
     path = Path(row["artifact_path"])
     try:
-        return artifacts.load_model(path / artifacts.BACKTEST if (path / artifacts.BACKTEST).exists() else path)
+        config = json.loads((path / artifacts.CONFIG).read_text())
+        backtest = Path(config.get("backtest_path") or path / artifacts.BACKTEST)
+        return artifacts.load_model(backtest if backtest.exists() else path)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("champion %s cannot be loaded (%s): the gate compares with popularity only", row["run_id"], exc)
         return None
