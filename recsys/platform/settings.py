@@ -85,6 +85,8 @@ class TrainingConfig(_Section):
     warm-starts the champion on the interactions since its data ended (an incremental night);
     its in-sample AUC must stay within ``warm_tolerance`` of the full fit's, else the night
     refits in full.  ``full_refit_days`` 1 refits in full every night.
+    ``collaborative_baseline`` false skips the LightFM-without-features baseline (a second
+    LightFM fit: the largest cost of a night after the served model's own).
     """
 
     loss: str = "warp"
@@ -121,6 +123,7 @@ class TrainingConfig(_Section):
     warm_epochs: int = 5
     full_refit_days: int = 1
     warm_tolerance: float = 0.05
+    collaborative_baseline: bool = True
 
 
 class EvaluationConfig(_Section):

@@ -151,7 +151,10 @@ def render(
         models_plot=Markup(plot_models(table)),
         slices_plot=Markup(plot_slices(run.evaluations)),
         validation_plot=Markup(
-            plot_validation({"lightfm_hybrid": run.served.history, "lightfm_cf": run.collaborative.history})
+            plot_validation(
+                {"lightfm_hybrid": run.served.history}
+                | ({"lightfm_cf": run.collaborative.history} if run.collaborative else {})
+            )
         ),
         popularity_plot=Markup(
             plot_popularity(run.evaluations, np.asarray((run.data.interactions > 0).sum(axis=0)).ravel())

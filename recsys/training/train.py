@@ -214,7 +214,7 @@ class EvaluationRun:
     split: Split
     data: TrainingData
     served: ServedFit
-    collaborative: LightFMFit
+    collaborative: LightFMFit | None
     baselines: list[TunedBaseline]
     evaluations: list[ModelEvaluation]
     ratings: dict | None
@@ -252,7 +252,9 @@ class EvaluationRun:
                 "search": self.served.search.trials,
             },
             "baselines": {b.name: b.to_json() for b in self.baselines} | {"ease_note": self.ease_note},
-            "collaborative": {"epochs": self.collaborative.epochs, "history": self.collaborative.history},
+            "collaborative": None
+            if self.collaborative is None
+            else {"epochs": self.collaborative.epochs, "history": self.collaborative.history},
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
 
@@ -304,13 +306,13 @@ def train_and_evaluate(
     seconds["tune_baselines"] = time.perf_counter() - started
     ease = next(t for t in tuned if t.name == EASE_NAME)
     served = choose_served(config, data, validation, ease.chosen["regularisation"])
-    _, collaborative = fit_lightfm(config, data, validation, use_features=False)
-    seconds.update({SERVED: served.seconds, COLLABORATIVE: collaborative.seconds})
-    models: list[Recommender] = [
-        served.model,
-        served.model.lightfm.with_prior(np.zeros(data.shape[1]), name=HYBRID),
-        collaborative.model,
-    ]
+    seconds[SERVED] = served.seconds
+    models: list[Recommender] = [served.model, served.model.lightfm.with_prior(np.zeros(data.shape[1]), name=HYBRID)]
+    collaborative = None
+    if config.collaborative_baseline:
+        _, collaborative = fit_lightfm(config, data, validation, use_features=False)
+        seconds[COLLABORATIVE] = collaborative.seconds
+        models.append(collaborative.model)
     for baseline in [*simple_baselines(config), *(t.make() for t in tuned)]:
         started = time.perf_counter()
         models.append(baseline.fit(data))
