@@ -266,10 +266,11 @@ def plan_recommendations(
                 config,
             ),
         ),
-        exclude=rules.purchased_exclusions(
-            history if setup.rules.exclude_viewed else purchases,
-            user_ids,
-            cand_ids,
+        exclude=rules.exclusions(
+            user_items["u"].to_numpy(),
+            _self_target(catalogue)[user_items["i"].to_numpy()],
+            user_items["p"].to_numpy(bool),
+            (len(user_ids), len(cand_ids)),
             _category_names(catalogue),
             setup.rules,
         ),
@@ -433,25 +434,40 @@ def _self_target(catalogue: Catalogue) -> np.ndarray:
 
 
 def _user_items(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> pd.DataFrame:
-    """``u, i, last, p``: each user's distinct catalogue items, when last seen, whether bought."""
-    frame = history.assign(
-        u=pd.Index(user_ids).get_indexer(history["user_id"]),
-        i=pd.Index(item_ids).get_indexer(history["item_id"]),
-        p=history["event_type"] == "purchase",
+    """``u, i, last, p``: each user's distinct catalogue items (sorted by user and item), when
+    last seen, whether bought.  One sort of integer keys, no groupby."""
+    u = pd.Index(user_ids).get_indexer(history["user_id"])
+    i = pd.Index(item_ids).get_indexer(history["item_id"])
+    keep = (u >= 0) & (i >= 0)
+    key = u[keep].astype(np.int64) * len(item_ids) + i[keep]
+    ts = history["timestamp"].to_numpy("datetime64[ns]")[keep].view(np.int64)
+    bought = (history["event_type"] == "purchase").to_numpy(bool)[keep]
+    order = np.argsort(key, kind="stable")
+    key, ts, bought = key[order], ts[order], bought[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    return pd.DataFrame(
+        {
+            "u": key[starts] // max(len(item_ids), 1),
+            "i": key[starts] % max(len(item_ids), 1),
+            "last": (np.maximum.reduceat(ts, starts) if len(key) else ts).view("datetime64[ns]"),
+            "p": np.logical_or.reduceat(bought, starts) if len(key) else bought,
+        }
     )
-    frame = frame[(frame["u"] >= 0) & (frame["i"] >= 0)]
-    return frame.groupby(["u", "i"]).agg(last=("timestamp", "max"), p=("p", "any")).reset_index()
 
 
 def _history_arrays(user_items: pd.DataFrame, n_users: int):
     """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
     rows = np.full((n_users, HISTORY_ITEMS), -1, dtype=np.int64)
     bought = np.zeros((n_users, HISTORY_ITEMS), dtype=bool)
-    per_item = user_items.sort_values(["u", "last", "i"], ascending=[True, False, True])
-    slot = per_item.groupby("u").cumcount().to_numpy()
+    u, i = user_items["u"].to_numpy(), user_items["i"].to_numpy()
+    last = user_items["last"].to_numpy("datetime64[ns]").view(np.int64)
+    order = np.lexsort((i, -last, u))  # by user, most recent first, then item
+    u, i, p = u[order], i[order], user_items["p"].to_numpy(bool)[order]
+    first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if len(u) else np.zeros(0, np.int64)
+    slot = np.arange(len(u)) - np.repeat(first, np.diff(np.r_[first, len(u)]))
     keep = slot < HISTORY_ITEMS
-    rows[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["i"].to_numpy()[keep]
-    bought[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["p"].to_numpy()[keep]
+    rows[u[keep], slot[keep]] = i[keep]
+    bought[u[keep], slot[keep]] = p[keep]
     return rows, bought
 
 
@@ -620,7 +636,7 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
     user = scorer.users[local]
     col = lists.indices.ravel().astype(np.int64)
     group = plan.customers.groups[user]
-    raw = np.einsum("rd,rd->r", scorer.user_vectors[local], scorer.item_vectors[col])
+    raw = _pair_dots(scorer.user_vectors, scorer.item_vectors, local, col)
     w, s = scorer.weights, scorer.scale
     factors = {
         "season": w["season"] * s * plan.factors.season[col],
@@ -689,9 +705,42 @@ def _neighbour_pairs(user_ptr, user_idx, user_val, nbr_ptr, nbr_idx, nbr_val, ro
 
 
 def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows, cols]`` pair by pair: a binary search in each (sorted) row."""
     if matrix.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows))
-    return np.asarray(matrix[rows, cols]).ravel()
+    csr = matrix.tocsr()
+    csr.sort_indices()
+    return _csr_pairs(
+        csr.indptr.astype(np.int64),
+        csr.indices.astype(np.int64),
+        csr.data.astype(np.float64),
+        np.asarray(rows, np.int64),
+        np.asarray(cols, np.int64),
+    )
+
+
+@nb.njit(nogil=True, cache=True)
+def _csr_pairs(ptr, idx, val, rows, cols):
+    out = np.zeros(len(rows))
+    for p in range(len(rows)):
+        lo, hi = ptr[rows[p]], ptr[rows[p] + 1]
+        at = lo + np.searchsorted(idx[lo:hi], cols[p])
+        if at < hi and idx[at] == cols[p]:
+            out[p] = val[at]
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _pair_dots(user_vectors, item_vectors, rows, cols):
+    """``user_vectors[rows[p]] @ item_vectors[cols[p]]`` for every pair, without gathering rows."""
+    out = np.empty(len(rows))
+    for p in range(len(rows)):
+        total = 0.0
+        u, v = user_vectors[rows[p]], item_vectors[cols[p]]
+        for d in range(u.shape[0]):
+            total += u[d] * v[d]
+        out[p] = total
+    return out
 
 
 def _ids_or_none(item_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
