@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from planted import PREFERRED, START, planted_frames
+from planted import EVALUATED_MODELS, PREFERRED, START, planted_frames
 
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
 from recsys.training import artifacts
@@ -70,18 +70,7 @@ def test_the_blend_search_starts_from_the_plain_hybrid(run):
 
 def test_every_model_and_slice_is_evaluated_on_the_same_users(run):
     names = {e.name for e in run.evaluations}
-    assert {
-        "blend",
-        "lightfm_hybrid",
-        "lightfm_cf",
-        "popularity",
-        "popularity_segment",
-        "item_cosine",
-        "als",
-        "ease",
-        "rp3beta",
-        "recent_popularity",
-    } <= names
+    assert set(EVALUATED_MODELS) <= names
     users = {e.overall["users"] for e in run.evaluations}
     assert len(users) == 1
     slices = run.evaluations[0].slices

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from conftest import REPO
-from planted import planted_frames
+from planted import EVALUATED_MODELS, planted_frames
 from typer.testing import CliRunner
 
 from recsys.cli.main import app
@@ -108,18 +108,7 @@ def test_evaluate_prints_every_model_and_writes_json(files, tmp_path):
     written = json.loads(output.read_text())
     assert set(written) == {"temporal", "leave-last-out"}
     models = written["temporal"]["models"]
-    for name in (
-        "blend",
-        "lightfm_hybrid",
-        "lightfm_cf",
-        "popularity",
-        "popularity_segment",
-        "item_cosine",
-        "als",
-        "ease",
-        "rp3beta",
-        "recent_popularity",
-    ):
+    for name in EVALUATED_MODELS:
         assert name in models and name in result.output
         assert {"ndcg@10", "recall@5", "map@20", "hit_rate@10", "auc", "coverage@10", "gini@10"} <= set(
             models[name]["overall"]

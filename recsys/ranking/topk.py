@@ -396,26 +396,8 @@ def _kth_largest(values, k, work):
         return -np.inf
     a = work[:n]
     a[:] = values
-    target, lo, hi = n - k, 0, n - 1
-    while lo < hi:
-        pivot = a[(lo + hi) // 2]
-        i, j = lo, hi
-        while i <= j:
-            while a[i] < pivot:
-                i += 1
-            while a[j] > pivot:
-                j -= 1
-            if i <= j:
-                a[i], a[j] = a[j], a[i]
-                i += 1
-                j -= 1
-        if target <= j:
-            hi = j
-        elif target >= i:
-            lo = i
-        else:
-            break
-    return a[target]
+    _quickselect(a, n - k)
+    return a[n - k]
 
 
 @nb.njit(nogil=True, cache=True)
@@ -499,17 +481,24 @@ def _bits(key):
 @nb.njit(nogil=True, cache=True)
 def _select_keys(keys, k):
     """Reorder ``keys`` so that its ``k`` smallest come first (quickselect, in place)."""
-    lo, hi, target = 0, keys.shape[0] - 1, k - 1
+    _quickselect(keys, k - 1)
+
+
+@nb.njit(nogil=True, cache=True)
+def _quickselect(a, target):
+    """Reorder ``a`` in place so that ``a[target]`` is what a sort would put there, nothing
+    larger before it and nothing smaller after it (Hoare's selection)."""
+    lo, hi = 0, a.shape[0] - 1
     while lo < hi:
-        pivot = keys[(lo + hi) // 2]
+        pivot = a[(lo + hi) // 2]
         i, j = lo, hi
         while i <= j:
-            while keys[i] < pivot:
+            while a[i] < pivot:
                 i += 1
-            while keys[j] > pivot:
+            while a[j] > pivot:
                 j -= 1
             if i <= j:
-                keys[i], keys[j] = keys[j], keys[i]
+                a[i], a[j] = a[j], a[i]
                 i += 1
                 j -= 1
         if target <= j:

@@ -675,58 +675,52 @@ def _history_pairs(history: topk.HistoryBoost, rows: np.ndarray, cols: np.ndarra
     pair, the user's items' weights times the pair's item in their (sorted) neighbour rows."""
     if history.neighbours.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows))
-    users, neighbours = history.history.tocsr(), history.neighbours.tocsr()
-    neighbours.sort_indices()
     return _neighbour_pairs(
-        users.indptr.astype(np.int64),
-        users.indices.astype(np.int64),
-        users.data.astype(np.float64),
-        neighbours.indptr.astype(np.int64),
-        neighbours.indices.astype(np.int64),
-        neighbours.data.astype(np.float64),
+        *_csr_arrays(history.history),
+        *_csr_arrays(history.neighbours),
         np.asarray(rows, np.int64),
         np.asarray(cols, np.int64),
     )
+
+
+def _csr_arrays(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``indptr, indices, data`` of ``matrix`` as CSR with sorted indices, in the compiled lookups' types."""
+    csr = sp.csr_matrix(matrix)
+    csr.sort_indices()
+    return csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(np.float64)
 
 
 @nb.njit(nogil=True, cache=True)
 def _neighbour_pairs(user_ptr, user_idx, user_val, nbr_ptr, nbr_idx, nbr_val, rows, cols):
     out = np.zeros(len(rows))
     for p in range(len(rows)):
-        row, col, total = rows[p], cols[p], 0.0
-        for q in range(user_ptr[row], user_ptr[row + 1]):
-            source = user_idx[q]
-            lo, hi = nbr_ptr[source], nbr_ptr[source + 1]
-            at = lo + np.searchsorted(nbr_idx[lo:hi], col)
-            if at < hi and nbr_idx[at] == col:
-                total += user_val[q] * nbr_val[at]
+        total = 0.0
+        for q in range(user_ptr[rows[p]], user_ptr[rows[p] + 1]):
+            total += user_val[q] * _lookup(nbr_ptr, nbr_idx, nbr_val, user_idx[q], cols[p])
         out[p] = total
     return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _lookup(ptr, idx, val, row, col):
+    """``matrix[row, col]`` of a CSR matrix with sorted indices (0 when not stored)."""
+    lo, hi = ptr[row], ptr[row + 1]
+    at = lo + np.searchsorted(idx[lo:hi], col)
+    return val[at] if at < hi and idx[at] == col else 0.0
 
 
 def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[rows, cols]`` pair by pair: a binary search in each (sorted) row."""
     if matrix.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows))
-    csr = matrix.tocsr()
-    csr.sort_indices()
-    return _csr_pairs(
-        csr.indptr.astype(np.int64),
-        csr.indices.astype(np.int64),
-        csr.data.astype(np.float64),
-        np.asarray(rows, np.int64),
-        np.asarray(cols, np.int64),
-    )
+    return _csr_pairs(*_csr_arrays(matrix), np.asarray(rows, np.int64), np.asarray(cols, np.int64))
 
 
 @nb.njit(nogil=True, cache=True)
 def _csr_pairs(ptr, idx, val, rows, cols):
     out = np.zeros(len(rows))
     for p in range(len(rows)):
-        lo, hi = ptr[rows[p]], ptr[rows[p] + 1]
-        at = lo + np.searchsorted(idx[lo:hi], cols[p])
-        if at < hi and idx[at] == cols[p]:
-            out[p] = val[at]
+        out[p] = _lookup(ptr, idx, val, rows[p], cols[p])
     return out
 
 
