@@ -491,9 +491,18 @@ def run_training(
             )
         freshness = _freshness(production, run, logical_date)
         if production is not None and production.passed:
-            save_run(directory / artifacts.BACKTEST, run.served.model, run, params, run_id, fit="backtest")
+            backtest = directory / artifacts.BACKTEST
+            backtest_checksum = save_run(backtest, run.served.model, run, params, run_id, fit="backtest")
             checksum = save_run(
-                directory, production.model, run, params, run_id, fit="production", production=freshness
+                directory,
+                production.model,
+                run,
+                params,
+                run_id,
+                fit="production",
+                production=freshness,
+                backtest_path=str(backtest),
+                backtest_checksum=backtest_checksum,
             )
         else:
             checksum = save_run(directory, run.served.model, run, params, run_id, fit="backtest")
@@ -653,7 +662,6 @@ def _record_incremental(
     configuration, judged on the backtest of its full night, refreshed on newer data)."""
     directory = Path(artifacts_dir) / "models" / run_id
     data_end = night.model.data.pairs["last_ts"].max().date()
-    champion_path = Path(night.champion["artifact_path"])
     freshness = night.config["production"] | {
         "fit": "incremental",
         "data_end": str(data_end),
@@ -662,14 +670,14 @@ def _record_incremental(
         "warm_started_from": night.champion["run_id"],
         "new_interactions": night.new_interactions,
     }
-    backtest = night.config.get("backtest_path") or str(champion_path / artifacts.BACKTEST)
     metrics = {"incremental": freshness | {"seconds": round(night.seconds, 3)}, "production": freshness}
     config = params | {
         "run_id": run_id,
         "choice": night.config["choice"],
         "fit": "incremental",
         "production": freshness,
-        "backtest_path": backtest,
+        "backtest_path": night.config["backtest_path"],
+        "backtest_checksum": night.config["backtest_checksum"],
     }
     checksum = artifacts.save_model(directory, night.model, config, metrics)
     reason = (
@@ -716,16 +724,23 @@ def _freshness(production: ProductionFit | None, run: EvaluationRun, logical_dat
 
 
 def _load_champion(row: dict | None):
-    """The champion's backtest artifact (else its served one), or ``None`` (none yet, or its
-    files are gone or altered).  The backtest model has seen none of this night's test
-    window, so the gate compares like with like."""
+    """The champion's backtest model, or ``None`` (none yet, or its files are gone or altered).
+
+    The backtest model has seen none of this night's test window, so the gate compares
+    like with like; its folder and checksum are in the served artifact's config, whose
+    own checksum is the registry's.  A champion saved without one (rejected runs keep
+    their backtest model at the top) is itself the backtest model.
+    """
     if row is None or not row.get("artifact_path"):
         return None
-    path = Path(row["artifact_path"])
     try:
-        config = json.loads((path / artifacts.CONFIG).read_text())
-        backtest = Path(config.get("backtest_path") or path / artifacts.BACKTEST)
-        return artifacts.load_model(backtest if backtest.exists() else path)
+        served = artifacts.load_model(Path(row["artifact_path"]))
+        if "backtest_path" not in served.config:
+            return served
+        backtest = artifacts.load_model(Path(served.config["backtest_path"]))
+        if backtest.checksum != served.config["backtest_checksum"]:
+            raise ValueError(f"{served.config['backtest_path']} is not the backtest model its champion recorded")
+        return backtest
     except (OSError, ValueError, KeyError) as exc:
         log.warning("champion %s cannot be loaded (%s): the gate compares with popularity only", row["run_id"], exc)
         return None
