@@ -108,7 +108,7 @@ class TrainingConfig(_Section):
     als_iterations: int = 15
     als_regularization: float = 0.05
     als_alpha: float = 10.0
-    ease_regularisation: tuple[float, ...] = (50.0, 200.0, 500.0, 1000.0, 3000.0)
+    ease_regularisation: tuple[float, ...] = (50.0, 200.0, 500.0, 1000.0, 3000.0, 10000.0)
     ease_max_items: int = 10_000
     rp3_alpha: tuple[float, ...] = (0.8, 1.0)
     rp3_beta: tuple[float, ...] = (0.2, 0.4, 0.6)
@@ -135,6 +135,8 @@ class EvaluationConfig(_Section):
     a seeded random sample of that many is evaluated (every model on the same sample):
     each model is scored against the whole catalogue, and at 20,000 users the standard
     error of a mean NDCG is already near 0.002, below the champion tolerance.  0 means all.
+    Validation choices (epochs, grids, the blend search: dozens of evaluations a night) use at
+    most ``validation_max_users`` customers (0: ``max_users``).
     The champion gate also asks the served model for at least ``1 + min_lift_over_baselines``
     times the best strong baseline (EASE, RP3beta, recent popularity) on the test window.
     """
@@ -145,6 +147,7 @@ class EvaluationConfig(_Section):
     cold_user_max_interactions: int = 2
     max_segments: int = 8
     max_users: int = 20_000
+    validation_max_users: int = 0
     champion_tolerance: float = 0.005
     min_lift_over_popularity: float = 0.05
     min_lift_over_baselines: float = 0.0

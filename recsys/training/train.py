@@ -116,7 +116,8 @@ def validation_context(
     """Training data and evaluation context of the validation split carved from ``split``."""
     validation = validation_split(split, evaluation.validation_days)
     data = build_training_data(dataclasses.replace(frames, interactions=validation.train), validation.cutoff, weighting)
-    return data, build_context(validation, data, evaluation.model_copy(update={"ks": (10,)}))
+    users = evaluation.validation_max_users or evaluation.max_users
+    return data, build_context(validation, data, evaluation.model_copy(update={"ks": (10,), "max_users": users}))
 
 
 def _early_stopping(
