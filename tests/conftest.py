@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from recsys.platform import embedded, warehouse
 from recsys.platform.settings import get_settings
@@ -28,6 +29,12 @@ os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 sys.path.insert(0, str(REPO / "plugins"))
 SHARED = REPO.parent / "shared"
+
+# CI replays the same examples every run (a red build must be reproducible); run with
+# HYPOTHESIS_PROFILE=explore to search new ones while developing.
+hypothesis_settings.register_profile("ci", derandomize=True)
+hypothesis_settings.register_profile("explore", max_examples=200)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 ONLINE_RETAIL = SHARED / "data" / "online_retail" / "online_retail.csv.gz"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 

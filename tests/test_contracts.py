@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from recsys.contracts import dbt_sources, raw
+from recsys.contracts import dbt_sources, marts, raw
 from recsys.platform import warehouse
 from recsys_expectations.suites import suite_module
 
@@ -37,6 +37,19 @@ def test_the_marts_check_constraint_accepts_exactly_the_contracts_event_types():
     ]
     assert len(expressions) == 1
     assert tuple(re.findall(r"'(\w+)'", expressions[0])) == raw.EVENT_TYPES
+
+
+def test_the_marts_rfm_segments_are_the_contracts():
+    marts_yml = yaml.safe_load((REPO / "dbt" / "models" / "marts" / "_marts__models.yml").read_text())
+    dim_customers = next(m for m in marts_yml["models"] if m["name"] == "dim_customers")
+    expressions = [
+        c["expression"]
+        for column in dim_customers["columns"]
+        for c in column.get("constraints", [])
+        if "rfm_segment in" in c.get("expression", "")
+    ] + [c["expression"] for c in dim_customers.get("constraints", []) if "rfm_segment in" in c.get("expression", "")]
+    assert len(expressions) == 1
+    assert tuple(re.findall(r"'(\w+)'", expressions[0])) == marts.RFM_SEGMENTS
 
 
 @pytest.mark.parametrize("spec", list(raw.SOURCES.values()), ids=list(raw.SOURCES))

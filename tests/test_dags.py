@@ -22,7 +22,6 @@ EXPECTED_TASKS = {
         "resolve_business_date",
         "load_landing_files",
         "load_shop_oltp",
-        "new_batch_ids",
         "raw_quality_gate",
         "announce_raw_data",
     },
@@ -146,7 +145,7 @@ def _write_events(path, day: dt.date, n: int, anonymous_share: float) -> None:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
-    """30 % of events without a customer: the raw gate fails and nothing is announced downstream."""
+    """30 % of events without a customer: the raw gate fails, again on a rerun, until a recorded release."""
     day = dt.date(2024, 1, 10)
     data_root = tmp_path / "data"
     _write_events(data_root / "landing" / "events" / f"events_{day}.csv", day, 400, anonymous_share=0.3)
@@ -161,21 +160,46 @@ def test_raw_gate_stops_shop_ingest(warehouse_db, tmp_path):
     env = airflow_environment(settings, warehouse_db)
     env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
     subprocess.run(["airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-    run = subprocess.run(
-        ["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env, capture_output=True, text=True
-    )
-    log = run.stdout + run.stderr
 
-    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:
-        states = dict(meta.execute("select task_id, state from task_instance where dag_id = 'shop_ingest'").fetchall())
+    def run_shop_ingest() -> tuple[dict[str, str], str]:
+        run = subprocess.run(
+            ["airflow", "dags", "test", "shop_ingest", day.isoformat()], env=env, capture_output=True, text=True
+        )
+        with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as meta:
+            latest = meta.execute(
+                "select run_id from dag_run where dag_id = 'shop_ingest' order by id desc limit 1"
+            ).fetchone()[0]
+            states = dict(
+                meta.execute(
+                    "select task_id, state from task_instance where dag_id = 'shop_ingest' and run_id = ?", (latest,)
+                ).fetchall()
+            )
+        return states, run.stdout + run.stderr
+
+    states, log = run_shop_ingest()
     assert states["load_landing_files"] == "success"
     assert states["raw_quality_gate"] == "failed"
     assert states["announce_raw_data"] == "upstream_failed"
-    assert "raw.events" in log and "customer_id" in log
+    assert "raw.events" in log and "customer_id" in log and "quarantined" in log
 
     with psycopg.connect(warehouse_db) as conn:
         failed = conn.execute(
             "select expectation, observed_value from dq.validation_results "
             "where table_name = 'raw.events' and not success and severity = 'error'"
         ).fetchall()
+        (batch_id,) = conn.execute("select batch_id from raw.load_batches where gate_status = 'quarantined'").fetchone()
     assert any("customer_id" in e and "30" in str(o) for e, o in failed), failed
+
+    rerun, _ = run_shop_ingest()  # the file is skipped as loaded, but the gate judges the batch again
+    assert rerun["load_landing_files"] == "success" and rerun["raw_quality_gate"] == "failed"
+    assert rerun["announce_raw_data"] == "upstream_failed"
+
+    released = subprocess.run(
+        ["recsys", "dq", "release", str(batch_id), "--reason", "guest checkout campaign", "--by", "ops"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert released.returncode == 0, released.stderr
+    after, _ = run_shop_ingest()
+    assert after["raw_quality_gate"] == "success" and after["announce_raw_data"] == "success"

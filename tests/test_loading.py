@@ -31,7 +31,7 @@ BROKEN_REASONS = {
     6: ["event_ts", "'2011-13-45T10:00:00Z'"],
     7: ["price", "'abc'", "number"],
     8: ["wrong column count: expected 8, got 9"],
-    9: ["rating 7 outside 1..5"],
+    9: ["rating '7' outside 1..5"],
     10: ["event_ts", "'2011-02-29T10:00:00Z'"],
     15: ["event_ts", "'now'"],
     16: ["empty row"],
@@ -205,17 +205,24 @@ def test_landing_files_are_dated_filtered_and_ordered(tmp_path):
         "notes.txt",
         ".events_2011-11-01.csv",
         "events_2012-01-01.parquet",
+        "events_2011-02-30.csv",
+        "events_2011-11-30.csv.gz.manifest.json",
     ):
         _copy_as(BROKEN, events, name)
     _copy_as(BROKEN, tmp_path / "customers", "customers.csv")
 
     found = landing.landing_files(tmp_path, dt.date(2011, 12, 2))
 
-    assert [(s, p.name) for s, p in found] == [
-        ("customers", "customers.csv"),
-        ("events", "backfill.csv"),
-        ("events", "events_2011-11-30.csv.gz"),
-        ("events", "events_2011-12-02.csv"),
+    assert [(s, p.name, str(e) if e else None) for s, p, e in found] == [
+        ("customers", "customers.csv", None),
+        (
+            "events",
+            "events_2011-02-30.csv",
+            "events_2011-02-30.csv: 2011-02-30 in the name is not a date; rename the file",
+        ),
+        ("events", "backfill.csv", None),
+        ("events", "events_2011-11-30.csv.gz", None),
+        ("events", "events_2011-12-02.csv", None),
     ]
     assert landing.landing_files(tmp_path, dt.date(2011, 12, 2), sources=["products"]) == []
 
@@ -613,6 +620,6 @@ def test_cli_loads_landing_files_and_prints_their_batches(warehouse_db, tmp_path
         if "events_2011-12-02.csv" in line
     ]
     assert [c[1:7] for c in cells] == [
-        ["events", "events_2011-12-02.csv", "20", "8", "12", ""],
-        ["events", "events_2011-12-02.csv", "0", "0", "0", "yes"],
+        ["events", "events_2011-12-02.csv", "20", "8", "12", "loaded"],
+        ["events", "events_2011-12-02.csv", "0", "0", "0", "skipped (loaded before)"],
     ]

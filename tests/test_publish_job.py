@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -186,3 +189,37 @@ def test_mapped_steps_give_the_same_run_as_one_process(warehouse_db, champion, t
             "select customer_id, rank, product_id from recs.user_recommendations order by 1, 2"
         ).fetchall()
     assert single.run_id != info.run_id and mapped == whole
+
+
+def test_a_model_changed_after_registration_is_refused(warehouse_db, champion, tmp_path):
+    """Rewriting model.npz and regenerating the manifest keeps the files consistent with each
+    other; only the registry's checksum tells: the job refuses the model and names both."""
+    _, last_day = champion
+    artifact = tmp_path / "tampered"
+    original = warehouse.one_row(
+        warehouse.connect(warehouse_db).execute(
+            "select artifact_path, artifact_checksum from ml.model_runs where run_id = 'planted-champion'"
+        )
+    )
+    shutil.copytree(original[0], artifact)
+    with np.load(artifact / artifacts.MODEL) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    parts["item_biases"] = parts["item_biases"] + 5.0  # push the catalogue's tail up
+    artifacts._write_npz(artifact / artifacts.MODEL, parts)
+    manifest = json.loads((artifact / artifacts.MANIFEST).read_text())
+    manifest["files"] = {name: artifacts.sha256_file(artifact / name) for name in manifest["files"]}
+    manifest["checksum"] = hashlib.sha256(
+        "".join(f"{manifest['files'][n]}  {n}\n" for n in artifacts.MODEL_FILES).encode()
+    ).hexdigest()
+    (artifact / artifacts.MANIFEST).write_text(json.dumps(manifest))
+    assert artifacts.verify(artifact) == manifest["checksum"] != original[1], "the manifest agrees with the files"
+    with warehouse.transaction(warehouse_db) as conn:
+        conn.execute("update ml.model_runs set artifact_path = %s where run_id = 'planted-champion'", (str(artifact),))
+    try:
+        with pytest.raises(artifacts.ArtifactMismatch, match=f"{manifest['checksum']} differs from {original[1]}"):
+            job.publish_for_date(warehouse_db, Settings(home=tmp_path, recs=RecsConfig(k=8)), last_day)
+    finally:
+        with warehouse.transaction(warehouse_db) as conn:
+            conn.execute(
+                "update ml.model_runs set artifact_path = %s where run_id = 'planted-champion'", (original[0],)
+            )

@@ -68,7 +68,7 @@
 {%- endmacro %}
 
 
-{#- Succeeded load batches of `sources` the model's table holds no row of: those a run reads.
+{#- Admitted load batches of `sources` the model's table holds no row of: those a run reads.
     A batch that commits after a later one is still read; a batch that adds no row (an
     empty file, order lines without purchases) is read again, harmlessly. -#}
 {% macro unread_batches(sources) -%}
@@ -76,7 +76,7 @@
     {%- set query -%}
         select batches.batch_id
         from {{ batches }} as batches
-        where batches.status = 'succeeded'
+        where batches.is_admitted
             and batches.source_name in ('{{ sources | join("', '") }}')
             and not exists (select 1 from {{ this }} as stored where stored.batch_id = batches.batch_id)
         order by batches.batch_id

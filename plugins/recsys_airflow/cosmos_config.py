@@ -2,7 +2,7 @@
 
 Each dbt model becomes an Airflow task running ``dbt build`` for that model (its tests
 included), so a data engineer sees in the grid which model or test failed.  The profile
-comes from the ``warehouse`` Airflow connection.  ``emit_datasets`` is off: cosmos
+comes from the ``warehouse_transformer`` Airflow connection (dbt runs as the transformer role).  ``emit_datasets`` is off: cosmos
 builds per-model Asset URIs from the host, which Airflow 3 rejects for a Unix-socket
 host (the embedded warehouse); the DAG emits its own ``warehouse_marts`` Asset instead.
 """
@@ -26,7 +26,9 @@ PROJECT_CONFIG = ProjectConfig(
 PROFILE_CONFIG = ProfileConfig(
     profile_name="recsys",
     target_name="warehouse",
-    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="warehouse", profile_args={"schema": "public"}),
+    profile_mapping=PostgresUserPasswordProfileMapping(
+        conn_id="warehouse_transformer", profile_args={"schema": "public"}
+    ),
 )
 
 EXECUTION_CONFIG = ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER)

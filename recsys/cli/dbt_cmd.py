@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run and test every model as of --date (dbt build)."""
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
+        url = warehouse.component_url(settings, "transformer")
         result = dbt_runner.run_dbt(
             settings, url, ("build",), as_of_date=_as_date(date), select=select, full_refresh=full_refresh, check=False
         )
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate the dbt docs site (one self-contained static_index.html)."""
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
+        url = warehouse.component_url(settings, "transformer")
         result = dbt_runner.run_dbt(settings, url, ("docs", "generate"), as_of_date=_as_date(date), check=False)
         _echo_result(result)
         typer.echo(f"docs: {settings.dbt_project_dir / 'target' / 'static_index.html'}")

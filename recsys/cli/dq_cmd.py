@@ -56,10 +56,12 @@ def register(app: typer.Typer) -> None:
             help="Suite (raw_events, marts_fct_events, recommendations...) or stage "
             "(raw, marts, model_inputs, recommendations).",
         ),
-        date: str = typer.Option(..., "--date", help="Logical date, YYYY-MM-DD."),
+        date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="Logical date."),
         table: str | None = typer.Option(None, help="schema.table instead of the suite's own (one suite only)."),
         run_id: str | None = typer.Option(None, help="Run id for dq.validation_results (default manual__<date>)."),
-        batch_id: list[int] | None = typer.Option(None, help="Raw suites: only this load batch (repeatable)."),
+        batch_id: list[int] | None = typer.Option(
+            None, help="Raw suites: only this load batch (repeatable; judged without changing its gate state)."
+        ),
         k: int | None = typer.Option(None, help="Recommendations: expected list length."),
         url: str | None = typer.Option(None, help="Warehouse URL (default: the configured warehouse)."),
         docs: bool = typer.Option(True, help="Build the Data Docs site under artifacts/dq/data_docs."),
@@ -71,15 +73,24 @@ def register(app: typer.Typer) -> None:
             run_stage,
             run_suite,
         )
+        from recsys_expectations.gates import raw_gate
 
         settings = get_settings()
-        url = url or warehouse.warehouse_url(settings)
-        day = dt.date.fromisoformat(date)
+        url = url or warehouse.component_url(settings, "quality")
+        day = date.date()
         options = {**({"batch_ids": batch_id} if batch_id else {}), **({"k": k} if k else {})}
-        if table:
-            results = [run_suite(url, suite, day, table, run_id, settings=settings, options=options, build_docs=docs)]
-        else:
-            results = run_stage(url, suite, day, run_id, settings=settings, options=options, build_docs=docs)
+        try:
+            if suite == "raw" and not table and not batch_id:
+                results = raw_gate(url, settings, day, run_id, build_docs=docs)
+            elif table:
+                results = [
+                    run_suite(url, suite, day, table, run_id, settings=settings, options=options, build_docs=docs)
+                ]
+            else:
+                results = run_stage(url, suite, day, run_id, settings=settings, options=options, build_docs=docs)
+        except DataQualityError as exc:
+            Console(stderr=True, width=200).print(f"[bold red]{exc}[/]", markup=True, highlight=False)
+            raise typer.Exit(1) from exc
         console = Console(width=200)
         console.print(results_table(results))
         for r in results:
@@ -101,5 +112,20 @@ def register(app: typer.Typer) -> None:
         for stage, names in STAGES.items():
             typer.echo(f"{stage}: {', '.join(names)}")
         typer.echo(f"all suites: {', '.join(SUITES)}")
+
+    @group.command("release")
+    def release(
+        batch: int = typer.Argument(..., help="The quarantined load batch (raw.load_batches.batch_id)."),
+        reason: str = typer.Option(..., help="Why the data may pass anyway; kept in dq.releases."),
+        by: str | None = typer.Option(None, help="Who releases it (default: the operating-system user)."),
+    ) -> None:
+        """Let a quarantined load batch through the raw gate, on the record (dq.releases)."""
+        from recsys.ingest.quarantine import release as release_batch
+
+        done = release_batch(warehouse.component_url(get_settings(), "quality"), batch, reason, released_by=by)
+        typer.echo(
+            f"batch {done.batch_id} released by {done.released_by} at {done.released_at:%Y-%m-%d %H:%M:%S}; "
+            "rerun the business date's shop_ingest (or `recsys dq run --suite raw`) to let it in"
+        )
 
     app.add_typer(group, name="dq")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from recsys.generator.spec import PRESETS
+from recsys.generator.spec import PresetName
 from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
@@ -20,7 +20,7 @@ def _day(value: dt.datetime | None) -> dt.date | None:
 def register(app: typer.Typer) -> None:
     @app.command("generate")
     def generate(
-        size: str = typer.Option("small", help=f"Preset: {', '.join(PRESETS)}."),
+        size: PresetName = typer.Option("small", help="Preset of the shop's size (docs/generator.md)."),
         out: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
         seed: int | None = typer.Option(None, help="Random seed (default: the preset's, 42)."),
         customers: int | None = typer.Option(None, help="Override the preset's number of customers."),

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import typer
 
+from recsys.contracts.raw import SOURCES
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 
 _DATE = ["%Y-%m-%d"]
+
+
+def _known_sources(values: list[str] | None) -> list[str] | None:
+    """A repeatable option cannot be a typer choice; the same check and message by hand."""
+    unknown = [v for v in values or () if v not in SOURCES]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(map(repr, unknown))}: not a source; choose from {', '.join(SOURCES)}")
+    return values
 
 
 def _day(value: dt.datetime | None) -> dt.date:
@@ -27,7 +36,7 @@ def _print_batches(results: Iterable) -> None:
         table.add_column(name, justify="left", overflow="fold")
     for name in ("read", "loaded", "rejected"):
         table.add_column(name, justify="right", overflow="fold")
-    table.add_column("skipped", justify="center", overflow="fold")
+    table.add_column("outcome", justify="left", overflow="fold")
     for r in results:
         table.add_row(
             r.source,
@@ -35,9 +44,9 @@ def _print_batches(results: Iterable) -> None:
             f"{r.rows_read:,}",
             f"{r.rows_loaded:,}",
             f"{r.rows_rejected:,}",
-            "yes" if r.skipped else "",
+            f"refused: {r.error}" if r.failed else "skipped (loaded before)" if r.skipped else "loaded",
         )
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +56,9 @@ def register(app: typer.Typer) -> None:
     def files(
         date: dt.datetime | None = typer.Option(None, formats=_DATE, help="Logical date (default: today)."),
         landing: Path | None = typer.Option(None, help="Landing root (default: the settings' landing folder)."),
-        source: list[str] | None = typer.Option(None, help="Only this source (repeatable)."),
+        source: list[str] | None = typer.Option(
+            None, callback=_known_sources, help=f"Only this source (repeatable): {', '.join(SOURCES)}."
+        ),
     ) -> None:
         """Load every landing file available on the date that has not loaded yet."""
         from rich.progress import (
@@ -63,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from recsys.ingest.layout import LoadError
 
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
+        url = warehouse.component_url(settings, "loader")
         tasks: dict[Path, TaskID] = {}
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
         with Progress(*columns, transient=True) as bar:
@@ -73,13 +84,14 @@ def register(app: typer.Typer) -> None:
                     tasks[path] = bar.add_task(path.name, total=1.0)
                 bar.update(tasks[path], completed=done)
 
-            try:
-                results = load_landing(
-                    url, landing or settings.landing_dir, _day(date), source or None, progress=report
-                )
-            except (LoadError, ValueError) as exc:
-                raise typer.BadParameter(str(exc)) from exc
+            results = load_landing(url, landing or settings.landing_dir, _day(date), source or None, progress=report)
         _print_batches(results)
+        refused = [r for r in results if r.failed]
+        if refused:
+            raise LoadError(
+                f"{len(refused)} file(s) refused, the others loaded: "
+                + "; ".join(f"{r.source}/{r.file_name}: {r.error}" for r in refused)
+            )
 
     @group.command("oltp")
     def oltp(
@@ -91,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
         from recsys.ingest.oltp import load_oltp
 
-        url = warehouse.warehouse_url(get_settings())
+        url = warehouse.component_url(get_settings(), "loader")
         try:
             results = load_oltp(url, source_url, _day(date))
         except (psycopg.OperationalError, psycopg.errors.UndefinedTable) as exc:

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ from rich.table import Table
 from recsys.platform.settings import Settings, get_settings
 
 console = Console(stderr=True)
+Protocol = Literal["temporal", "leave-last-out", "both"]
 
 
 def _logging() -> None:
@@ -63,7 +65,7 @@ def _frames(
         return frames.order_lines_to_frames(frames.read_table(order_lines), fees)
     if date is None:
         raise typer.BadParameter("the warehouse path needs --date (the logical date)")
-    return marts.read_warehouse(warehouse.warehouse_url(settings), date)
+    return marts.read_warehouse(warehouse.component_url(settings, "trainer"), date)
 
 
 def print_table(evaluations, title: str) -> None:
@@ -97,8 +99,7 @@ def register(app: typer.Typer) -> None:
 
         _logging()
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
-        warehouse.ensure_schemas(url)
+        url = warehouse.component_url(settings, "trainer")
         result = run_training(
             url,
             date.date(),
@@ -125,7 +126,7 @@ def register(app: typer.Typer) -> None:
             formats=["%Y-%m-%d"],
             help="Logical date: the test window ends with it (default: last date of the data).",
         ),
-        protocol: str = typer.Option("temporal", help="temporal, leave-last-out or both."),
+        protocol: Protocol = typer.Option("temporal", help="How the held-out data is chosen."),
         output: Path = typer.Option(Path("metrics.json"), help="JSON file with every model's metrics."),
         report: Path = typer.Option(None, help="Also write an HTML report here."),
     ) -> None:
@@ -134,8 +135,6 @@ def register(app: typer.Typer) -> None:
         from recsys.training.report import write_report
         from recsys.training.train import train_and_evaluate
 
-        if protocol not in ("temporal", "leave-last-out", "both"):
-            raise typer.BadParameter(f"unknown protocol {protocol!r}")
         _logging()
         settings = get_settings()
         frames = _frames(settings, interactions, items, users, order_lines, date.date() if date else None)

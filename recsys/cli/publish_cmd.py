@@ -46,10 +46,11 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("recsys").setLevel(logging.INFO)
         settings = get_settings()
-        url = warehouse.warehouse_url(settings)
-        warehouse.ensure_schemas(url)
+        url = warehouse.component_url(settings, "publisher")
         logical = date.date()
-        gate = recommendations_gate(url, settings, logical) if validate else None
+        gate = (
+            recommendations_gate(warehouse.component_url(settings, "quality"), settings, logical) if validate else None
+        )
         info = job.publish_for_date(
             url, settings, logical, gate, range_size, send_date=send_date.date() if send_date else None
         )
@@ -61,7 +62,7 @@ def register(app: typer.Typer) -> None:
     @group.command("runs")
     def list_runs() -> None:
         """List publishing runs, newest first."""
-        frame = runs.list_runs(warehouse.warehouse_url(get_settings()))
+        frame = runs.list_runs(warehouse.component_url(get_settings(), "publisher"))
         table = Table("run_id", "status", "send date", "model", "customers", "rows", "published at")
         for row in frame.itertuples(index=False):
             table.add_row(
@@ -78,7 +79,8 @@ def register(app: typer.Typer) -> None:
     @group.command("restore")
     def restore(run_id: str = typer.Option(..., "--run-id", help="A kept run (see `recsys publish runs`).")) -> None:
         """Make an earlier run current again, in one transaction."""
-        info = runs.restore_run(warehouse.warehouse_url(get_settings()), run_id)
+        settings = get_settings()
+        info = runs.restore_run(warehouse.component_url(settings, "publisher"), run_id, job.yielding(settings))
         console.print(f"run {info.run_id} is current again ({info.n_rows} rows, send date {info.context_date})")
 
     app.add_typer(group, name="publish")

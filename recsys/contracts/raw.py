@@ -9,6 +9,8 @@ not new loading code.
 
 from __future__ import annotations
 
+import datetime as dt
+import typing
 from dataclasses import dataclass
 
 # Calendar-valid month-day pairs; 29 February is left to Postgres (leap years).
@@ -17,12 +19,24 @@ _MONTH_DAY = (
     r"|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
     r"|02-(?:0[1-9]|1\d|2[0-8]))"
 )
-_DATE = rf"[12]\d{{3}}-{_MONTH_DAY}"
+#: Years the certain pattern admits: inside the accepted window (ACCEPTED_DATES) with a margin.
+_DATE = rf"(?:19[7-9]\d|20\d\d)-{_MONTH_DAY}"
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?"
 _ZONE = r"(?:Z|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)"
 #: Postgres accepts 'now', 'epoch', 'infinity' and locale formats as dates; the
 #: landing contract is ISO 8601, so anything not starting like one is rejected.
 _ISO_DATE_PREFIX = r"^\s*\d{4}-\d{1,2}-\d{1,2}"
+
+
+#: Dates and times a raw value may hold: what pandas (nanoseconds) and the marts' date
+#: arithmetic handle.  Postgres itself accepts year 294276, and a value it accepts but a
+#: later stage cannot handle would fail every night (docs/reliability.md).
+ACCEPTED_DATES = (dt.date(1970, 1, 1), dt.date(2100, 1, 1))
+#: Bound on a raw number: price x quantity (bounded below) stays far inside the marts'
+#: numeric(18,4), also summed over a day.
+NUMBER_BOUND = 10_000_000
+#: Longest value of a text column unless the column says otherwise.
+TEXT_MAX_LENGTH = 1_000
 
 
 @dataclass(frozen=True)
@@ -43,23 +57,43 @@ class RawType:
     shape : str
         Postgres regex a value must match on top of ``pg_input_is_valid``: it rejects
         inputs Postgres would accept but the contract does not ('now', 'NaN').
+    bounds : (low, high) or None
+        Inclusive range every value of the type must fall in (a column's ``value_range``
+        narrows it): values the type can hold but a mart column or pandas cannot are
+        rejected on load with a reason, instead of failing dbt later.
+    max_length : int or None
+        Longest text value (characters), for text columns.
     """
 
     sql: str
     label: str
     certain: str | None = None
     shape: str = ""
+    bounds: tuple[typing.Any, typing.Any] | None = None
+    max_length: int | None = None
 
 
-TEXT = RawType("text", "text")
+TEXT = RawType("text", "text", max_length=TEXT_MAX_LENGTH)
 SMALLINT = RawType("smallint", "integer", certain=r"^[+-]?\d{1,4}$")
 INTEGER = RawType("integer", "integer", certain=r"^[+-]?\d{1,9}$")
-NUMERIC = RawType("numeric", "finite number", certain=r"^[+-]?\d{1,15}(?:\.\d{1,15})?$", shape=r"^\s*[+-]?\.?\d")
+NUMERIC = RawType(
+    "numeric",
+    "finite number",
+    certain=r"^[+-]?\d{1,15}(?:\.\d{1,15})?$",
+    shape=r"^\s*[+-]?\.?\d",
+    bounds=(-NUMBER_BOUND, NUMBER_BOUND),
+)
 BOOLEAN = RawType("boolean", "boolean", certain=r"^(?i:true|false|t|f|yes|no|1|0)$")
-DATE = RawType("date", "ISO 8601 date", certain=rf"^{_DATE}$", shape=_ISO_DATE_PREFIX)
-TIMESTAMP = RawType("timestamp", "ISO 8601 timestamp", certain=rf"^{_DATE}[ T]{_TIME}$", shape=_ISO_DATE_PREFIX)
+DATE = RawType("date", "ISO 8601 date", certain=rf"^{_DATE}$", shape=_ISO_DATE_PREFIX, bounds=ACCEPTED_DATES)
+TIMESTAMP = RawType(
+    "timestamp", "ISO 8601 timestamp", certain=rf"^{_DATE}[ T]{_TIME}$", shape=_ISO_DATE_PREFIX, bounds=ACCEPTED_DATES
+)
 TIMESTAMPTZ = RawType(
-    "timestamptz", "ISO 8601 timestamp", certain=rf"^{_DATE}[ T]{_TIME}{_ZONE}?$", shape=_ISO_DATE_PREFIX
+    "timestamptz",
+    "ISO 8601 timestamp",
+    certain=rf"^{_DATE}[ T]{_TIME}{_ZONE}?$",
+    shape=_ISO_DATE_PREFIX,
+    bounds=ACCEPTED_DATES,
 )
 
 
@@ -82,8 +116,10 @@ class Column:
         Files may omit the column altogether (it loads as NULL).
     accepted : tuple of str
         When not empty, the only values accepted.
-    value_range : (int, int) or None
-        Inclusive bounds for an integer column.
+    value_range : (number, number) or None
+        Inclusive bounds for a numeric column, narrower than its type's ``bounds``.
+    max_length : int or None
+        Longest text value, when the type's default does not fit the column.
     description : str
         What the column holds (the dbt source documentation is generated from it).
     """
@@ -95,11 +131,21 @@ class Column:
     optional: bool = False
     accepted: tuple[str, ...] = ()
     value_range: tuple[int, int] | None = None
+    max_length: int | None = None
     description: str = ""
 
     @property
     def file_header(self) -> str:
         return self.header or self.name
+
+    @property
+    def bounds(self) -> tuple[typing.Any, typing.Any] | None:
+        """The range a value must fall in: the column's own, else its type's."""
+        return self.value_range or self.type.bounds
+
+    @property
+    def length_limit(self) -> int | None:
+        return self.max_length or self.type.max_length
 
 
 @dataclass(frozen=True)
@@ -173,6 +219,7 @@ ORDER_LINES = SourceSpec(
             INTEGER,
             header="Quantity",
             required=True,
+            value_range=(-1_000_000, 1_000_000),
             description="Units; negative for returns and cancellations.",
         ),
         Column(
@@ -200,9 +247,9 @@ PRODUCTS = SourceSpec(
         Column("price", NUMERIC, description="Current price."),
         Column("stock_level", INTEGER, description="Units in stock; null when unknown."),
         Column("created_at", TIMESTAMPTZ, optional=True, description="When the product was created."),
-        Column("description", optional=True, description="Long description."),
-        Column("image_url", optional=True, description="Image address."),
-        Column("product_url", optional=True, description="Product page address."),
+        Column("description", optional=True, max_length=10_000, description="Long description."),
+        Column("image_url", optional=True, max_length=2_048, description="Image address."),
+        Column("product_url", optional=True, max_length=2_048, description="Product page address."),
         Column("is_active", BOOLEAN, optional=True, description="Whether the product is sold."),
     ),
 )

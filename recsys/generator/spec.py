@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import typing
 from dataclasses import dataclass, field
+from typing import Literal
 
 #: Default window: two full calendar years, so every season appears twice and outputs
 #: never depend on today's date.
@@ -144,12 +146,16 @@ class ShopSpec:
 
 
 #: Named sizes; ``tiny`` is for tests (seconds), ``large`` for benchmarks.
+PresetName = Literal["tiny", "small", "medium", "large"]
 PRESETS: dict[str, ShopSpec] = {
     "tiny": ShopSpec(n_customers=1_500, n_products=300, n_events=50_000),
     "small": ShopSpec(n_customers=5_000, n_products=1_000, n_events=100_000),
     "medium": ShopSpec(n_customers=100_000, n_products=10_000, n_events=1_000_000),
     "large": ShopSpec(n_customers=1_000_000, n_products=50_000, n_events=10_000_000),
 }
+
+
+assert tuple(PRESETS) == typing.get_args(PresetName), "PresetName lists the presets"
 
 
 def shop_spec(size: str = "small", **overrides) -> ShopSpec:

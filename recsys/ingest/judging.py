@@ -9,7 +9,7 @@ import re
 
 from psycopg import sql
 
-from recsys.contracts.raw import BATCH_COLUMNS, Column, SourceSpec
+from recsys.contracts.raw import BATCH_COLUMNS, TEXT_MAX_LENGTH, Column, SourceSpec
 from recsys.ingest.layout import Layout, field_name
 from recsys.platform.sqlfiles import SqlFiles
 
@@ -73,8 +73,8 @@ def _checks(column: Column, fld: sql.Identifier) -> list[sql.Composed]:
                 suffix=sql.Literal(f" not in accepted set ({', '.join(column.accepted)})"),
             )
         )
-    if column.value_range:
-        low, high = column.value_range
+    if column.bounds:
+        low, high = column.bounds
         checks.append(
             sql_fragment(
                 "out_of_range",
@@ -87,7 +87,19 @@ def _checks(column: Column, fld: sql.Identifier) -> list[sql.Composed]:
                 suffix=sql.Literal(f" outside {low}..{high}"),
             )
         )
+    if column.length_limit:
+        checks.append(_too_long(column.name, fld, column.length_limit))
     return checks
+
+
+def _too_long(name: str, fld: sql.Identifier, limit: int) -> sql.Composed:
+    return sql_fragment(
+        "too_long",
+        field=fld,
+        limit=sql.Literal(limit),
+        prefix=sql.Literal(f"{name}: "),
+        suffix=sql.Literal(f" characters, more than {limit}"),
+    )
 
 
 def stage_apply_sql(layout: Layout, table: sql.Composable | None = None) -> sql.Composed:
@@ -97,6 +109,7 @@ def stage_apply_sql(layout: Layout, table: sql.Composable | None = None) -> sql.
     """
     all_fields = sql.SQL(", ").join(sql.Identifier(field_name(i)) for i in range(layout.width))
     checks = [c for column, i in layout.positions for c in _checks(column, sql.Identifier(field_name(i)))]
+    checks += [_too_long(name, sql.Identifier(field_name(i)), TEXT_MAX_LENGTH) for name, i in layout.extras]
     reason = sql_fragment(
         "reason",
         empty_row=sql_fragment("empty_row", fields=all_fields),

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from recsys.contracts.raw import SOURCES, get_source
 from recsys.ingest.layout import LoadError, file_format
-from recsys.ingest.loading import BatchResult, load_file
+from recsys.ingest.loading import BatchResult, file_sha256, load_file, record_failure
+from recsys.ingest.manifest import is_manifest
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,16 @@ def file_date(path: Path) -> dt.date | None:
         raise LoadError(f"{path.name}: {found.group(1)} in the name is not a date; rename the file") from None
 
 
+def _available_from(path: Path) -> dt.date | LoadError:
+    """The date a file may load from (its name's date, or any date), or why its name is wrong."""
+    try:
+        return file_date(path) or dt.date.min
+    except LoadError as exc:
+        return exc
+
+
 def _is_landing_file(path: Path) -> bool:
-    if path.name.startswith(".") or not path.is_file():
+    if path.name.startswith(".") or not path.is_file() or is_manifest(path):
         return False
     try:
         file_format(path)
@@ -43,19 +52,22 @@ def _is_landing_file(path: Path) -> bool:
 
 def landing_files(
     landing_dir: Path | str, logical_date: dt.date, sources: Iterable[str] | None = None
-) -> list[tuple[str, Path]]:
+) -> list[tuple[str, Path, LoadError | None]]:
     """Files of ``landing_dir/<source>/`` available on ``logical_date``, in load order.
 
     Sources come in declared order (dimensions first), files by (date in name, path);
-    undated files count as available from the start.
+    undated files count as available from the start.  A file whose name holds an
+    impossible date comes first with the error that refuses it, so it fails alone.
     """
     names = [get_source(s).name for s in sources] if sources is not None else list(SOURCES)
-    found = []
+    found: list[tuple[str, Path, LoadError | None]] = []
     for name in names:
         folder = Path(landing_dir) / name
         files = [p for p in folder.rglob("*") if _is_landing_file(p)] if folder.is_dir() else []
-        dated = [(file_date(p) or dt.date.min, p.relative_to(folder).as_posix(), p) for p in files]
-        found += [(name, p) for day, _, p in sorted(dated) if day <= logical_date]
+        dated = [(_available_from(p), p.relative_to(folder).as_posix(), p) for p in files]
+        found += [(name, p, day) for day, _, p in sorted(dated, key=lambda d: d[1]) if isinstance(day, LoadError)]
+        valid = sorted((day, key, p) for day, key, p in dated if not isinstance(day, LoadError))
+        found += [(name, p, None) for day, _, p in valid if day <= logical_date]
     return found
 
 
@@ -88,10 +100,21 @@ def load_landing(
     Returns
     -------
     list of BatchResult
-        One per file considered, skipped ones included.
+        One per file considered, skipped ones included.  A file refused for its content
+        (:class:`LoadError`: header, encoding, truncation, manifest) has ``error`` set and
+        a ``failed`` batch recorded; the files after it still load.  Database errors
+        propagate: they stop the night, which a rerun resumes.
     """
     results = []
-    for source, path in landing_files(landing_dir, logical_date, sources):
+    for source, path, refused in landing_files(landing_dir, logical_date, sources):
         report = functools.partial(progress, path) if progress else None
-        results.append(load_file(url, source, path, logical_date, progress=report))
+        try:
+            if refused is not None:
+                raise refused
+            results.append(load_file(url, source, path, logical_date, progress=report))
+        except LoadError as exc:
+            log.error("%s %s refused: %s", source, path.name, exc)
+            if refused is not None:
+                record_failure(url, source, path.name, file_sha256(path), logical_date)
+            results.append(BatchResult(source, path.name, "", None, error=str(exc)))
     return results

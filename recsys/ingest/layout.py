@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from recsys.contracts.raw import Column, SourceSpec
@@ -73,7 +74,12 @@ def resolve_layout(spec: SourceSpec, header: Iterable[str]) -> Layout:
 def read_header(path: Path) -> tuple[str, ...]:
     """Column names of a landing file (CSV header line or Parquet schema)."""
     if path.name.endswith(".parquet"):
-        return tuple(pq.read_schema(path).names)
+        try:
+            return tuple(pq.read_schema(path).names)
+        except (pa.ArrowException, OSError) as exc:
+            raise LoadError(
+                f"{path.name}: not a readable Parquet file ({exc}); replace it with a complete copy"
+            ) from exc
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rb") as f:  # decode line by line: only the header must be UTF-8 here

@@ -45,6 +45,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from recsys.contracts.raw import SourceSpec, get_source
+from recsys.ingest import manifest, quarantine
 from recsys.ingest.judging import (
     partition_parts,
     raw_table,
@@ -84,7 +85,8 @@ class BatchResult:
     """What one file or extract did to the raw layer.
 
     ``skipped`` is True when identical content had already loaded; ``batch_id`` is
-    then the earlier batch (None when there was nothing to load).
+    then the earlier batch (None when there was nothing to load).  ``error`` says why a
+    file was refused (nothing of it loaded; the other files of the night still were).
     """
 
     source: str
@@ -95,6 +97,11 @@ class BatchResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     skipped: bool = False
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 def _copy_file(cur: psycopg.Cursor, statement: sql.Composed | sql.SQL, spill: IO[bytes]) -> int:
@@ -224,6 +231,7 @@ def load_path(
     logical_date: dt.date,
     file_name: str | None = None,
     sha256: str | None = None,
+    expected_rows: int | None = None,
     progress: Progress | None = None,
 ) -> BatchResult:
     """Load one file inside the caller's open transaction (the caller commits).
@@ -243,6 +251,8 @@ def load_path(
         Business date of the run, recorded on the batch.
     file_name, sha256 : str, optional
         What to record (default: the file's name and content hash).
+    expected_rows : int, optional
+        The records a manifest announces; another count raises before anything commits.
     progress : callable, optional
         Called with the fraction of the file read.
 
@@ -272,7 +282,10 @@ def load_path(
         _attach_batch(cur, spec, batch_id, table)
         result = BatchResult(spec.name, file_name, sha256, batch_id, rows_read, direct + staged, rejected)
         check_counts(result)
+        if expected_rows is not None:
+            manifest.check_rows(manifest.Manifest(expected_rows, sha256), rows_read, file_name)
         cur.execute(_sql("load_batch_record.sql"), _batch_row(result, logical_date, started_at))
+    quarantine.replace_quarantined(conn, spec.name, file_name, batch_id)
     return result
 
 
@@ -330,8 +343,8 @@ def load_file(
     Raises
     ------
     LoadError
-        When the file cannot be loaded at all (header, format, encoding); nothing is
-        committed and a ``failed`` batch is recorded.
+        When the file cannot be loaded at all (header, format, encoding, a manifest it
+        does not match); nothing is committed and a ``failed`` batch is recorded.
     """
     spec, path = get_source(source), Path(path)
     file_format(path)
@@ -339,8 +352,19 @@ def load_file(
         raise LoadError(f"{path}: no such file")
     sha256 = file_sha256(path)
     try:
+        announced = manifest.read_manifest(path)
+        if announced is not None:
+            manifest.check_content(announced, sha256, path.name)
         with warehouse.transaction(url) as conn:
-            result = load_path(conn, spec, path, logical_date=logical_date, sha256=sha256, progress=progress)
+            result = load_path(
+                conn,
+                spec,
+                path,
+                logical_date=logical_date,
+                sha256=sha256,
+                expected_rows=announced.rows if announced else None,
+                progress=progress,
+            )
     except Exception:
         record_failure(url, spec.name, path.name, sha256, logical_date)
         raise

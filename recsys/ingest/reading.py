@@ -222,9 +222,20 @@ def parquet_chunks(path: Path, width: int, batch_rows: int = PARQUET_BATCH_ROWS)
 
 
 def read_chunks(path: Path, width: int) -> Iterator[Chunk]:
-    """Text chunks of any landing format; parser errors become a LoadError naming the file."""
+    """Text chunks of any landing format; what a parser or decompressor raises becomes a
+    LoadError that names the file and what to do."""
     chunks = parquet_chunks if file_format(path) == ".parquet" else csv_chunks
     try:
         yield from chunks(path, width)
     except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise LoadError(
+                f"{path.name}: a row is longer than the parser's {BLOCK_SIZE >> 20} MiB block, far beyond any "
+                "column's limit: check the quoting and the delimiter"
+            ) from exc
         raise LoadError(f"{path.name}: {exc} (landing files must be UTF-8 CSV or Parquet)") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise LoadError(
+            f"{path.name}: cannot be read to its end ({exc}): the file is truncated or corrupt; "
+            "replace it with a complete copy"
+        ) from exc

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recsys.contracts.raw import Column
+from recsys.contracts.raw import TEXT_MAX_LENGTH, Column
 from recsys.ingest.layout import Layout
 from recsys.ingest.reading import Chunk, data_bytes
 
@@ -24,19 +24,32 @@ def _present(values: pa.Array) -> pa.Array:
     return pc.invert(pc.utf8_is_space(values))
 
 
+#: Arrow type a certain value of each numeric type parses as, for the bounds check.
+_NUMBER_TYPES = {"smallint": pa.int64(), "integer": pa.int64(), "numeric": pa.float64()}
+
+
 def _column_certain(column: Column, values: pa.Array) -> list[pa.Array]:
+    """Masks of the values this column certainly accepts.  Dates and times need no bounds
+    check here: their certain pattern admits only years inside the accepted window."""
     masks = [_present(values)] if column.required else []
     matches = pc.match_substring_regex(values, column.type.certain) if column.type.certain else None
     if matches is not None:
         masks.append(pc.or_kleene(pc.is_null(values), matches))
     if column.accepted:
         masks.append(pc.or_kleene(pc.is_null(values), pc.is_in(values, value_set=pa.array(column.accepted))))
-    if column.value_range and matches is not None:
-        numbers = pc.cast(pc.if_else(matches, values, pa.scalar(None, pa.string())), pa.int64())
-        low, high = column.value_range
+    if column.bounds and matches is not None and column.type.sql in _NUMBER_TYPES:
+        numbers = pc.cast(pc.if_else(matches, values, pa.scalar(None, pa.string())), _NUMBER_TYPES[column.type.sql])
+        low, high = column.bounds
         inside = pc.and_(pc.greater_equal(numbers, low), pc.less_equal(numbers, high))
         masks.append(pc.or_kleene(pc.is_null(values), inside))
+    if column.length_limit:
+        masks.append(_short_enough(values, column.length_limit))
     return masks
+
+
+def _short_enough(values: pa.Array, limit: int) -> pa.Array:
+    """True where a value (or NULL) has at most ``limit`` characters."""
+    return pc.or_kleene(pc.is_null(values), pc.less_equal(pc.utf8_length(values), limit))
 
 
 def _control_free(values: pa.Array) -> pa.Array:
@@ -55,6 +68,7 @@ def certain_rows(layout: Layout, batch: pa.RecordBatch) -> pa.BooleanArray:
     """
     masks = [m for column, i in layout.positions for m in _column_certain(column, batch.column(i))]
     masks += [_control_free(batch.column(i)) for _, i in layout.extras]
+    masks += [_short_enough(batch.column(i), TEXT_MAX_LENGTH) for _, i in layout.extras]
     if not masks:
         return pa.array(np.ones(batch.num_rows, bool))
     return pc.fill_null(functools.reduce(pc.and_kleene, masks), False)

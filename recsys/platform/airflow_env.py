@@ -12,12 +12,18 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from recsys.platform.embedded import EMBEDDED_PASSWORD
+from recsys.platform.roles import role_url
 from recsys.platform.settings import Settings
 from recsys.platform.warehouse import url_parts
 
 
 def warehouse_connection_json(url: str) -> str:
-    """An Airflow connection (JSON form of ``AIRFLOW_CONN_WAREHOUSE``) for ``url``."""
+    """An Airflow connection (JSON form of ``AIRFLOW_CONN_WAREHOUSE``) for ``url``.
+
+    A socket connection trusts the local user; its password only fills the field that
+    tools building profiles from a connection (cosmos) insist on.
+    """
     p = url_parts(url)
     return json.dumps(
         {
@@ -25,7 +31,7 @@ def warehouse_connection_json(url: str) -> str:
             "host": p.host,
             "port": p.port,
             "login": p.user,
-            "password": p.password,
+            "password": p.password or (EMBEDDED_PASSWORD if p.is_socket else ""),
             "schema": p.dbname,
         }
     )
@@ -47,6 +53,7 @@ def airflow_environment(settings: Settings, url: str, base: Mapping[str, str] | 
             "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW_CONN_WAREHOUSE": warehouse_connection_json(url),
+            "AIRFLOW_CONN_WAREHOUSE_TRANSFORMER": warehouse_connection_json(role_url(url, "transformer", settings)),
             "WAREHOUSE_URL": url,
             "RECSYS_HOME": str(home),
             "PATH": bin_dir + os.pathsep + env.get("PATH", ""),

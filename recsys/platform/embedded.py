@@ -11,15 +11,20 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from recsys.platform.settings import Settings
 
 EMBEDDED_PASSWORD = "postgres"
 
-#: Server settings for a single-node analytical warehouse; applied once to the
-#: embedded server (a remote server is the operator's to tune).
+#: Server settings for a single-node analytical warehouse, applied to the embedded server
+#: whenever they differ from what it runs with (a remote server is the operator's to tune).
+#: ``synchronous_commit`` stays ``on``: a load or publish reported as committed must survive
+#: a crash of the server (docs/reliability.md); ``wal_level=minimal`` still lets bulk loads
+#: into tables created in the same transaction skip the WAL (their files are synced at commit).
 EMBEDDED_SERVER_SETTINGS = {
     "shared_buffers": "1GB",
     "work_mem": "64MB",
@@ -28,10 +33,15 @@ EMBEDDED_SERVER_SETTINGS = {
     "checkpoint_timeout": "30min",
     "wal_level": "minimal",
     "max_wal_senders": "0",
-    "synchronous_commit": "off",
+    "synchronous_commit": "on",
     "max_connections": "200",
     "timezone": "UTC",
 }
+
+
+_AUTO_CONF_SETTINGS = "select name, setting from pg_file_settings where sourcefile like '%postgresql.auto.conf'"
+#: Settings whose new value waits for a restart: postmaster-context ones that changed.
+_PENDING_RESTART = "select count(*) > 0 from pg_settings where name = any(%(names)s) and context = 'postmaster'"
 
 
 def _one_row(cursor: psycopg.Cursor) -> tuple:
@@ -63,31 +73,82 @@ def _embedded_server(settings: Settings):
 
 
 def _tune_embedded(admin_url: str) -> bool:
-    """Apply :data:`EMBEDDED_SERVER_SETTINGS`; True when a restart is needed."""
+    """Apply :data:`EMBEDDED_SERVER_SETTINGS` where ``postgresql.auto.conf`` differs (also on a
+    server tuned by an earlier version); True when a restart is needed to take effect."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if _one_row(conn.execute("show wal_level"))[0] == "minimal":
+        written: dict[str, str] = dict(conn.execute(_AUTO_CONF_SETTINGS).fetchall())
+        changed = {name: value for name, value in EMBEDDED_SERVER_SETTINGS.items() if written.get(name) != value}
+        for name, value in changed.items():
+            conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        if not changed:
             return False
-        for name, value in EMBEDDED_SERVER_SETTINGS.items():
-            conn.execute(f"alter system set {name} = '{value}'")
-    return True
+        conn.execute("select pg_reload_conf()")
+        return bool(_one_row(conn.execute(_PENDING_RESTART, {"names": list(changed)}))[0])
 
 
 def start_embedded(settings: Settings) -> str:
     """Start (or reuse) the embedded server and return the admin URL (database ``postgres``).
 
     The URL is read from the server object: ``pgserver`` moves the socket elsewhere when
-    the data folder path is long.  On first start the server is tuned and restarted.
+    the data folder path is long.  The server is tuned (restarted when a setting needs
+    it) and, with ``warehouse_tcp_port``, made to listen on localhost for the BI role.
     """
     pgserver = _pgserver()
     server = _embedded_server(settings)
     with server._lock:  # the handle is cached per process; the server may have been stopped since
         server.ensure_postgres_running()
-    # The socket trusts local users; the password only fills the field that tools
-    # building profiles from a connection (cosmos) insist on.
-    admin_url = server.get_uri().replace("postgres:@", f"postgres:{EMBEDDED_PASSWORD}@", 1)
-    if _tune_embedded(admin_url):
+    admin_url = _admin_url(server)
+    restart = _tune_embedded(admin_url)
+    port = settings.warehouse_tcp_port
+    if port is not None and not _listens_on(admin_url, port):
+        _restart_listening(pgserver, server, port)
+        with server._lock:
+            server.ensure_postgres_running()
+        admin_url = _admin_url(server)
+    elif restart:
         pgserver.pg_ctl(["-w", "restart", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
     return admin_url
+
+
+def _admin_url(server) -> str:
+    """The superuser's URL of the running server (its port when it is not the default)."""
+    # The socket trusts local users; the password only fills the field that tools
+    # building profiles from a connection (cosmos) insist on.
+    url = server.get_uri().replace("postgres:@", f"postgres:{EMBEDDED_PASSWORD}@", 1)
+    port = server.get_postmaster_info().port
+    return url + (f"&port={port}" if port and port != 5432 else "")
+
+
+#: Client authentication of an embedded server that listens on TCP: its socket trusts the
+#: local users (the pipeline's roles); over TCP only the BI role connects, with its password.
+TCP_HBA = """# written by recsys.platform.embedded: the socket trusts local users, TCP is for the BI role only
+local   all   all                        trust
+host    all   recsys_bi   127.0.0.1/32   scram-sha-256
+host    all   all         all            reject
+"""
+
+
+def _listens_on(admin_url: str, port: int) -> bool:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        addresses = _one_row(conn.execute("show listen_addresses"))[0]
+        listening_port = int(_one_row(conn.execute("show port"))[0])
+    return addresses == "127.0.0.1" and listening_port == port
+
+
+def _restart_listening(pgserver, server, port: int) -> None:
+    """Restart the server listening on ``127.0.0.1:port`` too, TCP restricted to the BI role."""
+    info = server.get_postmaster_info()
+    hba = Path(server.pgdata) / "pg_hba.conf"
+    owner = hba.stat()
+    hba.write_text(TCP_HBA)
+    if os.geteuid() == 0:
+        os.chown(hba, owner.st_uid, owner.st_gid)
+    pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
+    pgserver.pg_ctl(
+        ["-w", "-o", "-h 127.0.0.1", "-o", f"-p {port}", "-o", f"-k {info.socket_dir}", "-l", str(server.log), "start"],
+        pgdata=server.pgdata,
+        user=server.system_user,
+    )
 
 
 def stop_embedded(settings: Settings) -> None:

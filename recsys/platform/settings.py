@@ -18,7 +18,7 @@ import os
 import typing
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -241,6 +241,9 @@ class RecsConfig(_Section):
     ``block_size`` 0 uses :func:`recsys.ranking.topk.block_rows` (256 users); ``num_threads`` 0 uses every core.
     The lists of a run for logical date D are for the send date D + ``send_offset_days``
     (history up to and including D; season and calendar of the send date).
+    ``swap_lock_timeout`` (seconds, below PostgreSQL's 1 s ``deadlock_timeout``) is the
+    longest a reader waits for a publish's swap; the swap retries for ``swap_patience``
+    seconds while readers hold the views (:class:`recsys.publishing.runs.Yielding`).
     """
 
     k: int = 10
@@ -252,8 +255,40 @@ class RecsConfig(_Section):
     active_days: int = 365
     holdout_share: float = 0.10
     send_offset_days: int = 1
+    swap_lock_timeout: float = 0.2
+    swap_patience: float = 600.0
     product_url_template: str = "https://shop.example.com/products/{product_id}"
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
+
+
+class PiiConfig(_Section):
+    """Personal data (``RECSYS_PII__*``).
+
+    ``email_hash_key`` keys the HMAC-SHA256 of e-mail addresses in CRM exports: without it
+    an export refuses to run (an unkeyed hash of an address can be reversed by guessing).
+    """
+
+    email_hash_key: SecretStr | None = None
+
+
+class RolesConfig(_Section):
+    """Which PostgreSQL role each component connects as (``RECSYS_ROLES__*``, recsys.platform.roles).
+
+    With ``enabled`` every component connects as its own role: the warehouse URL with the
+    role as user, unless ``<component>_url`` gives its full URL (an external warehouse with
+    passwords).  ``bi_password`` is the BI role's password for TCP connections (default: one
+    generated for the embedded server and kept in ``.warehouse/bi_password``).
+    """
+
+    enabled: bool = True
+    loader_url: SecretStr | None = None
+    transformer_url: SecretStr | None = None
+    quality_url: SecretStr | None = None
+    trainer_url: SecretStr | None = None
+    publisher_url: SecretStr | None = None
+    crm_url: SecretStr | None = None
+    bi_url: SecretStr | None = None
+    bi_password: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -287,6 +322,13 @@ class Settings(BaseSettings):
         Business rules (``RECSYS_RULES__RULES_FILE=rules/shop.yml``).
     recs : RecsConfig
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
+    roles : RolesConfig
+        The role each component connects as (``RECSYS_ROLES__ENABLED=false`` for one user).
+    pii : PiiConfig
+        Personal data: the key of e-mail hashes in exports (``RECSYS_PII__EMAIL_HASH_KEY``).
+    warehouse_tcp_port : int or None
+        Also listen on ``127.0.0.1:<port>`` (embedded server), for BI tools; only the BI
+        role may connect over TCP, with its password.
     """
 
     model_config = SettingsConfigDict(
@@ -309,6 +351,9 @@ class Settings(BaseSettings):
     context: ContextConfig = Field(default_factory=ContextConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     recs: RecsConfig = Field(default_factory=RecsConfig)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    warehouse_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
 
     @field_validator("*", mode="before")
     @classmethod

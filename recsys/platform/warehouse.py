@@ -20,7 +20,7 @@ from psycopg import conninfo, sql
 from sqlalchemy.engine import make_url
 
 from recsys.contracts import raw
-from recsys.platform import embedded
+from recsys.platform import embedded, roles
 from recsys.platform.settings import Settings
 from recsys.platform.sqlfiles import SqlFiles
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 _sql = SqlFiles(__name__)
 
 #: Schemas the platform owns, in creation order.
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ml", "recs", "bi")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq", "ml", "recs", "bi", "crm")
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,41 @@ def warehouse_url(settings: Settings) -> str:
     return with_database(admin_url, settings.warehouse_db)
 
 
+class WarehouseUnreachable(ConnectionError):
+    """The warehouse cannot be reached at the configured URL."""
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password hidden, for messages and logs."""
+    if "://" in url:
+        return make_url(url).render_as_string(hide_password=True)
+    fields = {k: str(v) for k, v in conninfo.conninfo_to_dict(url).items() if v is not None}
+    return conninfo.make_conninfo("", **(fields | ({"password": "***"} if "password" in fields else {})))
+
+
+def component_url(settings: Settings, component: str) -> str:
+    """The URL a component (loader, transformer, quality, trainer, publisher, crm, bi)
+    connects with: the warehouse as its role (recsys.platform.roles)."""
+    return roles.role_url(warehouse_url(settings), component, settings)
+
+
 def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
-    """A psycopg 3 connection with the session settings every platform query assumes."""
-    conn = psycopg.connect(url, autocommit=autocommit)
+    """A psycopg 3 connection with the session settings every platform query assumes.
+
+    Raises
+    ------
+    WarehouseUnreachable
+        When no connection can be made: the message names the URL (password hidden) and
+        the setting that chose it.
+    """
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = " ".join(str(exc).split())
+        raise WarehouseUnreachable(
+            f"cannot connect to the warehouse at {redacted(url)} ({reason}); check WAREHOUSE_URL, "
+            "or unset it to use the embedded server"
+        ) from exc
     conn.execute("set timezone = 'UTC'")
     conn.execute("set datestyle = 'ISO, MDY'")
     if not autocommit:
@@ -144,12 +176,43 @@ def raw_table_ddl(spec: raw.SourceSpec) -> sql.Composed:
     )
 
 
-def ensure_schemas(url: str) -> None:
-    """Create the platform's schemas and the tables Python writes (idempotent)."""
+def ensure_schemas(url: str, *, with_roles: bool = True) -> None:
+    """Create the platform's schemas and the tables Python writes, owned by the role that
+    writes them, and grant every role what it needs (idempotent).
+
+    ``url`` must log in as a superuser (or a role that may create roles and act as the
+    owners); ``with_roles=False`` creates everything as that user (``RECSYS_ROLES__ENABLED=false``).
+    """
     with transaction(url) as conn:
+        if with_roles:
+            conn.execute(_sql("roles_create.sql"))
+            conn.execute(_sql("roles_schemas.sql"))
         for schema in SCHEMAS:
             conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-        for spec in raw.SOURCES.values():
-            conn.execute(raw_table_ddl(spec))
+        with _acting_as(conn, "loader" if with_roles else None):
+            for spec in raw.SOURCES.values():
+                conn.execute(raw_table_ddl(spec))
         for name in _sql.names("ddl_"):
-            conn.execute(_sql(name))
+            with _acting_as(conn, roles.DDL_OWNERS[name] if with_roles else None):
+                conn.execute(_sql(name))
+        if with_roles:
+            conn.execute(_sql("roles_grants.sql"))
+
+
+def set_password(url: str, role: str, password: str) -> None:
+    """Give ``role`` a password (scram), for the connections that need one (BI over TCP)."""
+    with transaction(url) as conn:
+        conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(role), sql.Literal(password)))
+
+
+@contextlib.contextmanager
+def _acting_as(conn: psycopg.Connection, component: str | None) -> Iterator[None]:
+    """Run the statements inside as ``component``'s role, so it owns what they create."""
+    if component is None:
+        yield
+        return
+    conn.execute(sql.SQL("set local role {}").format(sql.Identifier(roles.role_name(component))))
+    try:
+        yield
+    finally:
+        conn.execute("reset role")

@@ -16,15 +16,18 @@ from __future__ import annotations
 import abc
 import hashlib
 import tempfile
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-FORMATS = ("csv", "parquet", "jsonl")
+ExportFormat = Literal["csv", "parquet", "jsonl"]
+FORMATS: tuple[str, ...] = typing.get_args(ExportFormat)
 #: pyarrow's default row group: the Parquet files are laid out as one write of the whole table.
 PARQUET_ROW_GROUP_ROWS = 1024 * 1024
 

@@ -3,7 +3,8 @@
 ``recsys export --campaign NAME`` writes, into ``<out>/<campaign>_<send date>/``:
 
 ``send_wide.<fmt>``
-    one row per customer for email templates: ``customer_id, email_hash`` then
+    one row per customer for email templates: ``customer_id, email_hash`` (HMAC-SHA256 of
+    the address with the shop's key, ``RECSYS_PII__EMAIL_HASH_KEY``) then
     ``product_id_<r>, title_<r>, price_<r>, product_url_<r>, image_url_<r>`` for r = 1..k;
 ``send_long.<fmt>``
     one row per customer and rank (same fields plus the reason);
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import hmac
 import itertools
 import json
 import logging
@@ -141,35 +143,76 @@ def _rows_source(url: str, run_id: str | None) -> sql.Composable:
     return runs.run_table("user_recommendations", run_id)
 
 
-def campaign_chunks(url: str, k: int, audience: Audience, run_id: str | None = None) -> Iterator[pd.DataFrame]:
-    """Top-``k`` published rows of the audience, one run, in customer and rank order, with
-    what a template shows of each product, as frames of whole customers (about
-    :data:`FETCH_ROWS` rows each).
+def audience_ids(url: str, sql_text: str, timeout_seconds: float = 60.0) -> list[str]:
+    """The customer ids an analyst's audience query returns.
 
-    An audience query is the analyst's own SQL returning ``customer_id``; it runs as a
-    subquery inside a read-only transaction, so it cannot change the warehouse.  Lists and
-    products are read in one snapshot; a second run seen means the data changed.
+    ``url`` is the read-only BI role's: the query runs in a read-only transaction with a
+    statement timeout, so it can neither write nor read beyond what BI reads (no server
+    files, no raw or CRM data).
+    """
+    query = sql.SQL("select distinct customer_id::text from ({}) as audience").format(
+        sql.SQL(sql_text.strip().rstrip(";"))
+    )
+    with warehouse.connect(url) as conn:
+        conn.execute(_sql("export_audience_query.sql"))
+        conn.execute(
+            sql.SQL("set local statement_timeout = {}").format(sql.Literal(f"{int(timeout_seconds * 1000)}ms"))
+        )
+        # prepared: one statement only, a ';' cannot smuggle a second one in
+        return [customer for (customer,) in conn.execute(query, prepare=True)]
+
+
+def email_hashes(emails: pd.Series, key: str) -> pd.Series:
+    """HMAC-SHA256 of each address with the shop's key (None without an address): CRM tools
+    can match their own hashed lists, and nobody without the key can test guesses."""
+    unique = {e: hmac.new(key.encode(), e.encode(), hashlib.sha256).hexdigest() for e in emails.dropna().unique()}
+    return emails.map(unique, na_action="ignore").astype(object).where(emails.notna(), None)
+
+
+def campaign_chunks(
+    url: str,
+    k: int,
+    audience: Audience,
+    run_id: str | None = None,
+    *,
+    email_hash_key: str,
+    audience_url: str | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Top-``k`` published rows of the audience, one run, in customer and rank order, with
+    what a template shows of each product and the keyed hash of the customer's address,
+    as frames of whole customers (about :data:`FETCH_ROWS` rows each).
+
+    An audience query runs first, as the read-only role at ``audience_url``
+    (:func:`audience_ids`).  Lists and products are read in one snapshot; a second run
+    seen means the data changed.
     """
     condition: sql.Composable = sql.SQL("true")
+    params: dict[str, object] = {"k": k, "segment": audience.segment}
     if audience.sql_text:
-        condition = sql.SQL("r.customer_id in (select customer_id::text from ({}) as audience)").format(
-            sql.SQL(audience.sql_text.strip().rstrip(";"))
-        )
+        if audience_url is None:
+            raise ValueError("an audience query needs the read-only role's URL to run as")
+        params["audience"] = audience_ids(audience_url, audience.sql_text)
+        condition = sql.SQL("r.customer_id = any(%(audience)s::text[])")
     query = sql.SQL(_sql("export_campaign_rows.sql")).format(recs=_rows_source(url, run_id), audience=condition)
     with warehouse.connect(url) as conn:
         conn.execute(_sql("export_read_only.sql"))
         products = _arrow(conn.cursor(binary=True).execute(_sql("export_products.sql")).fetchall(), list(ITEM_FIELDS))
         with conn.cursor(name="campaign_rows", binary=True) as cursor:
-            cursor.execute(query, {"k": k, "segment": audience.segment})
+            cursor.execute(query, params)
             carry: list[tuple] = []
             run_ids: set[str] = set()
             while batch := cursor.fetchmany(FETCH_ROWS):
                 names = [c.name for c in cursor.description or ()]
                 rows, carry = _whole_customers(carry + batch, names.index("customer_id"))
                 if rows:
-                    yield _checked(_with_products(_arrow(rows, names), products), run_ids)
+                    yield _hashed(_checked(_with_products(_arrow(rows, names), products), run_ids), email_hash_key)
             if carry:
-                yield _checked(_with_products(_arrow(carry, names), products), run_ids)
+                yield _hashed(_checked(_with_products(_arrow(carry, names), products), run_ids), email_hash_key)
+
+
+def _hashed(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The rows with the address replaced by its keyed hash (the address never reaches a file)."""
+    return rows.assign(email=email_hashes(rows["email"], key)).rename(columns={"email": "email_hash"})
 
 
 def _arrow(rows: list[tuple], names: list[str]) -> pa.Table:
@@ -260,12 +303,25 @@ def export_campaign(
     audience: Audience = Audience(),
     holdout_share: float | None = None,
     run_id: str | None = None,
+    email_hash_key: str | None = None,
+    audience_url: str | None = None,
 ) -> Path:
     """Write a campaign's send files, catalogue and manifest; record its audience.
 
     Returns the manifest path.  ``holdout_share`` defaults to ``config.holdout_share``.
     The audience is replaced in ``recs.campaign_audiences`` only once every file is written.
+    ``url`` is the CRM role's; ``audience_url`` the read-only role's, for an audience query.
+
+    Raises
+    ------
+    ValueError
+        Without ``email_hash_key``: addresses are never hashed without the shop's key.
     """
+    if not email_hash_key:
+        raise ValueError(
+            "exports hash e-mail addresses with the shop's key: set RECSYS_PII__EMAIL_HASH_KEY "
+            "(a long random secret, the same for every export)"
+        )
     share = config.holdout_share if holdout_share is None else holdout_share
     if not _CAMPAIGN.match(campaign):
         raise ValueError(f"campaign name {campaign!r}: letters, digits, '_', '.', '-' only (it names files)")
@@ -275,7 +331,11 @@ def export_campaign(
         raise ValueError(f"k must be positive, got {k}")
     export_files.check_format(fmt)
     with contextlib.closing(
-        read_ahead(campaign_chunks(url, k, audience, run_id), depth=2, name="export-prefetch")
+        read_ahead(
+            campaign_chunks(url, k, audience, run_id, email_hash_key=email_hash_key, audience_url=audience_url),
+            depth=2,
+            name="export-prefetch",
+        )
     ) as chunks:
         first = next(chunks, None)
         if first is None:

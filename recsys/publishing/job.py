@@ -50,7 +50,8 @@ def _model_of(info: runs.RunInfo) -> str:
 
 def build_plan(url: str, settings: Settings, context_date: dt.date, model_version: str) -> recommend.Plan:
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
-    model = load_model(inputs.model_artifact(url, model_version))
+    path, checksum = inputs.model_artifact(url, model_version)
+    model = load_model(path, expected_checksum=checksum)
     scoring = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days)
     unseen = scoring.items is not None and bool((~scoring.items["item_id"].astype(str).isin(model.item_ids)).any())
     setup = recommend.ScoringSetup(
@@ -127,7 +128,14 @@ def finalize_run(
     plan = plan or build_plan(url, settings, info.context_date, _model_of(info))
     runs.write_block(url, run_id, "similar_items", recommend.similar_items_frame(plan, settings.recs.similar_k))
     runs.write_block(url, run_id, "popular_items", recommend.popular_items_frame(plan, settings.recs.popular_k))
-    return runs.finish_run(url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings)
+    return runs.finish_run(
+        url, run_id, validate=validate, keep_runs=settings.recs.keep_runs, timings=timings, yielding=yielding(settings)
+    )
+
+
+def yielding(settings: Settings) -> runs.Yielding:
+    """How this platform's swaps give way to readers (``RECSYS_RECS__SWAP_*``)."""
+    return runs.Yielding(settings.recs.swap_lock_timeout, settings.recs.swap_patience)
 
 
 def publish_for_date(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -106,6 +107,27 @@ def run_table(kind: str, run_id: str) -> sql.Identifier:
     if not _RUN_ID.match(run_id):
         raise ValueError(f"{run_id!r} is not a publishing run id (YYYYMMDD_n)")
     return sql.Identifier("recs", f"{kind}__{run_id}")
+
+
+@dataclass(frozen=True)
+class Yielding:
+    """How a swap gives way to readers.
+
+    The swap needs every view exclusively for a few milliseconds.  It asks for them with
+    ``lock_timeout``: while a long read holds a view, waiting for it would queue every new
+    reader behind the swap, so the swap gives up after ``lock_timeout``, lets the readers
+    through and tries again (with growing pauses) until ``patience`` runs out.  With
+    ``lock_timeout`` below PostgreSQL's ``deadlock_timeout`` (1 s) a reader's transaction
+    that touches the views in another order waits at most ``lock_timeout`` and never
+    deadlocks.
+    """
+
+    lock_timeout: float = 0.2
+    patience: float = 600.0
+
+
+class PublishBlocked(RuntimeError):
+    """Readers held the views for longer than the swap's patience."""
 
 
 def table_name(kind: str, run_id: str) -> str:
@@ -242,6 +264,7 @@ def finish_run(
     validate: Validator | None = None,
     keep_runs: int = 3,
     timings: Mapping[str, float] | None = None,
+    yielding: Yielding = Yielding(),
 ) -> RunInfo:
     """Index, count and validate a built run, then swap it in and prune old runs.
 
@@ -252,6 +275,8 @@ def finish_run(
         before the swap; it raises to stop the publication (the output data-quality suite).
     keep_runs
         Runs kept with their tables, the current one included (at least 1).
+    yielding
+        How the swap gives way to readers holding the views.
 
     Raises
     ------
@@ -277,8 +302,8 @@ def finish_run(
             _sql("publish_finish_run.sql"),
             counts | {"run_id": run_id, "timings": json.dumps(timings), "finished_at": _now()},
         )
-    info = swap_in(url, run_id)
-    prune_runs(url, keep_runs)
+    info = swap_in(url, run_id, yielding)
+    prune_runs(url, keep_runs, current=run_id, lock_timeout=yielding.lock_timeout)
     return info
 
 
@@ -316,8 +341,25 @@ def _index_and_count(url: str, run_id: str) -> dict[str, int]:
     }
 
 
-def swap_in(url: str, run_id: str) -> RunInfo:
-    """Point every reader-facing view at ``run_id``'s tables in one transaction."""
+def swap_in(url: str, run_id: str, yielding: Yielding = Yielding()) -> RunInfo:
+    """Point every reader-facing view at ``run_id``'s tables in one transaction, giving way
+    to readers (:class:`Yielding`)."""
+    deadline, pause = time.monotonic() + yielding.patience, yielding.lock_timeout
+    while True:
+        try:
+            return _swap_once(url, run_id, yielding.lock_timeout)
+        except errors.LockNotAvailable:
+            if time.monotonic() + pause > deadline:
+                raise PublishBlocked(
+                    f"run {run_id}: readers held the recs views for {yielding.patience:.0f} s; "
+                    "the run stays finished and can be published with `recsys publish restore`"
+                ) from None
+            log.info("run %s: the views are in use, the swap waits %.2f s and tries again", run_id, pause)
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 5.0)
+
+
+def _swap_once(url: str, run_id: str, lock_timeout: float) -> RunInfo:
     with warehouse.transaction(url) as conn:
         conn.execute(_sql("publish_lock.sql"))
         info = _run(conn, run_id)
@@ -325,6 +367,9 @@ def swap_in(url: str, run_id: str) -> RunInfo:
             raise ValueError(f"run {run_id} is {info.status}: only a finished or kept run can be published")
         if info.status == BUILDING and info.finished_at is None:
             raise ValueError(f"run {run_id} is still building: finish it first")
+        conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms")))
+        if _views_exist(conn):
+            conn.execute(_sql("publish_lock_views.sql"))
         for kind in KINDS:
             _execute(conn, "publish_swap_view.sql", view=sql.Identifier("recs", kind), table=run_table(kind, run_id))
         conn.execute(_sql("publish_demote_current.sql"), {"run_id": run_id})
@@ -334,25 +379,49 @@ def swap_in(url: str, run_id: str) -> RunInfo:
     return info
 
 
-def restore_run(url: str, run_id: str) -> RunInfo:
+def _views_exist(conn) -> bool:
+    """Whether the reader-facing views exist yet (the first publish creates them)."""
+    return bool(warehouse.one_row(conn.execute(_sql("publish_views_exist.sql")))[0])
+
+
+def restore_run(url: str, run_id: str, yielding: Yielding = Yielding()) -> RunInfo:
     """Make a kept earlier run current again (one transaction, as a publish)."""
     info = get_run(url, run_id)
     if info.status == PURGED:
         raise ValueError(f"run {run_id} was pruned (only the last keep_runs runs keep their tables)")
-    return swap_in(url, run_id)
+    return swap_in(url, run_id, yielding)
 
 
-def prune_runs(url: str, keep_runs: int) -> list[str]:
-    """Drop the tables of non-current runs beyond the newest ``keep_runs - 1`` kept ones."""
-    dropped = []
+def prune_runs(url: str, keep_runs: int, current: str | None = None, lock_timeout: float = 0.2) -> list[str]:
+    """Drop the tables of non-current runs beyond the newest ``keep_runs - 1`` kept ones.
+
+    Runs still ``building`` that started before ``current`` (the run just published) were
+    abandoned by a publish that died: they fail and go first.  Each run is dropped in its
+    own transaction with ``lock_timeout``, so a reader still holding an old table delays
+    nobody: that run is dropped at the next publish instead.
+    """
+    abandoned: list[str] = []
     with warehouse.transaction(url) as conn:
-        conn.execute(_sql("publish_lock.sql"))
-        rows = conn.execute(_sql("publish_prunable_runs.sql"), {"keep": keep_runs - 1}).fetchall()
-        for (run_id,) in rows:
-            for kind in KINDS:
-                _execute(conn, "publish_drop_table.sql", table=run_table(kind, run_id))
-            conn.execute(_sql("publish_mark_purged.sql"), {"run_id": run_id})
+        if current is not None:
+            abandoned = [r for (r,) in conn.execute(_sql("publish_abandoned_runs.sql"), {"run_id": current})]
+            if abandoned:
+                log.warning("runs %s were abandoned while building", ", ".join(abandoned))
+        older = [r for (r,) in conn.execute(_sql("publish_prunable_runs.sql"), {"keep": keep_runs - 1})]
+    candidates = abandoned + [r for r in older if r not in abandoned]
+    dropped = []
+    for run_id in candidates:
+        try:
+            with warehouse.transaction(url) as conn:
+                conn.execute(_sql("publish_lock.sql"))
+                conn.execute(
+                    sql.SQL("set local lock_timeout = {}").format(sql.Literal(f"{int(lock_timeout * 1000)}ms"))
+                )
+                for kind in KINDS:
+                    _execute(conn, "publish_drop_table.sql", table=run_table(kind, run_id))
+                conn.execute(_sql("publish_mark_purged.sql"), {"run_id": run_id})
             dropped.append(run_id)
+        except errors.LockNotAvailable:
+            log.info("run %s: a reader still holds its tables; it is pruned at the next publish", run_id)
     if dropped:
         log.info("pruned runs %s", ", ".join(dropped))
     return dropped

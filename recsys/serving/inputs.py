@@ -71,10 +71,10 @@ def count_customers(url: str, as_of: dt.date, *, active_days: int) -> int:
         return warehouse.one_row(conn.execute(_sql("recs_input_customer_count.sql"), params))[0]
 
 
-def model_artifact(url: str, model_run_id: str) -> Path:
-    """The artifact folder of a registered model run."""
+def model_artifact(url: str, model_run_id: str) -> tuple[Path, str]:
+    """The artifact folder of a registered model run and the checksum the registry recorded."""
     with warehouse.connect(url) as conn:
         row = conn.execute(_sql("recs_model_artifact.sql"), {"run_id": model_run_id}).fetchone()
-    if row is None or row[1] is None:
+    if row is None or row[1] is None or row[2] is None:
         raise LookupError(f"model run {model_run_id!r} has no artifact in ml.model_runs")
-    return Path(row[1])
+    return Path(row[1]), row[2]

@@ -284,10 +284,29 @@ def verify(directory: Path) -> str:
     return manifest["checksum"]
 
 
-def load_model(directory: Path) -> LoadedModel:
-    """A verified artifact's representations, neighbours and mappings (no pickle anywhere)."""
+class ArtifactMismatch(ValueError):
+    """An artifact whose files are not the ones the registry recorded."""
+
+
+def load_model(directory: Path, expected_checksum: str | None = None) -> LoadedModel:
+    """A verified artifact's representations, neighbours and mappings (no pickle anywhere).
+
+    ``expected_checksum`` is the registry's ``ml.model_runs.artifact_checksum``: the
+    manifest only proves the files agree with each other, so a model whose files and
+    manifest were both rewritten is caught only by comparing with the registry.
+
+    Raises
+    ------
+    ArtifactMismatch
+        The artifact's checksum differs from ``expected_checksum`` (both are named).
+    """
     directory = Path(directory)
     checksum = verify(directory)
+    if expected_checksum is not None and checksum != expected_checksum:
+        raise ArtifactMismatch(
+            f"{directory}: artifact checksum {checksum} differs from {expected_checksum} recorded in "
+            "ml.model_runs: the model was changed after it was evaluated; it is refused (retrain or restore it)"
+        )
     mappings = json.loads((directory / MAPPINGS).read_text())
     config = json.loads((directory / CONFIG).read_text())
     with np.load(directory / MODEL, allow_pickle=False) as arrays:

@@ -618,7 +618,7 @@ def incremental_night(
     ):
         return None
     started = time.perf_counter()
-    loaded = artifacts.load_model(path)
+    loaded = artifacts.load_model(path, expected_checksum=champion_row.get("artifact_checksum"))
     previous = LightFMRecommender(config, use_features=True)
     previous.model, _, _ = artifacts.restore_lightfm(path)
     previous.epochs_trained = int(served["choice"]["epochs"])
@@ -735,13 +735,12 @@ def _load_champion(row: dict | None):
     if row is None or not row.get("artifact_path"):
         return None
     try:
-        served = artifacts.load_model(Path(row["artifact_path"]))
+        served = artifacts.load_model(Path(row["artifact_path"]), expected_checksum=row.get("artifact_checksum"))
         if "backtest_path" not in served.config:
             return served
-        backtest = artifacts.load_model(Path(served.config["backtest_path"]))
-        if backtest.checksum != served.config["backtest_checksum"]:
-            raise ValueError(f"{served.config['backtest_path']} is not the backtest model its champion recorded")
-        return backtest
+        return artifacts.load_model(
+            Path(served.config["backtest_path"]), expected_checksum=served.config["backtest_checksum"]
+        )
     except (OSError, ValueError, KeyError) as exc:
         log.warning("champion %s cannot be loaded (%s): the gate compares with popularity only", row["run_id"], exc)
         return None

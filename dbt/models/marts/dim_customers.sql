@@ -80,8 +80,7 @@ final as (
         customers.customer_id,
         customers.country,
         customers.signup_date,
-        customers.email_hash,
-        customers.attributes,
+        {{ declared_attributes('customers.attributes') }} as attributes,
         activity.first_event_at,
         activity.last_event_at,
         (as_of.as_of_date - coalesce(customers.signup_date, (activity.first_event_at at time zone 'UTC')::date))::integer

@@ -40,13 +40,11 @@ class DataQualityOperator(BaseOperator):
         the recommendations before the swap).  Only with a single suite.
     logical_date
         ``YYYY-MM-DD``; default: the run's business date (logical date or asset event).
-    batch_ids
-        Raw suites: validate only these load batches (the ones this run loaded).
     options
         Extra suite inputs, e.g. ``{"k": 20}`` for the recommendations suite.
     """
 
-    template_fields: Sequence[str] = ("suite", "table", "logical_date", "batch_ids", "options")
+    template_fields: Sequence[str] = ("suite", "table", "logical_date", "options")
     ui_color = "#f0e4ff"
 
     def __init__(
@@ -55,7 +53,6 @@ class DataQualityOperator(BaseOperator):
         suite: str,
         table: str | None = None,
         logical_date: str | None = None,
-        batch_ids: list[int] | None = None,
         options: dict[str, Any] | None = None,
         warehouse_conn_id: str = WarehouseHook.default_conn_name,
         **kwargs,
@@ -64,7 +61,6 @@ class DataQualityOperator(BaseOperator):
         self.suite = suite
         self.table = table
         self.logical_date = logical_date
-        self.batch_ids = batch_ids
         self.options = options
         self.warehouse_conn_id = warehouse_conn_id
 
@@ -77,16 +73,23 @@ class DataQualityOperator(BaseOperator):
             run_stage,
             run_suite,
         )
+        from recsys_expectations.gates import raw_gate
 
         day = dt.date.fromisoformat(self.logical_date) if self.logical_date else business_date(context)
         run_id = context.get("run_id") or f"manual__{day.isoformat()}"
-        url = WarehouseHook(self.warehouse_conn_id).get_warehouse_url()
-        options = {**(self.options or {}), **({"batch_ids": self.batch_ids} if self.batch_ids is not None else {})}
+        from recsys.platform.roles import role_url
+
+        url = role_url(WarehouseHook(self.warehouse_conn_id).get_warehouse_url(), "quality", get_settings())
         settings = get_settings()
-        if self.table:
-            results = [run_suite(url, self.suite, day, self.table, run_id, settings=settings, options=options)]
-        else:
-            results = run_stage(url, self.suite, day, run_id, settings=settings, options=options)
+        try:
+            if self.suite == "raw" and not self.table:
+                results = raw_gate(url, settings, day, run_id)
+            elif self.table:
+                results = [run_suite(url, self.suite, day, self.table, run_id, settings=settings, options=self.options)]
+            else:
+                results = run_stage(url, self.suite, day, run_id, settings=settings, options=self.options)
+        except DataQualityError as exc:
+            raise AirflowFailException(str(exc)) from exc
         for r in results:
             self.log.info(
                 "%s on %s: %d expectations, %d error(s), %d warning(s), %.2fs; Data Docs: %s",

@@ -8,9 +8,13 @@ from recsys_airflow.dates import business_date
 from recsys_airflow.hooks.warehouse import WarehouseHook
 
 
-def warehouse_url() -> str:
-    """URL of the ``warehouse`` Airflow connection."""
-    return WarehouseHook().get_warehouse_url()
+def warehouse_url(component: str) -> str:
+    """The URL ``component`` connects with: the ``warehouse`` connection as that component's
+    role (recsys.platform.roles)."""
+    from recsys.platform.roles import role_url
+    from recsys.platform.settings import get_settings
+
+    return role_url(WarehouseHook().get_warehouse_url(), component, get_settings())
 
 
 @task

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 
 from airflow.sdk import Metadata, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recsys_airflow.assets import RAW_SHOP_DATA
 from recsys_airflow.dates import BUSINESS_DATE_KEY
@@ -35,12 +35,16 @@ def _summaries(results) -> list[dict]:
 
 @task
 def load_landing_files(business_date: str) -> list[dict]:
-    """COPY every new landing file dated on or before the business date into ``raw``."""
+    """COPY every new landing file dated on or before the business date into ``raw``.
+
+    A refused file (bad header, truncated, a manifest it does not match) fails the task
+    without retries, after every other file has loaded: a retry cannot fix a file.
+    """
     from recsys.ingest.landing import load_landing
     from recsys.platform.settings import get_settings
 
     settings = get_settings()
-    results = load_landing(warehouse_url(), settings.landing_dir, dt.date.fromisoformat(business_date))
+    results = load_landing(warehouse_url("loader"), settings.landing_dir, dt.date.fromisoformat(business_date))
     for r in results:
         log.info(
             "%s %s: read %s, loaded %s, rejected %s%s",
@@ -50,6 +54,12 @@ def load_landing_files(business_date: str) -> list[dict]:
             r.rows_loaded,
             r.rows_rejected,
             " (already loaded, skipped)" if r.skipped else "",
+        )
+    refused = [r for r in results if r.failed]
+    if refused:
+        raise AirflowFailException(
+            f"{len(refused)} landing file(s) refused (the others loaded; replace these and rerun): "
+            + "; ".join(f"{r.source}/{r.file_name}: {r.error}" for r in refused)
         )
     return _summaries(results)
 
@@ -67,13 +77,7 @@ def load_shop_oltp(business_date: str) -> list[dict]:
     except Exception as exc:
         raise AirflowSkipException(f"no '{OLTP_CONN_ID}' connection: nothing to extract ({exc})") from None
     source_url = WarehouseHook(OLTP_CONN_ID).get_warehouse_url()
-    return _summaries(load_oltp(warehouse_url(), source_url, dt.date.fromisoformat(business_date)))
-
-
-@task(trigger_rule="none_failed")
-def new_batch_ids(files: list[dict] | None, oltp: list[dict] | None) -> list[int]:
-    """Batches this run actually loaded (skipped files were validated when they landed)."""
-    return [b["batch_id"] for b in (files or []) + (oltp or []) if not b["skipped"]]
+    return _summaries(load_oltp(warehouse_url("loader"), source_url, dt.date.fromisoformat(business_date)))
 
 
 @task(outlets=[RAW_SHOP_DATA])

@@ -17,7 +17,7 @@ def begin_publish_run(business_date: str) -> dict:
     from recsys.platform.settings import get_settings
     from recsys.publishing.job import prepare_run
 
-    prepared = prepare_run(warehouse_url(), get_settings(), dt.date.fromisoformat(business_date))
+    prepared = prepare_run(warehouse_url("publisher"), get_settings(), dt.date.fromisoformat(business_date))
     return {"run_id": prepared["run_id"], "ranges": [list(r) for r in prepared["ranges"]]}
 
 
@@ -34,7 +34,7 @@ def score_customer_range(customer_range: list[int], prepared: dict) -> int:
     from recsys.publishing.job import score_range
 
     start, stop = customer_range
-    return score_range(warehouse_url(), get_settings(), prepared["run_id"], start, stop)
+    return score_range(warehouse_url("publisher"), get_settings(), prepared["run_id"], start, stop)
 
 
 @task
@@ -47,10 +47,10 @@ def check_and_swap(business_date: str, prepared: dict, written: list[int]) -> di
     from recsys.publishing.job import finalize_run
     from recsys_expectations.gates import recommendations_gate
 
-    url = warehouse_url()
     settings = get_settings()
     day = dt.date.fromisoformat(business_date)
-    info = finalize_run(url, settings, prepared["run_id"], validate=recommendations_gate(url, settings, day))
+    gate = recommendations_gate(warehouse_url("quality"), settings, day)
+    info = finalize_run(warehouse_url("publisher"), settings, prepared["run_id"], validate=gate)
     return {"run_id": info.run_id, "status": info.status, "rows": sum(written)}
 
 

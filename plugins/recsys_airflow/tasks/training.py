@@ -21,7 +21,7 @@ def train_and_evaluate(business_date: str) -> dict:
 
     settings = get_settings()
     result = run_training(
-        warehouse_url(),
+        warehouse_url("trainer"),
         dt.date.fromisoformat(business_date),
         settings.training,
         settings.evaluation,

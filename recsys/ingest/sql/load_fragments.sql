@@ -20,20 +20,25 @@ case when {field} is null or {field} ~ '^[ \t\r\n]*$' then {message} end
 -- name: invalid
 case
     when {field} is not null and not (pg_input_is_valid({field}, {type_name}) and {field} ~ {shape})
-        then {prefix} || quote_literal(left({field}, 60)) || {suffix}
+        then {prefix} || quote_literal(translate(left({field}, 60), E'\n\r\t', '   ')) || {suffix}
 end
 
 -- name: not_accepted
 case
     when {field} is not null and not ({field} = any({accepted}))
-        then {prefix} || quote_literal(left({field}, 60)) || {suffix}
+        then {prefix} || quote_literal(translate(left({field}, 60), E'\n\r\t', '   ')) || {suffix}
 end
 
 -- name: out_of_range
 case
     when pg_input_is_valid({field}, {type_name})
-        then case when {field}::{type} not between {low} and {high} then {prefix} || {field} || {suffix} end
+        then case
+            when {field}::{type} not between {low} and {high} then {prefix} || quote_literal(translate(left({field}, 60), E'\n\r\t', '   ')) || {suffix}
+        end
 end
+
+-- name: too_long
+case when length({field}) > {limit} then {prefix} || length({field}) || {suffix} end
 
 -- name: attributes
 nullif(jsonb_strip_nulls(jsonb_object({keys}::text[], array[{fields}]::text[])), '{{}}'::jsonb)

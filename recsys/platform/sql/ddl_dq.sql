@@ -22,3 +22,11 @@ create index if not exists validation_results_run_idx
 
 create index if not exists validation_results_date_idx
     on dq.validation_results (logical_date, table_name);
+
+-- Quarantined load batches an operator let through, and why (recsys dq release).
+create table if not exists dq.releases (
+    batch_id    bigint      primary key,
+    reason      text        not null check (length(trim(reason)) >= 10),
+    released_by text        not null,
+    released_at timestamptz not null default now()
+);

@@ -12,8 +12,23 @@ create table if not exists raw.load_batches (
     rows_rejected bigint,
     started_at timestamptz not null,
     finished_at timestamptz,
-    status text not null check (status in ('succeeded', 'failed'))
+    status text not null check (status in ('succeeded', 'failed')),
+    -- The raw gate's verdict on a succeeded batch: staging reads passed and released
+    -- batches only; a quarantined one waits for a replacement file or a recorded release.
+    gate_status text not null default 'pending'
+        check (gate_status in ('pending', 'passed', 'quarantined', 'released', 'replaced')),
+    gated_at timestamptz
 );
+
+-- Warehouses created before the gate state: their batches were gated by the run that loaded them.
+alter table raw.load_batches add column if not exists gate_status text not null default 'passed'
+    check (gate_status in ('pending', 'passed', 'quarantined', 'released', 'replaced'));
+alter table raw.load_batches add column if not exists gated_at timestamptz;
+alter table raw.load_batches alter column gate_status set default 'pending';
+
+create index if not exists load_batches_to_gate
+    on raw.load_batches (logical_date)
+    where status = 'succeeded' and gate_status in ('pending', 'quarantined');
 
 -- A file (or an extract) is loaded once per source.
 create unique index if not exists load_batches_loaded_once

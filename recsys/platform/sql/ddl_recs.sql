@@ -77,13 +77,13 @@ create table if not exists recs._popular_items_template (
 do $$
 begin
     if to_regclass('recs.user_recommendations') is null then
-        create view recs.user_recommendations as select * from recs._user_recommendations_template;
+        create view recs.user_recommendations with (security_invoker = true) as select * from recs._user_recommendations_template;
     end if;
     if to_regclass('recs.similar_items') is null then
-        create view recs.similar_items as select * from recs._similar_items_template;
+        create view recs.similar_items with (security_invoker = true) as select * from recs._similar_items_template;
     end if;
     if to_regclass('recs.popular_items') is null then
-        create view recs.popular_items as select * from recs._popular_items_template;
+        create view recs.popular_items with (security_invoker = true) as select * from recs._popular_items_template;
     end if;
 end
 $$;

@@ -1,19 +1,20 @@
 -- The published lists of a campaign's audience: top-k per customer, in customer order.
 -- {recs} is recs.user_recommendations (the current run) or a kept run's table; {audience}
--- narrows customers (all, a segment, or an analyst's read-only audience query).  Product
--- fields are not repeated on every row: the export joins export_products.sql itself.
+-- narrows customers (all, or the ids an analyst's read-only audience query returned); the
+-- contact comes from crm.crm_contacts (the e-mail leaves the export only as a keyed hash).
+-- Product fields are not repeated on every row: the export joins export_products.sql itself.
 select
     r.run_id,
     r.model_version,
     r.context_date,
     r.customer_id,
-    c.email_hash,
+    c.email,
     r.rank,
     r.product_id,
     r.reason_code,
     r.reason_ref
 from {recs} as r
-left join marts.dim_customers as c on c.customer_id = r.customer_id
+left join crm.crm_contacts as c on c.customer_id = r.customer_id
 where r.rank <= %(k)s
   and (%(segment)s::text is null or c.rfm_segment = %(segment)s)
   and {audience}

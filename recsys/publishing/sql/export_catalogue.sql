@@ -7,6 +7,6 @@ select
     image_url as image_link,
     category as categories,
     stock_level as inventory
-from marts.dim_products
+from crm.crm_products
 where is_product is not false and is_active is not false
 order by product_id

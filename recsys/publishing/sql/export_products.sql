@@ -5,4 +5,4 @@ select
     price::double precision as price,
     product_url,
     image_url
-from marts.dim_products
+from crm.crm_products

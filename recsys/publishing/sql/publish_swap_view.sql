@@ -1,2 +1,4 @@
 -- Point a reader-facing view at a run's table (same columns, so dependent views survive).
-create or replace view {view} as select * from {table}
+-- security_invoker: a reader needs select on the run tables itself (every reading role has it
+-- by default privilege), so a view works whoever created the run's tables.
+create or replace view {view} with (security_invoker = true) as select * from {table}

@@ -6,7 +6,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'events') }}
+    {{ admitted_rows(source('shop', 'events')) }}
 
 ),
 

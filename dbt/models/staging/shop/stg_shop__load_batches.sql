@@ -19,7 +19,10 @@ final as (
         rows_rejected,
         started_at,
         finished_at,
-        status
+        status,
+        gate_status,
+        gated_at,
+        status = 'succeeded' and gate_status in ('passed', 'released') as is_admitted
 
     from source
 

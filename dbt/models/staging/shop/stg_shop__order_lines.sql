@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'order_lines') }}
+    {{ admitted_rows(source('shop', 'order_lines')) }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'products') }}
+    {{ admitted_rows(source('shop', 'products')) }}
 
 ),
 

@@ -1,0 +1,24 @@
+-- Each schema belongs to the component that writes it; a superuser running this keeps
+-- ownership consistent on warehouses initialised before the roles existed.
+create schema if not exists raw authorization recsys_loader;
+create schema if not exists staging authorization recsys_transformer;
+create schema if not exists intermediate authorization recsys_transformer;
+create schema if not exists marts authorization recsys_transformer;
+create schema if not exists bi authorization recsys_transformer;
+create schema if not exists crm authorization recsys_transformer;
+create schema if not exists dq authorization recsys_quality;
+create schema if not exists ml authorization recsys_trainer;
+create schema if not exists recs authorization recsys_publisher;
+
+alter schema raw owner to recsys_loader;
+alter schema staging owner to recsys_transformer;
+alter schema intermediate owner to recsys_transformer;
+alter schema marts owner to recsys_transformer;
+alter schema bi owner to recsys_transformer;
+alter schema crm owner to recsys_transformer;
+alter schema dq owner to recsys_quality;
+alter schema ml owner to recsys_trainer;
+alter schema recs owner to recsys_publisher;
+
+-- Nobody but the owners creates objects in the public schema.
+revoke create on schema public from public;
