@@ -54,7 +54,9 @@ def measure(preset: str, seed: int, epochs: int, full_days: int) -> dict:
     frames = generated_frames(preset, seed)
     end = frames.interactions["timestamp"].max().normalize() + pd.Timedelta(days=1)
     full_day = end - pd.Timedelta(days=full_days)
-    choice = ServedChoice(epochs, BlendSettings(pop_weight=1.0, pop_days=14, knn_weight=1.0), 500.0)
+    choice = ServedChoice(
+        epochs, BlendSettings(pop_weight=1.0, pop_days=14, knn_weight=1.0), {"ease": {"regularisation": 500.0}}
+    )
 
     def full_fit(day: pd.Timestamp):
         history = _upto(frames, day)

@@ -109,7 +109,8 @@ def test_validation_chose_the_settings_and_the_search_is_kept(run):
     kept = run.to_json()
     assert kept["served"]["search"] == served.search.trials and kept["served"]["choice"] == served.choice.to_json()
     assert {"ease", "rp3beta", "recent_popularity"} <= set(kept["baselines"])
-    assert run.baselines[0].chosen["regularisation"] == served.choice.ease_regularisation
+    assert served.choice.neighbour_settings == {b.name: b.chosen for b in run.baselines[:2]}
+    assert served.choice.settings.neighbours in {"ease", "rp3beta"}
     assert run.split.cutoff > run.split.train["timestamp"].max()
 
 
@@ -121,7 +122,7 @@ def test_star_ratings_get_an_svd_rating_predictor(run, split):
 
 def test_same_data_and_config_train_the_same_model(frames, split, run):
     validation = validation_context(split, frames, EVALUATION, Weighting())
-    again = choose_served(CONFIG, run.data, validation, run.served.choice.ease_regularisation)
+    again = choose_served(CONFIG, run.data, validation, run.served.choice.neighbour_settings)
     assert again.choice == run.served.choice and again.search.trials == [
         t | {"seconds": again.search.trials[i]["seconds"]} for i, t in enumerate(run.served.search.trials)
     ]

@@ -75,8 +75,9 @@ class TrainingConfig(_Section):
     half-lives in ``search_half_life_days``.  The strong baselines choose on the same window:
     EASE its ``ease_regularisation`` (over at most ``ease_max_items`` items, the most popular:
     the inverse is dense), RP3beta its ``rp3_alpha`` x ``rp3_beta`` (``rp3_neighbours`` per
-    item), recent popularity its window among ``recent_windows``.  The blend keeps
-    ``knn_neighbours`` EASE weights per item.
+    item), recent popularity its window among ``recent_windows``.  The blend's neighbour
+    part keeps ``knn_neighbours`` weights per item of EASE or RP3beta (the search picks the
+    family; each with its baseline's setting).
 
     ``warm_refits`` turns the refits of a night (validation model -> backtest model ->
     served model) into warm starts: ``warm_epochs`` passes over the interactions each step

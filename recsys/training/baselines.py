@@ -211,12 +211,9 @@ def tune_ease(config: TrainingConfig, validation_score: Callable[[Recommender], 
     )
 
 
-def tune_baselines(config: TrainingConfig, validation_score: Callable[[Recommender], float]) -> list[TunedBaseline]:
-    """EASE, RP3beta and recent popularity, each with the setting of its best validation score.
-
-    ``validation_score`` fits a model on the validation split's training rows and scores it
-    on the validation window; the test window is never read here.
-    """
+def tune_neighbours(config: TrainingConfig, validation_score: Callable[[Recommender], float]) -> list[TunedBaseline]:
+    """EASE and RP3beta, each with the setting of its best validation score: the baselines,
+    and the item-item models the served blend's neighbour part may come from."""
     return [
         tune_ease(config, validation_score),
         choose(
@@ -225,6 +222,17 @@ def tune_baselines(config: TrainingConfig, validation_score: Callable[[Recommend
             lambda alpha, beta: RP3beta(alpha, beta, config.rp3_neighbours),
             validation_score,
         ),
+    ]
+
+
+def tune_baselines(config: TrainingConfig, validation_score: Callable[[Recommender], float]) -> list[TunedBaseline]:
+    """EASE, RP3beta and recent popularity, each with the setting of its best validation score.
+
+    ``validation_score`` fits a model on the validation split's training rows and scores it
+    on the validation window; the test window is never read here.
+    """
+    return [
+        *tune_neighbours(config, validation_score),
         choose(
             RecentPopularity.name,
             ({"days": d} for d in config.recent_windows),

@@ -8,12 +8,13 @@ A user's score for item ``j`` is::
     lightfm(u, j) + prior_j + knn_coefficient * sum_i h_ui * S_ij
 
 ``prior`` is ``pop_weight * scale * popularity_prior(window)`` (the item bias of the artifact),
-``S`` the EASE weights pruned to the ``knn_neighbours`` largest (by magnitude) per item,
+``S`` the item-item weights of EASE or RP3beta (whichever the search picks, each with the
+setting its baseline chose on validation) pruned to the ``knn_neighbours`` largest per item,
 ``h_ui = 0.5 ** (days since u last had i / half_life_days)`` (recent items count most),
 and ``knn_coefficient = knn_weight * scale / knn_scale`` (``scale`` and ``knn_scale`` are
 the typical within-user spreads of the two parts, so the weights are unit-free).
 
-The four blend settings (``pop_weight, pop_days, knn_weight, half_life_days``) are searched
+The five blend settings (``pop_weight, pop_days, neighbours, knn_weight, half_life_days``) are searched
 with Optuna on the validation window (:func:`search_blend`); the served artifact keeps ``S``
 and the settings, and the nightly scorer adds the neighbour part inside the top-k kernel
 (:class:`recsys.ranking.topk.HistoryBoost`), so no user x item matrix is ever built.
@@ -30,7 +31,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.platform.settings import TrainingConfig
-from recsys.training.baselines import binary_matrix, ease_items, ease_weights, keep_largest
+from recsys.training.baselines import binary_matrix, ease_items, ease_weights, keep_largest, rp3beta_weights
 from recsys.training.matrix import TrainingData
 from recsys.training.models import LightFMRecommender, Recommender, recent_popularity, user_counts
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Users whose score spread sets a part's scale (the median over them).
 SCALE_USERS = 1000
+#: Item-item models the blend's neighbour part can come from (the baselines of the same names).
+NEIGHBOUR_FAMILIES = ("ease", "rp3beta")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class BlendSettings:
 
     pop_weight: float = 0.0
     pop_days: int = 14
+    neighbours: str = "ease"
     knn_weight: float = 0.0
     half_life_days: float = 90.0
 
@@ -75,15 +79,18 @@ def history_matrix(data: TrainingData, half_life_days: float) -> sp.csr_matrix:
     return sp.csr_matrix((weights, (pairs["user_idx"], pairs["item_idx"])), shape=data.shape, dtype=np.float32)
 
 
-def item_neighbours(data: TrainingData, regularisation: float, max_items: int, neighbours: int) -> sp.csr_matrix:
-    """``(n_items, n_items)`` EASE weights pruned to the ``neighbours`` largest per item row.
-
-    Items outside EASE's columns (:func:`recsys.training.baselines.ease_items`) have no
-    neighbours; kept sparse, the matrix is what the artifact stores and the kernel reads.
-    """
+def item_neighbours(data: TrainingData, family: str, setting: dict, config: TrainingConfig) -> sp.csr_matrix:
+    """``(n_items, n_items)`` item-item weights of ``family`` with ``setting`` (its baseline's
+    choice), the ``knn_neighbours`` largest per item row (by magnitude: EASE's negative
+    weights count).  Sparse: what the artifact stores and the kernel reads."""
     binary = binary_matrix(data)
-    items = ease_items(user_counts(data.interactions), max_items)
-    pruned = keep_largest(ease_weights(binary, items, regularisation), neighbours, by_magnitude=True).tocoo()
+    if family == "rp3beta":
+        return rp3beta_weights(binary, setting["alpha"], setting["beta"], config.knn_neighbours)
+    if family != "ease":
+        raise ValueError(f"unknown neighbour family {family!r}; known: {NEIGHBOUR_FAMILIES}")
+    items = ease_items(user_counts(data.interactions), config.ease_max_items)
+    weights = ease_weights(binary, items, setting["regularisation"])
+    pruned = keep_largest(weights, config.knn_neighbours, by_magnitude=True).tocoo()
     n = data.shape[1]
     return sp.csr_matrix((pruned.data, (items[pruned.row], items[pruned.col])), shape=(n, n), dtype=np.float32)
 
@@ -164,31 +171,33 @@ class BlendSearch:
 
 def search_blend(
     lightfm: LightFMRecommender,
-    neighbours: sp.csr_matrix,
+    neighbours: dict[str, sp.csr_matrix],
     config: TrainingConfig,
     evaluate: Callable[[Recommender], float],
 ) -> BlendSearch:
     """Blend settings with the best validation score, searched with Optuna's TPE sampler.
 
-    ``lightfm`` and ``neighbours`` are fitted on the validation split's training rows and
-    ``evaluate`` scores a model on its window, so nothing here sees the test window.  The
-    budget is ``config.search_trials`` trials or ``config.search_seconds``, whichever ends
-    first; the first trials are the plain hybrid and an even blend, so the search can only
-    improve on them.  Seeded: the same data and settings give the same choice.
+    ``lightfm`` and each family's ``neighbours`` are fitted on the validation split's training
+    rows and ``evaluate`` scores a model on its window, so nothing here sees the test window.
+    The budget is ``config.search_trials`` trials or ``config.search_seconds``, whichever
+    ends first; the first trials are the plain hybrid and an even blend, so the search can
+    only improve on them.  Seeded: the same data and settings give the same choice.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     scale = spread(lightfm.with_prior(np.zeros(lightfm.data.shape[1])).score(_scale_users(lightfm.data)))
+    families = sorted(neighbours)
 
     def objective(trial) -> float:
         settings = BlendSettings(
             pop_weight=trial.suggest_float("pop_weight", 0.0, config.search_max_weight),
             pop_days=trial.suggest_categorical("pop_days", list(config.recent_windows)),
+            neighbours=trial.suggest_categorical("neighbours", families),
             knn_weight=trial.suggest_float("knn_weight", 0.0, config.search_max_weight),
             half_life_days=trial.suggest_float("half_life_days", *config.search_half_life_days, log=True),
         )
-        return evaluate(Blend(lightfm, neighbours, settings, scale=scale))
+        return evaluate(Blend(lightfm, neighbours[settings.neighbours], settings, scale=scale))
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
     middle = float(np.sqrt(np.prod(config.search_half_life_days)))
@@ -197,17 +206,17 @@ def search_blend(
             {
                 "pop_weight": weights[0],
                 "pop_days": config.recent_windows[0],
+                "neighbours": families[0],
                 "knn_weight": weights[1],
                 "half_life_days": middle,
             }
         )
     study.optimize(objective, n_trials=config.search_trials, timeout=config.search_seconds)
-    best = study.best_trial
     trials = [
         {"number": t.number, "value": t.value, "seconds": t.duration.total_seconds() if t.duration else None} | t.params
         for t in study.trials
     ]
-    settings = BlendSettings(**best.params)
+    settings = BlendSettings(**study.best_trial.params)
     score = float(study.best_value)
     log.info("blend search: %d trials, best validation %.4f with %s", len(trials), score, settings)
     return BlendSearch(settings, score, trials)

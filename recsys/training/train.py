@@ -8,8 +8,8 @@ For one split (temporal or leave-last-out) :func:`train_and_evaluate`:
 3. fits the LightFM hybrid on the validation split's training rows epoch by epoch, checking
    NDCG@10 on the validation window every ``eval_every`` epochs and stopping after
    ``patience`` checks without a gain; then searches the blend settings with Optuna on the
-   same window (:func:`recsys.training.blend.search_blend`), with EASE's chosen
-   regularisation for the item neighbours;
+   same window (:func:`recsys.training.blend.search_blend`), the item neighbours from EASE
+   or RP3beta with their baselines' chosen settings;
 4. refits what validation chose (:class:`ServedChoice`) on the whole training part;
 5. fits every baseline on the same training data and evaluates all models, the champion
    in production included, with the same code on the same users.
@@ -37,8 +37,15 @@ import scipy.sparse as sp
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
 from recsys.platform.sqlfiles import SqlFiles
 from recsys.training import artifacts, registry, report
-from recsys.training.baselines import TunedBaseline, tune_baselines, tune_ease
-from recsys.training.blend import Blend, BlendSearch, BlendSettings, item_neighbours, search_blend
+from recsys.training.baselines import TunedBaseline, tune_baselines, tune_neighbours
+from recsys.training.blend import (
+    NEIGHBOUR_FAMILIES,
+    Blend,
+    BlendSearch,
+    BlendSettings,
+    item_neighbours,
+    search_blend,
+)
 from recsys.training.evaluate import (
     EvalContext,
     ModelEvaluation,
@@ -74,7 +81,6 @@ _sql = SqlFiles(__name__)
 
 VALIDATION_METRIC = "ndcg@10"
 SERVED, HYBRID, COLLABORATIVE, CHAMPION, POPULARITY = "blend", "lightfm_hybrid", "lightfm_cf", "champion", "popularity"
-EASE_NAME = "ease"
 
 
 @dataclass
@@ -93,10 +99,10 @@ class ServedChoice:
 
     epochs: int
     settings: BlendSettings
-    ease_regularisation: float
+    neighbour_settings: dict[str, dict]  # each item-item family's setting, chosen by its baseline
 
     def to_json(self) -> dict:
-        return {"epochs": self.epochs, "ease_regularisation": self.ease_regularisation} | self.settings.to_json()
+        return {"epochs": self.epochs, "neighbour_settings": self.neighbour_settings} | self.settings.to_json()
 
 
 @dataclass
@@ -186,15 +192,22 @@ def choose_served(
     config: TrainingConfig,
     data: TrainingData,
     validation: tuple[TrainingData, EvalContext],
-    ease_regularisation: float,
+    neighbour_settings: dict[str, dict],
 ) -> ServedFit:
-    """The served blend: epochs and blend settings chosen on validation, refitted on ``data``."""
+    """The served blend: epochs and blend settings chosen on validation, refitted on ``data``.
+
+    ``neighbour_settings`` are the item-item baselines' choices on the same window; the
+    search picks the family whose neighbours blend best.
+    """
     started = time.perf_counter()
     validation_data, context = validation
     probe, hybrid = fit_lightfm(config, data, validation, use_features=True)
-    neighbours = item_neighbours(validation_data, ease_regularisation, config.ease_max_items, config.knn_neighbours)
+    neighbours = {
+        family: item_neighbours(validation_data, family, setting, config)
+        for family, setting in neighbour_settings.items()
+    }
     search = search_blend(probe, neighbours, config, _validation_score(context))
-    choice = ServedChoice(hybrid.epochs, search.settings, ease_regularisation)
+    choice = ServedChoice(hybrid.epochs, search.settings, neighbour_settings)
     model = served_blend(config, data, choice, hybrid.model)
     return ServedFit(model, choice, hybrid.history, search, time.perf_counter() - started)
 
@@ -204,7 +217,8 @@ def served_blend(
 ) -> Blend:
     """The served blend of ``choice`` fitted on ``data`` (``lightfm``: its hybrid, when already fitted)."""
     lightfm = lightfm or refit_lightfm(config, True, data, choice.epochs)
-    neighbours = item_neighbours(data, choice.ease_regularisation, config.ease_max_items, config.knn_neighbours)
+    family = choice.settings.neighbours
+    neighbours = item_neighbours(data, family, choice.neighbour_settings[family], config)
     return Blend(lightfm, neighbours, choice.settings, name=SERVED)
 
 
@@ -305,8 +319,7 @@ def train_and_evaluate(
     started = time.perf_counter()
     tuned = tune_baselines(config, lambda model: _validation_score(validation[1])(model.fit(validation[0])))
     seconds["tune_baselines"] = time.perf_counter() - started
-    ease = next(t for t in tuned if t.name == EASE_NAME)
-    served = choose_served(config, data, validation, ease.chosen["regularisation"])
+    served = choose_served(config, data, validation, {t.name: t.chosen for t in tuned if t.name in NEIGHBOUR_FAMILIES})
     seconds[SERVED] = served.seconds
     models: list[Recommender] = [served.model, served.model.lightfm.with_prior(np.zeros(data.shape[1]), name=HYBRID)]
     collaborative = None
@@ -751,7 +764,7 @@ def fit_full_history(
 ) -> ServedFit:
     """The served blend fitted on every interaction of ``frames``: what ``recsys recommend`` ranks with.
 
-    Epochs, EASE's regularisation and the blend settings are chosen on the last
+    Epochs, the item-item models' settings and the blend settings are chosen on the last
     ``validation_days`` of the data, as in evaluation; rank it with
     :func:`recsys.serving.recommend.recommend_for_users` (through
     :func:`recsys.training.artifacts.in_memory_model`), the path of the nightly publish.
@@ -759,5 +772,5 @@ def fit_full_history(
     split = full_history(frames.interactions)
     data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
     validation = validation_context(split, frames, evaluation, weighting)
-    ease = tune_ease(config, lambda model: _validation_score(validation[1])(model.fit(validation[0])))
-    return choose_served(config, data, validation, ease.chosen["regularisation"])
+    tuned = tune_neighbours(config, lambda model: _validation_score(validation[1])(model.fit(validation[0])))
+    return choose_served(config, data, validation, {t.name: t.chosen for t in tuned})
