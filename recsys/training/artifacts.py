@@ -21,7 +21,7 @@ Layout of one artifact, ``<artifacts_dir>/models/<run_id>/``:
     ``item_features`` (the feature vocabularies, column order of the feature matrices).
 ``config.json``
     Training and evaluation configuration, interaction weighting, what validation chose
-    (``choice``: epochs, EASE regularisation, blend settings), the coefficients a scorer
+    (``choice``: epochs, the item-item models' settings, blend settings), the coefficients a scorer
     applies (``served``), the data window, which fit this is (``fit``: ``backtest``,
     ``production`` or ``incremental``) and, for a served model, what data it has seen
     (``production``), run id.
