@@ -8,7 +8,8 @@ import scipy.sparse as sp
 
 from recsys.platform.settings import EvaluationConfig
 from recsys.training import registry
-from recsys.training.baselines import ease_items, ease_weights, keep_largest, rp3beta_weights
+from recsys.training.baselines import ease_items, ease_weights, rp3beta_weights
+from recsys.training.models import keep_largest
 
 
 def _binary(seed: int = 0, users: int = 60, items: int = 25) -> sp.csr_matrix:

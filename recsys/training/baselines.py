@@ -36,7 +36,13 @@ import scipy.sparse as sp
 
 from recsys.platform.settings import TrainingConfig
 from recsys.training.matrix import TrainingData
-from recsys.training.models import Recommender, recent_popularity, tie_break, user_counts
+from recsys.training.models import (
+    Recommender,
+    item_item_weights,
+    recent_popularity,
+    tie_break,
+    user_counts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +105,7 @@ class EASE(Recommender):
 
 
 def rp3beta_weights(binary: sp.csr_matrix, alpha: float, beta: float, neighbours: int) -> sp.csr_matrix:
-    """``(n_items, n_items)`` sparse RP3beta weights, the ``neighbours`` largest per item row.
-
-    Built one block of item rows at a time, so the dense intermediate stays bounded
-    whatever the catalogue size.
-    """
+    """``(n_items, n_items)`` sparse RP3beta weights, the ``neighbours`` largest per item row."""
     popularity = np.asarray(binary.sum(axis=0)).ravel()
     per_user = np.asarray(binary.sum(axis=1)).ravel()
     user_item = (sp.diags(1 / np.maximum(per_user, 1)) @ binary).tocsr()
@@ -111,27 +113,7 @@ def rp3beta_weights(binary: sp.csr_matrix, alpha: float, beta: float, neighbours
     user_item.data **= alpha
     item_user.data **= alpha
     penalty = np.power(np.maximum(popularity, 1), -beta).astype(np.float32)
-    n_items = binary.shape[1]
-    block = max(1, 20_000_000 // max(n_items, 1))
-    parts = []
-    for start in range(0, n_items, block):
-        dense = (item_user[start : start + block] @ user_item).toarray().astype(np.float32) * penalty[None, :]
-        rows = np.arange(start, min(start + block, n_items))
-        dense[rows - start, rows] = 0.0
-        parts.append(keep_largest(dense, neighbours))
-    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_items), dtype=np.float32)
-
-
-def keep_largest(dense: np.ndarray, k: int, *, by_magnitude: bool = False) -> sp.csr_matrix:
-    """``dense`` with all but the ``k`` largest entries of each row set to zero, as CSR."""
-    if k < dense.shape[1]:
-        key = np.abs(dense) if by_magnitude else dense
-        dropped = np.argpartition(-key, k, axis=1)[:, k:]
-        dense = dense.copy()
-        np.put_along_axis(dense, dropped, 0.0, axis=1)
-    matrix = sp.csr_matrix(dense)
-    matrix.eliminate_zeros()
-    return matrix
+    return item_item_weights(item_user, user_item, np.ones(binary.shape[1], np.float32), penalty, neighbours)
 
 
 class RP3beta(Recommender):

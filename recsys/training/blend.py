@@ -31,9 +31,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.platform.settings import TrainingConfig
-from recsys.training.baselines import binary_matrix, ease_items, ease_weights, keep_largest, rp3beta_weights
+from recsys.training.baselines import binary_matrix, ease_items, ease_weights, rp3beta_weights
 from recsys.training.matrix import TrainingData
-from recsys.training.models import LightFMRecommender, Recommender, recent_popularity, user_counts
+from recsys.training.models import LightFMRecommender, Recommender, keep_largest, recent_popularity, user_counts
 
 log = logging.getLogger(__name__)
 
