@@ -26,11 +26,14 @@ def describe(exc: BaseException) -> str:
     """The line to print for ``exc``."""
     if isinstance(exc, pg_errors.UndefinedTable | pg_errors.InvalidSchemaName):
         return (
-            f"the warehouse is not initialised ({one_line(str(exc))}): run `recsys warehouse init` "
+            f"the warehouse is not initialised ({exc.diag.message_primary}): run `recsys warehouse init` "
             "(or check WAREHOUSE_URL)"
         )
     if isinstance(exc, pg_errors.InsufficientPrivilege):
-        return f"permission denied: {one_line(str(exc))} (each component connects as its own role, docs/operations.md)"
+        return (
+            f"{exc.diag.message_primary} (each component connects as its own role: "
+            "`recsys warehouse init` grants what it needs; docs/operations.md)"
+        )
     if isinstance(exc, psycopg.OperationalError):
         return f"warehouse error: {one_line(str(exc))}"
     if isinstance(exc, FileNotFoundError) and exc.filename:

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
         if refused:
             raise LoadError(
                 f"{len(refused)} file(s) refused, the others loaded: "
-                + "; ".join(f"{r.source}/{r.file_name}: {r.error}" for r in refused)
+                + "; ".join(f"{r.source}/{r.error}" for r in refused)
             )
 
     @group.command("oltp")

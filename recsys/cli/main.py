@@ -9,6 +9,7 @@ exit code 1; ``recsys --debug <command>`` shows the traceback instead.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import typer
@@ -49,6 +50,9 @@ def _options(
 def run(argv: list[str] | None = None) -> None:
     """The console entry point: ``app`` with every error reduced to one line (unless ``--debug``)."""
     args = sys.argv[1:] if argv is None else argv
+    # What a command reports, it prints; library log records reach the terminal only when a
+    # command configures logging (--debug shows the traceback of a failure).
+    logging.getLogger("recsys").addHandler(logging.NullHandler())
     try:
         app(args=args, prog_name="recsys")
     except Exception as exc:

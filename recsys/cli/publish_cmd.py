@@ -14,7 +14,6 @@ from rich.table import Table
 from recsys.platform import warehouse
 from recsys.platform.settings import get_settings
 from recsys.publishing import job, runs
-from recsys_expectations.gates import recommendations_gate
 
 console = Console()
 
@@ -43,6 +42,8 @@ def register(app: typer.Typer) -> None:
         range_size: int = typer.Option(job.DEFAULT_RANGE_SIZE, help="Customers per COPY block."),
     ) -> None:
         """Score, check and publish one run with the champion model."""
+        from recsys_expectations.gates import recommendations_gate
+
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("recsys").setLevel(logging.INFO)
         settings = get_settings()

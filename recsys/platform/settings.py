@@ -256,7 +256,7 @@ class RecsConfig(_Section):
     active_days: int = 365
     holdout_share: float = 0.10
     send_offset_days: int = 1
-    swap_lock_timeout: float = 0.2
+    swap_lock_timeout: float = 0.7
     swap_patience: float = 600.0
     product_url_template: str = "https://shop.example.com/products/{product_id}"
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
@@ -422,9 +422,10 @@ def _setting_names(model: type[BaseModel], prefix: str) -> set[str]:
     names = set()
     for name, info in model.model_fields.items():
         variable = f"{prefix}{name.upper()}"
-        names.add(variable)
         if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-            names |= _setting_names(info.annotation, f"{variable}__")
+            names |= _setting_names(info.annotation, f"{variable}__")  # a section is set field by field
+        else:
+            names.add(variable)
     return names
 
 

@@ -30,7 +30,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -113,17 +113,26 @@ def run_table(kind: str, run_id: str) -> sql.Identifier:
 class Yielding:
     """How a swap gives way to readers.
 
-    The swap needs every view exclusively for a few milliseconds.  It asks for them with
-    ``lock_timeout``: while a long read holds a view, waiting for it would queue every new
-    reader behind the swap, so the swap gives up after ``lock_timeout``, lets the readers
-    through and tries again (with growing pauses) until ``patience`` runs out.  With
-    ``lock_timeout`` below PostgreSQL's ``deadlock_timeout`` (1 s) a reader's transaction
-    that touches the views in another order waits at most ``lock_timeout`` and never
-    deadlocks.
+    The swap needs every view exclusively for a few milliseconds.  While it waits for a
+    view a long read holds, every new reader queues behind it, so it waits at most a lock
+    timeout, then lets the readers through and tries again after a short pause.  The
+    first timeout is short; each failed try waits longer, up to ``lock_timeout``, so that
+    behind back-to-back long reads the swap still finds its moment (a read that ends
+    within the timeout) and a reader never waits more than ``lock_timeout``.  Below
+    PostgreSQL's ``deadlock_timeout`` (1 s), a reader's transaction that touches the views
+    in another order never deadlocks with the swap: the swap gives way first.
     """
 
-    lock_timeout: float = 0.2
+    lock_timeout: float = 0.7
     patience: float = 600.0
+    first_timeout: float = 0.2
+
+    def timeouts(self) -> Iterator[float]:
+        """The lock timeout of each try: from ``first_timeout`` growing to ``lock_timeout``."""
+        timeout = min(self.first_timeout, self.lock_timeout)
+        while True:
+            yield timeout
+            timeout = min(timeout * 1.5, self.lock_timeout)
 
 
 class PublishBlocked(RuntimeError):
@@ -344,19 +353,19 @@ def _index_and_count(url: str, run_id: str) -> dict[str, int]:
 def swap_in(url: str, run_id: str, yielding: Yielding = Yielding()) -> RunInfo:
     """Point every reader-facing view at ``run_id``'s tables in one transaction, giving way
     to readers (:class:`Yielding`)."""
-    deadline, pause = time.monotonic() + yielding.patience, yielding.lock_timeout
-    while True:
+    deadline = time.monotonic() + yielding.patience
+    for attempt, timeout in enumerate(yielding.timeouts(), 1):
         try:
-            return _swap_once(url, run_id, yielding.lock_timeout)
+            return _swap_once(url, run_id, timeout)
         except errors.LockNotAvailable:
-            if time.monotonic() + pause > deadline:
+            if time.monotonic() > deadline:
                 raise PublishBlocked(
-                    f"run {run_id}: readers held the recs views for {yielding.patience:.0f} s; "
-                    "the run stays finished and can be published with `recsys publish restore`"
+                    f"run {run_id}: readers held the recs views for {yielding.patience:.0f} s "
+                    f"({attempt} tries); the run stays finished: publish it with `recsys publish restore`"
                 ) from None
-            log.info("run %s: the views are in use, the swap waits %.2f s and tries again", run_id, pause)
-            time.sleep(pause * (0.5 + random.random()))
-            pause = min(pause * 2, 5.0)
+            log.info("run %s: the views are in use (try %d), the swap lets readers through", run_id, attempt)
+            time.sleep(random.uniform(0.02, 0.2))
+    raise AssertionError("unreachable: timeouts() never ends")
 
 
 def _swap_once(url: str, run_id: str, lock_timeout: float) -> RunInfo:

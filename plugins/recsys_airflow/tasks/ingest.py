@@ -59,7 +59,7 @@ def load_landing_files(business_date: str) -> list[dict]:
     if refused:
         raise AirflowFailException(
             f"{len(refused)} landing file(s) refused (the others loaded; replace these and rerun): "
-            + "; ".join(f"{r.source}/{r.file_name}: {r.error}" for r in refused)
+            + "; ".join(f"{r.source}/{r.error}" for r in refused)
         )
     return _summaries(results)
 
