@@ -205,7 +205,9 @@ class LightFMRecommender(Recommender):
         )
         self.epochs_trained = 0
         self.item_prior: np.ndarray | None = None
-        self._representations: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: ``representations()`` of the current weights, shared with every ``with_prior`` twin
+        #: (they share the weights): one computation per fit however many twins score.
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @property
     def fit_threads(self) -> int:
@@ -232,7 +234,7 @@ class LightFMRecommender(Recommender):
             num_threads=self.fit_threads,
         )
         self.epochs_trained += epochs
-        self._representations = None
+        self._cache.clear()
         self.item_prior = np.zeros(data.shape[1], dtype=np.float32) if self.item_prior is None else self.item_prior
         return self
 
@@ -255,16 +257,17 @@ class LightFMRecommender(Recommender):
 
     def representations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(user_embeddings, user_biases, item_embeddings, item_biases)`` of every entity."""
-        if self._representations is None:
+        if "representations" not in self._cache:
             user_biases, user_embeddings = self.model.get_user_representations(self.user_feature_matrix())
             item_biases, item_embeddings = self.model.get_item_representations(self.item_feature_matrix())
-            self._representations = (user_embeddings, user_biases, item_embeddings, item_biases)
-        return self._representations
+            self._cache["representations"] = (user_embeddings, user_biases, item_embeddings, item_biases)
+        return self._cache["representations"]
 
     def snapshot(self) -> LightFMRecommender:
         """An independent copy of the fitted state (training the original on leaves it as is)."""
         twin = self.with_prior(self.item_prior if self.item_prior is not None else np.zeros(0, np.float32))
         twin.model = copy.deepcopy(self.model)
+        twin._cache = {}
         return twin
 
     def with_prior(self, item_prior: np.ndarray, name: str | None = None) -> LightFMRecommender:

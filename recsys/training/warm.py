@@ -17,6 +17,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from recsys.training.matrix import TrainingData
 from recsys.training.models import LightFMRecommender
@@ -55,7 +56,7 @@ def grow(
         for name in _names(side):
             getattr(fresh, name)[kept] = old[name][position[kept]]
     twin.item_prior = np.zeros(data.shape[1], np.float32)
-    twin._representations = None
+    twin._cache = {}
     return twin
 
 
@@ -85,16 +86,16 @@ def warm_fit(
     """
     warm = grow(model, data, known)
     recent = (data.pairs["last_ts"] >= pd.Timestamp(since)).to_numpy()
-    window = data.interactions.tocoo()
-    keep = np.zeros(window.nnz, bool)
-    fresh = pd.MultiIndex.from_arrays([data.pairs["user_idx"][recent], data.pairs["item_idx"][recent]])
-    keep[pd.MultiIndex.from_arrays([window.row, window.col]).isin(fresh)] = True
-    if keep.any() and epochs > 0:
-        subset = window.copy()
-        subset.data = np.where(keep, subset.data, 0).astype(subset.data.dtype)
-        subset.eliminate_zeros()
-        warm.fit_epochs(dataclasses.replace(data, interactions=subset.tocsr()), epochs)
+    fresh = sp.csr_matrix(
+        (np.ones(int(recent.sum()), np.float32), (data.pairs["user_idx"][recent], data.pairs["item_idx"][recent])),
+        shape=data.shape,
+    )
+    fresh.data[:] = 1.0  # a pair listed twice still counts once
+    subset = data.interactions.multiply(fresh).tocsr().astype(data.interactions.dtype)
+    subset.eliminate_zeros()
+    if subset.nnz and epochs > 0:
+        warm.fit_epochs(dataclasses.replace(data, interactions=subset), epochs)
     warm.data = data
     warm.epochs_trained = model.epochs_trained + epochs
-    warm._representations = None
+    warm._cache.clear()
     return warm
