@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -155,12 +155,18 @@ class RecentPopularity(Recommender):
 
 @dataclass(frozen=True)
 class TunedBaseline:
-    """One baseline family: the setting chosen on validation and every setting's score."""
+    """One baseline family: the setting chosen on validation and every setting's score.
+
+    ``fitted`` is the chosen setting's model as validation fitted it (the blend search builds
+    its neighbour part from it instead of fitting it again); drop it once used
+    (``dataclasses.replace(t, fitted=None)``): it holds the validation split's matrices.
+    """
 
     name: str
     chosen: dict
     validation: dict[str, float]
     make: Callable[[], Recommender]
+    fitted: Recommender | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {"chosen": self.chosen, "validation": self.validation}
@@ -169,10 +175,20 @@ class TunedBaseline:
 def choose(
     name: str, candidates: Iterable[dict], build: Callable[..., Recommender], score: Callable[[Recommender], float]
 ) -> TunedBaseline:
-    """The candidate setting with the best validation score (ties: the first listed)."""
+    """The candidate setting with the best validation score (ties: the first listed).
+
+    ``score`` fits the model it is given (on the validation split) and scores it; only the
+    best model so far is kept alive.
+    """
     results: list[tuple[dict, float]] = []
+    best_model: Recommender | None = None
     for setting in candidates:
-        results.append((setting, score(build(**setting))))
+        model = build(**setting)
+        value = score(model)
+        if not results or value > max(v for _, v in results):
+            best_model = model
+        results.append((setting, value))
+        del model
     best, _ = max(results, key=lambda pair: pair[1])  # max keeps the first of equal scores
     log.info("%s on validation: %s -> %s", name, [(s, round(v, 4)) for s, v in results], best)
     return TunedBaseline(
@@ -180,6 +196,7 @@ def choose(
         best,
         {",".join(f"{k}={v}" for k, v in s.items()): v for s, v in results},
         lambda: build(**best),
+        best_model,
     )
 
 

@@ -31,9 +31,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recsys.platform.settings import TrainingConfig
-from recsys.training.baselines import binary_matrix, ease_items, ease_weights, rp3beta_weights
+from recsys.training.baselines import EASE, RP3beta
 from recsys.training.matrix import TrainingData
-from recsys.training.models import LightFMRecommender, Recommender, keep_largest, recent_popularity, user_counts
+from recsys.training.models import LightFMRecommender, Recommender, keep_largest, recent_popularity
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +79,36 @@ def history_matrix(data: TrainingData, half_life_days: float) -> sp.csr_matrix:
     return sp.csr_matrix((weights, (pairs["user_idx"], pairs["item_idx"])), shape=data.shape, dtype=np.float32)
 
 
-def item_neighbours(data: TrainingData, family: str, setting: dict, config: TrainingConfig) -> sp.csr_matrix:
+def item_neighbours(
+    data: TrainingData, family: str, setting: dict, config: TrainingConfig, fitted: Recommender | None = None
+) -> sp.csr_matrix:
     """``(n_items, n_items)`` item-item weights of ``family`` with ``setting`` (its baseline's
     choice), the ``knn_neighbours`` largest per item row (by magnitude: EASE's negative
-    weights count).  Sparse: what the artifact stores and the kernel reads."""
-    binary = binary_matrix(data)
-    if family == "rp3beta":
-        return rp3beta_weights(binary, setting["alpha"], setting["beta"], config.knn_neighbours)
-    if family != "ease":
+    weights count).  Sparse: what the artifact stores and the kernel reads.
+
+    ``fitted`` is that baseline already fitted on ``data`` (a night fits it anyway): its
+    weights are pruned instead of computed again (the same weights, up to ties).
+    """
+    if family not in NEIGHBOUR_FAMILIES:
         raise ValueError(f"unknown neighbour family {family!r}; known: {NEIGHBOUR_FAMILIES}")
-    items = ease_items(user_counts(data.interactions), config.ease_max_items)
-    weights = ease_weights(binary, items, setting["regularisation"])
-    pruned = keep_largest(weights, config.knn_neighbours, by_magnitude=True).tocoo()
-    n = data.shape[1]
+    if family == "rp3beta":
+        if not isinstance(fitted, RP3beta) or fitted.neighbours < config.knn_neighbours:
+            fitted = RP3beta(setting["alpha"], setting["beta"], config.knn_neighbours).fit(data)
+        return keep_largest_sparse(fitted.weights, config.knn_neighbours)
+    if not isinstance(fitted, EASE):
+        fitted = EASE(setting["regularisation"], config.ease_max_items).fit(data)
+    pruned = keep_largest(fitted.weights, config.knn_neighbours, by_magnitude=True).tocoo()
+    items, n = fitted.items, data.shape[1]
     return sp.csr_matrix((pruned.data, (items[pruned.row], items[pruned.col])), shape=(n, n), dtype=np.float32)
+
+
+def keep_largest_sparse(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """``matrix`` with only the ``k`` largest stored entries of each row (CSR, float32)."""
+    matrix = matrix.tocsr()
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((-matrix.data, rows))
+    keep = order[np.arange(len(order)) - matrix.indptr[rows[order]] < k]
+    return sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
 
 
 def spread(scores: np.ndarray) -> float:

@@ -193,32 +193,43 @@ def choose_served(
     data: TrainingData,
     validation: tuple[TrainingData, EvalContext],
     neighbour_settings: dict[str, dict],
+    validation_models: dict[str, Recommender] | None = None,
+    data_models: dict[str, Recommender] | None = None,
 ) -> ServedFit:
     """The served blend: epochs and blend settings chosen on validation, refitted on ``data``.
 
     ``neighbour_settings`` are the item-item baselines' choices on the same window; the
-    search picks the family whose neighbours blend best.
+    search picks the family whose neighbours blend best.  ``validation_models`` and
+    ``data_models``: those baselines already fitted on the validation split and on ``data``
+    (their weights are reused, not computed again).
     """
     started = time.perf_counter()
     validation_data, context = validation
+    validation_models, data_models = validation_models or {}, data_models or {}
     probe, hybrid = fit_lightfm(config, data, validation, use_features=True)
     neighbours = {
-        family: item_neighbours(validation_data, family, setting, config)
+        family: item_neighbours(validation_data, family, setting, config, validation_models.get(family))
         for family, setting in neighbour_settings.items()
     }
     search = search_blend(probe, neighbours, config, _validation_score(context))
+    del neighbours, probe
     choice = ServedChoice(hybrid.epochs, search.settings, neighbour_settings)
-    model = served_blend(config, data, choice, hybrid.model)
+    model = served_blend(config, data, choice, hybrid.model, data_models.get(search.settings.neighbours))
     return ServedFit(model, choice, hybrid.history, search, time.perf_counter() - started)
 
 
 def served_blend(
-    config: TrainingConfig, data: TrainingData, choice: ServedChoice, lightfm: LightFMRecommender | None = None
+    config: TrainingConfig,
+    data: TrainingData,
+    choice: ServedChoice,
+    lightfm: LightFMRecommender | None = None,
+    fitted: Recommender | None = None,
 ) -> Blend:
-    """The served blend of ``choice`` fitted on ``data`` (``lightfm``: its hybrid, when already fitted)."""
+    """The served blend of ``choice`` fitted on ``data`` (``lightfm``: its hybrid, when already
+    fitted; ``fitted``: its neighbour family's baseline fitted on ``data``)."""
     lightfm = lightfm or refit_lightfm(config, True, data, choice.epochs)
     family = choice.settings.neighbours
-    neighbours = item_neighbours(data, family, choice.neighbour_settings[family], config)
+    neighbours = item_neighbours(data, family, choice.neighbour_settings[family], config, fitted)
     return Blend(lightfm, neighbours, choice.settings, name=SERVED)
 
 
@@ -319,7 +330,20 @@ def train_and_evaluate(
     started = time.perf_counter()
     tuned = tune_baselines(config, lambda model: _validation_score(validation[1])(model.fit(validation[0])))
     seconds["tune_baselines"] = time.perf_counter() - started
-    served = choose_served(config, data, validation, {t.name: t.chosen for t in tuned if t.name in NEIGHBOUR_FAMILIES})
+    baselines: list[Recommender] = []
+    for baseline in [*simple_baselines(config), *(t.make() for t in tuned)]:
+        started = time.perf_counter()
+        baselines.append(baseline.fit(data))
+        seconds[baseline.name] = time.perf_counter() - started
+    served = choose_served(
+        config,
+        data,
+        validation,
+        {t.name: t.chosen for t in tuned if t.name in NEIGHBOUR_FAMILIES},
+        {t.name: t.fitted for t in tuned if t.fitted is not None},
+        {b.name: b for b in baselines if b.name in NEIGHBOUR_FAMILIES},
+    )
+    tuned = [dataclasses.replace(t, fitted=None) for t in tuned]
     seconds[SERVED] = served.seconds
     models: list[Recommender] = [served.model, served.model.lightfm.with_prior(np.zeros(data.shape[1]), name=HYBRID)]
     collaborative = None
@@ -327,10 +351,7 @@ def train_and_evaluate(
         _, collaborative = fit_lightfm(config, data, validation, use_features=False)
         seconds[COLLABORATIVE] = collaborative.seconds
         models.append(collaborative.model)
-    for baseline in [*simple_baselines(config), *(t.make() for t in tuned)]:
-        started = time.perf_counter()
-        models.append(baseline.fit(data))
-        seconds[baseline.name] = time.perf_counter() - started
+    models.extend(baselines)
     if champion is not None:
         models.append(Fixed(CHAMPION, champion).fit(data))
     context = build_context(split, data, evaluation)
@@ -773,4 +794,10 @@ def fit_full_history(
     data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
     validation = validation_context(split, frames, evaluation, weighting)
     tuned = tune_neighbours(config, lambda model: _validation_score(validation[1])(model.fit(validation[0])))
-    return choose_served(config, data, validation, {t.name: t.chosen for t in tuned})
+    return choose_served(
+        config,
+        data,
+        validation,
+        {t.name: t.chosen for t in tuned},
+        {t.name: t.fitted for t in tuned if t.fitted is not None},
+    )
