@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -152,15 +153,41 @@ class Blend(Recommender):
 
     def knn_scores(self, user_rows: np.ndarray) -> np.ndarray:
         """The neighbour part of the score (``knn_coefficient`` included)."""
-        return (self.history[user_rows] @ self.neighbours).toarray().astype(np.float32) * np.float32(
-            self.knn_coefficient
+        block = np.zeros((len(user_rows), self.neighbours.shape[1]), np.float32)
+        self._add_knn(block, user_rows)
+        return block
+
+    def _add_knn(self, block: np.ndarray, user_rows: np.ndarray) -> None:
+        _add_history_neighbours(
+            block,
+            np.asarray(user_rows, np.int64),
+            self.history.indptr,
+            self.history.indices,
+            self.history.data,
+            self.neighbours.indptr,
+            self.neighbours.indices,
+            self.neighbours.data,
+            np.float32(self.knn_coefficient),
         )
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        block = self.lightfm.score(user_rows)
+        block = np.ascontiguousarray(self.lightfm.score(user_rows), np.float32)
         if self.knn_coefficient:
-            block += self.knn_scores(user_rows)
+            self._add_knn(block, user_rows)
         return block
+
+
+@nb.njit(nogil=True, cache=True)
+def _add_history_neighbours(block, rows, h_ptr, h_idx, h_val, n_ptr, n_idx, n_val, coefficient):
+    """``block += coefficient * (history[rows] @ neighbours)``, scattered in place: no sparse
+    product and no dense copy (the product's symbolic pass and ``toarray`` cost more than
+    the multiply-adds)."""
+    for r in range(len(rows)):
+        user = rows[r]
+        for a in range(h_ptr[user], h_ptr[user + 1]):
+            item, weight = h_idx[a], h_val[a] * coefficient
+            for b in range(n_ptr[item], n_ptr[item + 1]):
+                block[r, n_idx[b]] += weight * n_val[b]
 
 
 def hybrid_only(lightfm: LightFMRecommender) -> Blend:
