@@ -565,14 +565,16 @@ def score_plan(
     ]
     if not frames:
         return pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
-    order = pd.Series(np.arange(start, stop), index=plan.customers.user_ids[start:stop])
-    rows = pd.concat(frames, ignore_index=True)
-    rows = rows.assign(_pos=order.loc[rows["user_id"]].to_numpy()).sort_values(["_pos", "rank"], kind="stable")
-    return rows.drop(columns="_pos").reset_index(drop=True)[list(OUTPUT_COLUMNS)]
+    if len(frames) == 1:  # one kind of customer: its rows are already in plan order
+        return frames[0][0][list(OUTPUT_COLUMNS)]
+    rows = pd.concat([f for f, _ in frames], ignore_index=True)
+    order = np.lexsort((rows["rank"].to_numpy(), np.concatenate([p for _, p in frames])))
+    return rows.take(order).reset_index(drop=True)[list(OUTPUT_COLUMNS)]
 
 
-def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) -> pd.DataFrame:
-    """Kernel candidates, exploration, assembly under the rules, then factors and reasons."""
+def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Kernel candidates, exploration, assembly under the rules, then factors and reasons;
+    the rows and each row's plan position (``scorer.users`` ascending, ``k`` rows each)."""
     users, k, cat = scorer.users, plan.setup.k, plan.catalogue
     exclude = plan.exclude[users]
     boost = (
@@ -602,7 +604,7 @@ def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) 
         k=k,
         rules=plan.setup.rules,
     )
-    return _rows(plan, scorer, lists)
+    return _rows(plan, scorer, lists), np.repeat(scorer.users, lists.indices.shape[1])
 
 
 def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
