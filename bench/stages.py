@@ -194,6 +194,21 @@ def _note_epochs(times: probe.CallTimes, model, data, epochs: int) -> None:
     times.notes["epoch_interactions"] = times.notes.get("epoch_interactions", 0) + epochs * data.interactions.nnz
 
 
+def _training_steps(url: str, run_id: str) -> dict:
+    """Seconds and peak memory after each training step, as the run recorded them."""
+    from recsys.training import registry
+
+    runs = registry.run_history(url)
+    metrics = runs.loc[runs["run_id"] == run_id, "metrics"]
+    found = metrics.iloc[0] if len(metrics) else None
+    found = json.loads(found) if isinstance(found, str) else found or {}
+    return {
+        "step_seconds": found.get("seconds", {})
+        | {k: v for k, v in (found.get("production") or {}).items() if k == "production_refit"},
+        "step_peak_rss_mb": found.get("peak_rss_mb", {}),
+    }
+
+
 def training(ctx: StageContext) -> StageOutput:
     """The nightly training run (hybrid, baselines, evaluation, registry), LightFM epochs timed."""
     from recsys.training.models import LightFMRecommender
@@ -216,7 +231,7 @@ def training(ctx: StageContext) -> StageOutput:
         "interactions_per_epoch": times.notes.get("epoch_interactions", 0) // max(epochs, 1),
         "promoted": result.promoted,
         "models": result.metrics,
-    }
+    } | _training_steps(ctx.url, result.run_id)
     return StageOutput(
         count_rows(ctx.url, "intermediate.int_user_item_interactions"),
         seconds,

@@ -26,6 +26,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import resource
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +247,8 @@ class EvaluationRun:
     ratings: dict | None
     seconds: dict[str, float]
     ease_items: tuple[int, int]
+    #: The process's peak resident memory (MB) after each step, to locate a night's peak.
+    peak_rss_mb: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def overall(self, name: str) -> dict[str, float] | None:
         """Overall metrics of the model called ``name`` (``None`` if it was not evaluated)."""
@@ -282,6 +285,7 @@ class EvaluationRun:
             if self.collaborative is None
             else {"epochs": self.collaborative.epochs, "history": self.collaborative.history},
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "peak_rss_mb": self.peak_rss_mb,
         }
 
 
@@ -297,6 +301,11 @@ def subsample(split: Split, fraction: float, seed: int) -> Split:
 def simple_baselines(config: TrainingConfig) -> list[Recommender]:
     """The baselines with nothing to tune: popularity, by segment, item cosine, implicit ALS."""
     return [Popularity(), SegmentPopularity(), ItemCooccurrence(), ALS(config)]
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports kilobytes)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def train_and_evaluate(
@@ -319,6 +328,7 @@ def train_and_evaluate(
     started = time.perf_counter()
     data = build_training_data(dataclasses.replace(frames, interactions=split.train), split.cutoff, weighting)
     seconds["build_data"] = time.perf_counter() - started
+    memory = {"build_data": peak_rss_mb()}
     log.info(
         "training data: %d users x %d items, %d pairs, %d user / %d item features",
         *data.shape,
@@ -327,14 +337,17 @@ def train_and_evaluate(
         len(data.item_feature_names),
     )
     validation = validation_context(split, frames, evaluation, weighting)
+    memory["validation_data"] = peak_rss_mb()
     started = time.perf_counter()
     tuned = tune_baselines(config, lambda model: _validation_score(validation[1])(model.fit(validation[0])))
     seconds["tune_baselines"] = time.perf_counter() - started
+    memory["tune_baselines"] = peak_rss_mb()
     baselines: list[Recommender] = []
     for baseline in [*simple_baselines(config), *(t.make() for t in tuned)]:
         started = time.perf_counter()
         baselines.append(baseline.fit(data))
         seconds[baseline.name] = time.perf_counter() - started
+        memory[baseline.name] = peak_rss_mb()
     served = choose_served(
         config,
         data,
@@ -345,6 +358,7 @@ def train_and_evaluate(
     )
     tuned = [dataclasses.replace(t, fitted=None) for t in tuned]
     seconds[SERVED] = served.seconds
+    memory[SERVED] = peak_rss_mb()
     models: list[Recommender] = [served.model, served.model.lightfm.with_prior(np.zeros(data.shape[1]), name=HYBRID)]
     collaborative = None
     if config.collaborative_baseline:
@@ -356,6 +370,7 @@ def train_and_evaluate(
         models.append(Fixed(CHAMPION, champion).fit(data))
     context = build_context(split, data, evaluation)
     evaluations = evaluate_models(models, context)
+    memory["evaluate"] = peak_rss_mb()
     bought = int((data.interactions.getnnz(axis=0) > 0).sum())
     return EvaluationRun(
         split,
@@ -367,6 +382,7 @@ def train_and_evaluate(
         rating_metrics(split, config.seed),
         seconds,
         (min(bought, config.ease_max_items), bought),
+        memory,
     )
 
 
@@ -543,6 +559,7 @@ def run_training(
             checksum = save_run(directory, run.served.model, run, params, run_id, fit="backtest")
         earlier = registry.run_history(url)
         refit_seconds = {"production_refit": round(production.seconds, 3)} if production is not None else {}
+        run.peak_rss_mb["production_refit"] = peak_rss_mb()
         metrics = run.to_json() | {"production": freshness | refit_seconds}
         this_run = pd.DataFrame([{"run_id": run_id, "logical_date": logical_date, "metrics": metrics}])
         history = pd.concat([earlier[earlier["run_id"] != run_id], this_run], ignore_index=True)
