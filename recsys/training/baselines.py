@@ -39,6 +39,7 @@ from recsys.platform.settings import TrainingConfig
 from recsys.training.matrix import TrainingData
 from recsys.training.models import (
     Recommender,
+    add_rows_product,
     item_item_weights,
     recent_popularity,
     tie_break,
@@ -147,7 +148,9 @@ class RP3beta(Recommender):
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return (self.binary[user_rows] @ self.weights).toarray().astype(np.float32) + self.fallback
+        block = np.tile(self.fallback, (len(user_rows), 1))
+        add_rows_product(block, user_rows, self.binary, self.weights)
+        return block
 
 
 class RecentPopularity(Recommender):

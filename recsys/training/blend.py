@@ -26,7 +26,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -34,7 +33,13 @@ import scipy.sparse as sp
 from recsys.platform.settings import TrainingConfig
 from recsys.training.baselines import EASE, RP3beta
 from recsys.training.matrix import TrainingData
-from recsys.training.models import LightFMRecommender, Recommender, keep_largest, recent_popularity
+from recsys.training.models import (
+    LightFMRecommender,
+    Recommender,
+    add_rows_product,
+    keep_largest,
+    recent_popularity,
+)
 
 log = logging.getLogger(__name__)
 
@@ -158,36 +163,13 @@ class Blend(Recommender):
         return block
 
     def _add_knn(self, block: np.ndarray, user_rows: np.ndarray) -> None:
-        _add_history_neighbours(
-            block,
-            np.asarray(user_rows, np.int64),
-            self.history.indptr,
-            self.history.indices,
-            self.history.data,
-            self.neighbours.indptr,
-            self.neighbours.indices,
-            self.neighbours.data,
-            np.float32(self.knn_coefficient),
-        )
+        add_rows_product(block, user_rows, self.history, self.neighbours, self.knn_coefficient)
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
         block = np.ascontiguousarray(self.lightfm.score(user_rows), np.float32)
         if self.knn_coefficient:
             self._add_knn(block, user_rows)
         return block
-
-
-@nb.njit(nogil=True, cache=True)
-def _add_history_neighbours(block, rows, h_ptr, h_idx, h_val, n_ptr, n_idx, n_val, coefficient):
-    """``block += coefficient * (history[rows] @ neighbours)``, scattered in place: no sparse
-    product and no dense copy (the product's symbolic pass and ``toarray`` cost more than
-    the multiply-adds)."""
-    for r in range(len(rows)):
-        user = rows[r]
-        for a in range(h_ptr[user], h_ptr[user + 1]):
-            item, weight = h_idx[a], h_val[a] * coefficient
-            for b in range(n_ptr[item], n_ptr[item + 1]):
-                block[r, n_idx[b]] += weight * n_val[b]
 
 
 def hybrid_only(lightfm: LightFMRecommender) -> Blend:
