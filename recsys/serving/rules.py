@@ -192,7 +192,8 @@ def exclusions(
         return sp.csr_matrix(shape, dtype=np.float32)
     had = (items >= 0) & (bought | rules.exclude_viewed)
     users, items = users[had], items[had]
-    rebuy = pd.Series(categories[items]).astype(str).str.lower().isin(rules.rebuy_categories).to_numpy()
+    rebuy_item = pd.Series(categories).astype(str).str.lower().isin(rules.rebuy_categories).to_numpy()
+    rebuy = rebuy_item[items]  # one test per catalogue item, not per pair
     matrix = sp.csr_matrix((np.ones((~rebuy).sum(), np.float32), (users[~rebuy], items[~rebuy])), shape=shape)
     matrix.sum_duplicates()
     matrix.data[:] = 1
