@@ -249,7 +249,7 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     similar and popular items (``small_tables``, written through ``write_block``).
     """
     from recsys.publishing import job, runs
-    from recsys.serving import recommend
+    from recsys.serving import context, inputs, recommend, rules
     from recsys_expectations.gates import recommendations_gate
 
     validate = recommendations_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
@@ -260,6 +260,24 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
         "write_blocks": (runs, "write_blocks"),
         "small_tables": (runs, "write_block"),
         "finish": (runs, "finish_run"),
+        # the plan's and the rows' own steps, to show where the scoring step's time goes
+        "plan.load_model": (job, "load_model"),
+        "plan.read_inputs": (inputs, "read_inputs"),
+        "plan.standard_history": (recommend, "_standard_history"),
+        "plan.catalogue": (recommend, "build_catalogue"),
+        "plan.item_neighbours": (recommend, "_neighbours"),
+        "plan.user_items": (recommend, "_user_items"),
+        "plan.history_arrays": (recommend, "_history_arrays"),
+        "plan.model_history": (recommend, "_item_history"),
+        "plan.popularity": (recommend, "_popularity"),
+        "plan.seasonality": (context, "seasonality"),
+        "plan.country": (context, "country_factor"),
+        "plan.recent": (context, "recent_boost"),
+        "plan.exclusions": (rules, "exclusions"),
+        "score.explore": (recommend, "_explore"),
+        "score.assemble": (rules, "assemble"),
+        "score.rows": (recommend, "_rows"),
+        "score.reasons": (recommend, "_reasons"),
     }
     with probe.probes(targets) as times:
         timed_validate = probe.timed(validate, "output_gate", times)
