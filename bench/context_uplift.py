@@ -29,6 +29,7 @@ from recsys.platform.settings import ContextConfig, TrainingConfig
 from recsys.serving import context, recommend, rules
 from recsys.training import metrics
 from recsys.training.artifacts import in_memory_model
+from recsys.training.blend import hybrid_only
 from recsys.training.frames import order_lines_to_frames, read_table
 from recsys.training.matrix import build_training_data
 from recsys.training.models import LightFMRecommender
@@ -78,7 +79,7 @@ def evaluate_week(
     frames, start: pd.Timestamp, arms: dict[str, ContextConfig], config: TrainingConfig, business_rules, calendar
 ) -> dict:
     data = build_training_data(frames, start, load_weighting())
-    model = in_memory_model(LightFMRecommender(config).fit(data))
+    model = in_memory_model(hybrid_only(LightFMRecommender(config).fit(data)))
     truth = truth_matrix(frames, start, data.user_ids, data.item_ids)
     evaluated = np.flatnonzero(metrics.n_relevant(truth) > 0)
     users = frames.users[frames.users["user_id"].isin(data.user_ids[evaluated])]

@@ -194,6 +194,21 @@ def _note_epochs(times: probe.CallTimes, model, data, epochs: int) -> None:
     times.notes["epoch_interactions"] = times.notes.get("epoch_interactions", 0) + epochs * data.interactions.nnz
 
 
+def _training_steps(url: str, run_id: str) -> dict:
+    """Seconds and peak memory after each training step, as the run recorded them."""
+    from recsys.training import registry
+
+    runs = registry.run_history(url)
+    metrics = runs.loc[runs["run_id"] == run_id, "metrics"]
+    found = metrics.iloc[0] if len(metrics) else None
+    found = json.loads(found) if isinstance(found, str) else found or {}
+    return {
+        "step_seconds": found.get("seconds", {})
+        | {k: v for k, v in (found.get("production") or {}).items() if k == "production_refit"},
+        "step_peak_rss_mb": found.get("peak_rss_mb", {}),
+    }
+
+
 def training(ctx: StageContext) -> StageOutput:
     """The nightly training run (hybrid, baselines, evaluation, registry), LightFM epochs timed."""
     from recsys.training.models import LightFMRecommender
@@ -215,7 +230,8 @@ def training(ctx: StageContext) -> StageOutput:
         else None,
         "interactions_per_epoch": times.notes.get("epoch_interactions", 0) // max(epochs, 1),
         "promoted": result.promoted,
-    }
+        "models": result.metrics,
+    } | _training_steps(ctx.url, result.run_id)
     return StageOutput(
         count_rows(ctx.url, "intermediate.int_user_item_interactions"),
         seconds,
@@ -233,7 +249,7 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
     similar and popular items (``small_tables``, written through ``write_block``).
     """
     from recsys.publishing import job, runs
-    from recsys.serving import recommend
+    from recsys.serving import context, inputs, recommend, rules
     from recsys_expectations.gates import recommendations_gate
 
     validate = recommendations_gate(ctx.url, ctx.settings, ctx.day, build_docs=False)
@@ -244,6 +260,24 @@ def scoring_publishing(ctx: StageContext) -> StageOutput:
         "write_blocks": (runs, "write_blocks"),
         "small_tables": (runs, "write_block"),
         "finish": (runs, "finish_run"),
+        # the plan's and the rows' own steps, to show where the scoring step's time goes
+        "plan.load_model": (job, "load_model"),
+        "plan.read_inputs": (inputs, "read_inputs"),
+        "plan.standard_history": (recommend, "_standard_history"),
+        "plan.catalogue": (recommend, "build_catalogue"),
+        "plan.item_neighbours": (recommend, "_neighbours"),
+        "plan.user_items": (recommend, "_user_items"),
+        "plan.history_arrays": (recommend, "_history_arrays"),
+        "plan.model_history": (recommend, "_item_history"),
+        "plan.popularity": (recommend, "_popularity"),
+        "plan.seasonality": (context, "seasonality"),
+        "plan.country": (context, "country_factor"),
+        "plan.recent": (context, "recent_boost"),
+        "plan.exclusions": (rules, "exclusions"),
+        "score.explore": (recommend, "_explore"),
+        "score.assemble": (rules, "assemble"),
+        "score.rows": (recommend, "_rows"),
+        "score.reasons": (recommend, "_reasons"),
     }
     with probe.probes(targets) as times:
         timed_validate = probe.timed(validate, "output_gate", times)

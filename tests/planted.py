@@ -19,6 +19,19 @@ COUNTRIES = ("DE", "FR", "NL", "UK")
 CATEGORIES = ("garden", "kitchen", "toys", "books")
 PREFERRED = dict(zip(COUNTRIES, CATEGORIES))
 START = pd.Timestamp("2024-01-01")
+#: Every model a training run evaluates (the served blend first).
+EVALUATED_MODELS = (
+    "blend",
+    "lightfm_hybrid",
+    "lightfm_cf",
+    "popularity",
+    "popularity_segment",
+    "item_cosine",
+    "als",
+    "ease",
+    "rp3beta",
+    "recent_popularity",
+)
 
 
 def planted_frames(

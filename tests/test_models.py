@@ -1,14 +1,15 @@
-"""The hybrid learns the planted structure, beats the baselines it must, and is reproducible."""
+"""The served blend learns the planted structure, beats the baselines it must, and is reproducible."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from planted import PREFERRED, START, planted_frames
+from planted import EVALUATED_MODELS, PREFERRED, START, planted_frames
 
 from recsys.platform.settings import EvaluationConfig, TrainingConfig
 from recsys.training import artifacts
+from recsys.training.blend import history_matrix
 from recsys.training.evaluate import build_context, top_k_blocks
 from recsys.training.frames import Frames, landing_to_frames, normalise_interactions
 from recsys.training.matrix import build_training_data
@@ -22,14 +23,15 @@ from recsys.training.models import (
 )
 from recsys.training.split import temporal_split
 from recsys.training.train import (
-    fit_lightfm,
+    choose_served,
     run_parameters,
     save_run,
     train_and_evaluate,
+    validation_context,
 )
 from recsys.training.weighting import Weighting
 
-CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
+CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5, search_trials=12)
 EVALUATION = EvaluationConfig(test_days=14, validation_days=14)
 
 
@@ -54,17 +56,21 @@ def test_hybrid_beats_popularity_and_pure_collaborative_lightfm(run, metric, bas
     assert run.overall("lightfm_hybrid")[metric] > run.overall(baseline)[metric]
 
 
+@pytest.mark.parametrize("baseline", ["ease", "rp3beta", "recent_popularity"])
+def test_served_blend_beats_every_tuned_baseline(run, baseline):
+    assert run.overall("blend")["ndcg@10"] > run.overall(baseline)["ndcg@10"]
+
+
+def test_the_blend_search_starts_from_the_plain_hybrid(run):
+    """The first trial is the hybrid alone, so the chosen blend is never worse on validation."""
+    first = run.served.search.trials[0]
+    assert first["pop_weight"] == first["knn_weight"] == 0.0
+    assert run.served.search.score >= first["value"]
+
+
 def test_every_model_and_slice_is_evaluated_on_the_same_users(run):
     names = {e.name for e in run.evaluations}
-    assert {
-        "lightfm_hybrid",
-        "lightfm_cf",
-        "popularity",
-        "popularity_segment",
-        "trending",
-        "item_cosine",
-        "als",
-    } <= names
+    assert set(EVALUATED_MODELS) <= names
     users = {e.overall["users"] for e in run.evaluations}
     assert len(users) == 1
     slices = run.evaluations[0].slices
@@ -84,7 +90,7 @@ def test_evaluation_caps_users_with_a_fixed_sample(run, split):
 
 
 def test_hybrid_recovers_the_planted_segment_preferences(run, frames):
-    model, data = run.hybrid.model, run.hybrid.model.data
+    model, data = run.served.model, run.served.model.data
     country = frames.users.set_index("user_id")["country"].reindex(data.user_ids).to_numpy()
     category = frames.items.set_index("item_id")["category"].reindex(data.item_ids).to_numpy()
     for segment, preferred in PREFERRED.items():
@@ -94,9 +100,17 @@ def test_hybrid_recovers_the_planted_segment_preferences(run, frames):
         assert share > 0.6, f"{segment}: only {share:.0%} of recommendations in its planted category {preferred}"
 
 
-def test_validation_chose_the_settings(run):
-    assert run.hybrid.history and run.hybrid.epochs in {h["epoch"] for h in run.hybrid.history}
-    assert set(run.hybrid.blend_scores) == set(CONFIG.popularity_blend)
+def test_validation_chose_the_settings_and_the_search_is_kept(run):
+    served = run.served
+    assert served.history and served.choice.epochs in {h["epoch"] for h in served.history}
+    assert len(served.search.trials) == CONFIG.search_trials
+    assert served.search.score == max(t["value"] for t in served.search.trials)
+    assert served.choice.settings.pop_days in CONFIG.recent_windows
+    kept = run.to_json()
+    assert kept["served"]["search"] == served.search.trials and kept["served"]["choice"] == served.choice.to_json()
+    assert {"ease", "rp3beta", "recent_popularity"} <= set(kept["baselines"])
+    assert served.choice.neighbour_settings == {b.name: b.chosen for b in run.baselines[:2]}
+    assert served.choice.settings.neighbours in {"ease", "rp3beta"}
     assert run.split.cutoff > run.split.train["timestamp"].max()
 
 
@@ -106,21 +120,25 @@ def test_star_ratings_get_an_svd_rating_predictor(run, split):
     assert 0 < run.ratings["svd_mae"] <= run.ratings["svd_rmse"]
 
 
-def test_same_data_and_config_train_the_same_model(frames, split):
-    first = fit_lightfm(split, frames, CONFIG, EVALUATION, Weighting(), use_features=True, blend=True)
-    second = fit_lightfm(split, frames, CONFIG, EVALUATION, Weighting(), use_features=True, blend=True)
-    assert first.epochs == second.epochs and first.blend_weight == second.blend_weight
-    for a, b in zip(first.model.representations(), second.model.representations()):
+def test_same_data_and_config_train_the_same_model(frames, split, run):
+    validation = validation_context(split, frames, EVALUATION, Weighting())
+    again = choose_served(CONFIG, run.data, validation, run.served.choice.neighbour_settings)
+    assert again.choice == run.served.choice and again.search.trials == [
+        t | {"seconds": again.search.trials[i]["seconds"]} for i, t in enumerate(run.served.search.trials)
+    ]
+    for a, b in zip(again.model.lightfm.representations(), run.served.model.lightfm.representations()):
         np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(again.model.neighbours.toarray(), run.served.model.neighbours.toarray())
 
 
 def test_saved_model_reloads_with_identical_scores(run, tmp_path):
     params = run_parameters(CONFIG, EVALUATION, Weighting())
-    checksum = save_run(tmp_path / "run", run, params, "test-run")
+    checksum = save_run(tmp_path / "run", run.served.model, run, params, "test-run")
     loaded = artifacts.load_model(tmp_path / "run")
     assert loaded.checksum == checksum
     rows = np.arange(run.data.shape[0])
-    np.testing.assert_array_equal(loaded.score(rows), run.hybrid.model.score(rows))
+    history = history_matrix(run.data, loaded.half_life_days)
+    np.testing.assert_allclose(loaded.score(rows, history), run.served.model.score(rows), rtol=1e-5, atol=1e-5)
     assert (loaded.user_ids == run.data.user_ids).all() and (loaded.item_ids == run.data.item_ids).all()
     model, user_features, item_features = artifacts.restore_lightfm(tmp_path / "run")
     biases, embeddings = model.get_item_representations(item_features)
@@ -131,14 +149,14 @@ def test_saved_model_reloads_with_identical_scores(run, tmp_path):
 
 
 def test_a_changed_artifact_is_refused(run, tmp_path):
-    save_run(tmp_path / "run", run, run_parameters(CONFIG, EVALUATION, Weighting()), "test-run")
-    (tmp_path / "run" / artifacts.CONFIG).write_text("{}")
+    save_run(tmp_path / "run", run.served.model, run, run_parameters(CONFIG, EVALUATION, Weighting()), "test-run")
+    (tmp_path / "run" / artifacts.NEIGHBOURS).write_bytes(b"changed")
     with pytest.raises(ValueError, match="checksum"):
         artifacts.load_model(tmp_path / "run")
 
 
 def test_a_saved_model_scores_new_data_by_id(run, tmp_path):
-    save_run(tmp_path / "run", run, run_parameters(CONFIG, EVALUATION, Weighting()), "test-run")
+    save_run(tmp_path / "run", run.served.model, run, run_parameters(CONFIG, EVALUATION, Weighting()), "test-run")
     loaded = artifacts.load_model(tmp_path / "run")
     reordered = build_training_data(
         Frames(pd.concat([run.split.train, _one_row("new-user", "new-item")]), None, None),
@@ -148,7 +166,8 @@ def test_a_saved_model_scores_new_data_by_id(run, tmp_path):
     fixed = Fixed("champion", loaded).fit(reordered)
     rows = reordered.user_index(run.data.user_ids[:5])
     cols = reordered.item_index(run.data.item_ids)
-    np.testing.assert_array_equal(fixed.score(rows)[:, cols], loaded.score(np.arange(5)))
+    history = history_matrix(run.data, loaded.half_life_days)[:5]
+    np.testing.assert_allclose(fixed.score(rows)[:, cols], loaded.score(np.arange(5), history), rtol=1e-5, atol=1e-5)
     new_item = reordered.item_index(["new-item"])[0]
     assert (fixed.score(rows)[:, new_item] == UNSCORABLE).all()
 
@@ -213,8 +232,8 @@ def test_hybrid_learns_the_generators_hidden_segments(generated):
     split = temporal_split(frames.interactions, end - pd.Timedelta(days=28), end)
     run = train_and_evaluate(frames, split, CONFIG, EvaluationConfig(test_days=28, validation_days=28), Weighting())
     for metric in ("ndcg@10", "recall@10"):
-        assert run.overall("lightfm_hybrid")[metric] > run.overall("popularity")[metric]
-    data = run.hybrid.model.data
+        assert run.overall("blend")[metric] > run.overall("popularity")[metric]
+    data = run.served.model.data
     segment = truth.customers.set_index("customer_id")["segment"].reindex(data.user_ids).to_numpy()
     category = frames.items.set_index("item_id")["category"].reindex(data.item_ids).to_numpy()
     popularity = Popularity().fit(data)
@@ -223,7 +242,7 @@ def test_hybrid_learns_the_generators_hidden_segments(generated):
         rows = np.flatnonzero(segment == number)
         shares = [
             np.isin(category[np.vstack([t for _, t, _ in top_k_blocks(model, data, rows, 10)])], list(liked)).mean()
-            for model in (run.hybrid.model, popularity)
+            for model in (run.served.model, popularity)
         ]
         # the segment is not a feature: the hybrid has to find it in behaviour
         assert shares[0] > 2 * shares[1], (

@@ -16,6 +16,7 @@ from recsys.platform import warehouse
 from recsys.platform.settings import RecsConfig, RulesConfig, Settings, TrainingConfig
 from recsys.publishing import job, runs
 from recsys.training import artifacts, registry
+from recsys.training.blend import hybrid_only
 from recsys.training.matrix import build_training_data
 from recsys.training.models import LightFMRecommender
 from recsys.training.weighting import load_weighting
@@ -118,7 +119,10 @@ def champion(warehouse_db, tmp_path_factory):
     data = build_training_data(frames, pd.Timestamp(last_day) + pd.Timedelta(days=1), load_weighting())
     artifact = tmp_path_factory.mktemp("model")
     checksum = artifacts.save_model(
-        artifact, LightFMRecommender(config).fit(data), {"training": config.model_dump(mode="json")}, {}
+        artifact,
+        hybrid_only(LightFMRecommender(config).fit(data)),
+        {"training": config.model_dump(mode="json")},
+        {},
     )
     registry.record_run(
         warehouse_db,

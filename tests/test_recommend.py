@@ -101,8 +101,8 @@ def test_zero_weights_give_the_raw_model_order_exactly():
     eligible = items["in_stock"].to_numpy() & (items["item_id"] != "POST").to_numpy()
     raw = model.score(np.arange(len(users)))  # the model's own scoring: embeddings product plus biases
     raw[:, ~eligible] = -np.inf
-    bought = history[history["event_type"] == "purchase"]
-    raw[model.user_index(bought["user_id"]), model.item_index(bought["item_id"])] = -np.inf
+    had = history  # bought, viewed or carted: the default rules keep them all out
+    raw[model.user_index(had["user_id"]), model.item_index(had["item_id"])] = -np.inf
     expected = model.item_ids[np.argsort(-raw, axis=1, kind="stable")[:, :10]]
     assert (out["item_id"].to_numpy().reshape(-1, 10) == expected).all()
     assert (out[list(recommend.FACTOR_COLUMNS)] == 0).all().all()
@@ -197,6 +197,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     from recsys.platform.dbt_project import dbt_vars
     from recsys.platform.settings import TrainingConfig
     from recsys.training.artifacts import in_memory_model
+    from recsys.training.blend import hybrid_only
     from recsys.training.frames import order_lines_to_frames, read_table
     from recsys.training.matrix import build_training_data
     from recsys.training.models import LightFMRecommender
@@ -209,7 +210,7 @@ def test_on_online_retail_christmas_items_rank_higher_in_late_november_than_in_m
     frames = dataclasses.replace(frames, interactions=frames.interactions[frames.interactions["user_id"].isin(sample)])
     data = build_training_data(frames, cutoff, load_weighting())
     fitted = LightFMRecommender(TrainingConfig(epochs=5, no_components=16), use_features=False).fit(data)
-    model = in_memory_model(fitted)
+    model = in_memory_model(hybrid_only(fitted))
     users = frames.users[frames.users["user_id"].isin(data.user_ids)]
     history = frames.interactions[frames.interactions["timestamp"] < cutoff]
     christmas = set(frames.items.loc[frames.items["title"].str.contains("CHRISTMAS|XMAS|ADVENT"), "item_id"])

@@ -6,9 +6,11 @@ filled from the planted data set, so the test needs neither dbt nor the generato
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -20,9 +22,11 @@ from recsys.training import artifacts, registry
 from recsys.training.train import run_training
 from recsys.training.weighting import Weighting
 
-CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5)
+CONFIG = TrainingConfig(epochs=30, no_components=16, eval_every=5, search_trials=12)
 EVALUATION = EvaluationConfig(test_days=14, validation_days=14, min_train_interactions=500, min_test_users=20)
 LOGICAL_DATE = (START + pd.Timedelta(days=179)).date()
+#: A customer whose first and only purchase is on the business date (not in any backtest).
+FRESH = "fresh-customer"
 
 MARTS_DDL = """
 create table marts.fct_interactions_daily (
@@ -50,6 +54,9 @@ def marts_url(warehouse_db) -> str:
         .agg(n_purchases=("timestamp", "size"), n_ratings=("rated", "sum"), rating=("rating", "mean"))
         .reset_index()
     )
+    popular = daily["item_id"].value_counts().index[0]
+    fresh = pd.DataFrame({"user_id": [FRESH], "item_id": [popular], "event_date": [LOGICAL_DATE], "n_purchases": [1]})
+    daily = pd.concat([daily, fresh.assign(n_ratings=0, rating=np.nan)], ignore_index=True)
     with warehouse.transaction(warehouse_db) as conn:
         conn.execute(MARTS_DDL)
         _copy(
@@ -131,7 +138,17 @@ def test_champion_gate_keeps_the_champion_when_a_worse_model_arrives(marts_url, 
     assert artifacts.verify(first.artifact_dir) == first.checksum
     row = _rows(marts_url).loc[first.run_id]
     assert row["status"] == registry.CHAMPION
-    assert set(row["metrics"]["models"]) >= {"lightfm_hybrid", "popularity", "trending", "als", "lightfm_cf"}
+    assert set(row["metrics"]["models"]) >= {
+        "blend",
+        "lightfm_hybrid",
+        "popularity",
+        "recent_popularity",
+        "ease",
+        "rp3beta",
+        "als",
+        "lightfm_cf",
+    }
+    assert row["metrics"]["served"]["search"] and row["metrics"]["served"]["choice"]["epochs"] > 0
     report_html = Path(first.report_path).read_text()
     assert "<img" in report_html and first.run_id in report_html
 
@@ -144,7 +161,7 @@ def test_champion_gate_keeps_the_champion_when_a_worse_model_arrives(marts_url, 
         weighting=Weighting(),
     )
     assert worse.status == registry.REJECTED and not worse.promoted
-    assert worse.metrics["lightfm_hybrid"]["ndcg@10"] < worse.metrics["champion"]["ndcg@10"]
+    assert worse.metrics["blend"]["ndcg@10"] < worse.metrics["champion"]["ndcg@10"]
     assert registry.current_champion(marts_url)["run_id"] == first.run_id
     assert _rows(marts_url).loc[worse.run_id, "gate_reason"] == worse.reason
 
@@ -153,6 +170,59 @@ def test_champion_gate_keeps_the_champion_when_a_worse_model_arrives(marts_url, 
     rows = _rows(marts_url)
     assert (rows["status"] == registry.CHAMPION).sum() == 1
     assert len(rows[rows["status"] != registry.FAILED]) == 2
+
+
+def test_the_served_model_is_fitted_up_to_the_business_date(marts_url, tmp_path):
+    """The served artifact is the configuration the gate judged, refitted on every purchase up to
+    the business date: it knows a customer whose only purchase is on that day (the backtest
+    model does not), and that purchase lifts the purchased item's neighbours in their list."""
+    from recsys.platform.settings import ContextConfig
+    from recsys.serving import recommend, rules
+
+    result = run_training(marts_url, LOGICAL_DATE, CONFIG, EVALUATION, tmp_path, weighting=Weighting())
+    assert result.promoted
+    served = artifacts.load_model(Path(result.artifact_dir))
+    backtest = artifacts.load_model(Path(result.artifact_dir) / artifacts.BACKTEST)
+    production = served.config["production"]
+    assert production["data_end"] == str(LOGICAL_DATE) and production["age_days_at_business_date"] == 0
+    assert production["check"]["passed"] and production["check"]["train_auc"] > 0.5
+    assert served.user_index([FRESH])[0] >= 0 and backtest.user_index([FRESH])[0] < 0
+    assert served.config["choice"] == backtest.config["choice"]
+
+    with warehouse.connect(marts_url) as conn:
+        item = conn.execute(
+            "select product_id from marts.fct_interactions_daily where customer_id = %s", (FRESH,)
+        ).fetchone()[0]
+    send_date = LOGICAL_DATE + pd.Timedelta(days=1)
+    setup = recommend.ScoringSetup(
+        send_date,
+        10,
+        ContextConfig(season_weight=0, event_weight=0, recent_weight=0, country_weight=0),
+        rules.BusinessRules(category_cap=10, exploration_share=0),
+    )
+    users = pd.DataFrame({"user_id": [FRESH]})
+    purchase = pd.DataFrame({"user_id": [FRESH], "item_id": [item], "timestamp": [pd.Timestamp(LOGICAL_DATE)]})
+    with_purchase = recommend.recommend_for_users(served, recommend.ScoringInputs(users, None, purchase), setup)
+    without = recommend.recommend_for_users(served, recommend.ScoringInputs(users, None, purchase.iloc[:0]), setup)
+    row = served.item_index([item])[0]
+    neighbours = served.item_ids[served.neighbours[row].indices[np.argsort(-served.neighbours[row].data)][:20]]
+    assert with_purchase["item_id"].isin(neighbours).sum() > without["item_id"].isin(neighbours).sum()
+
+
+def test_between_full_refits_a_night_warm_starts_the_champion(marts_url, tmp_path):
+    config = CONFIG.model_copy(update={"full_refit_days": 3})
+    full = run_training(marts_url, LOGICAL_DATE, config, EVALUATION, tmp_path, weighting=Weighting())
+    assert full.promoted
+    night = LOGICAL_DATE + dt.timedelta(days=1)
+    warm = run_training(marts_url, night, config, EVALUATION, tmp_path, weighting=Weighting())
+    assert warm.status == registry.CHAMPION and "incremental night" in warm.reason
+    served = artifacts.load_model(Path(warm.artifact_dir))
+    assert served.config["fit"] == "incremental" and served.config["production"]["warm_started_from"] == full.run_id
+    assert served.config["production"]["check"]["passed"]
+    assert served.config["backtest_path"] == str(Path(full.artifact_dir) / artifacts.BACKTEST)
+    row = _rows(marts_url).loc[warm.run_id]
+    assert row["metrics"]["incremental"]["check"]["train_auc"] > 0.5
+    assert registry.current_champion(marts_url)["run_id"] == warm.run_id
 
 
 def test_a_failing_run_is_recorded_as_failed(marts_url, tmp_path):

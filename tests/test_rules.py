@@ -70,21 +70,20 @@ def test_new_items_and_promotions_follow_their_dates():
     assert rules.promotion_boost(items["item_id"].to_numpy(), promo, as_of).tolist() == [0, 0, 0]
 
 
-def test_purchases_are_excluded_except_rebuy_categories():
-    purchases = pd.DataFrame({"user_id": ["u1", "u1", "u2", "u9"], "item_id": ["A", "B", "B", "A"]})
+def test_purchases_are_excluded_except_rebuy_categories_and_views_on_request():
+    # pairs: u0 bought A and B (B is tea), u1 bought B, u0 viewed C; u1's item -1 is no candidate
+    users, items = np.array([0, 0, 1, 0, 1]), np.array([0, 1, 1, 2, -1])
+    bought = np.array([True, True, True, False, True])
     categories = np.array(["mugs", "tea", "mugs"])
-    excluded = rules.purchased_exclusions(
-        purchases,
-        np.array(["u1", "u2"]),
-        np.array(["A", "B", "C"]),
-        categories,
-        rules.BusinessRules(rebuy_categories=frozenset({"tea"})),
-    )
-    assert excluded.toarray().tolist() == [[1, 0, 0], [0, 0, 0]]
-    off = rules.purchased_exclusions(
-        purchases, np.array(["u1"]), np.array(["A"]), categories[:1], rules.BusinessRules(exclude_purchased=False)
-    )
-    assert off.nnz == 0
+    tea = frozenset({"tea"})
+
+    def excluded(**values) -> list:
+        rule = rules.BusinessRules(rebuy_categories=tea, **values)
+        return rules.exclusions(users, items, bought, (2, 3), categories, rule).toarray().tolist()
+
+    assert excluded(exclude_viewed=False) == [[1, 0, 0], [0, 0, 0]]
+    assert excluded(exclude_viewed=True) == [[1, 0, 1], [0, 0, 0]]
+    assert excluded(exclude_purchased=False) == [[0, 0, 0], [0, 0, 0]]
 
 
 def _assemble(main, explore, category, k, exclude=None, fallback=None, **rule_values):

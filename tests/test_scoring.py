@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from recsys.ranking import topk
 
 
-def reference(u, v, k, *, exclude=None, boost=None, group_offsets=None, start=0, stop=None):
+def reference(u, v, k, *, exclude=None, boost=None, group_offsets=None, history=None, start=0, stop=None):
     """Dense scores, the same adjustments, a stable argsort: slow and obviously right."""
     stop = len(u) if stop is None else stop
     scores = (u[start:stop] @ v.T).astype(np.float32)
@@ -17,6 +17,8 @@ def reference(u, v, k, *, exclude=None, boost=None, group_offsets=None, start=0,
         scores = scores + group_offsets.offsets[group_offsets.groups[start:stop]]
     if boost is not None:
         scores = scores + boost[start:stop].toarray().astype(np.float32)
+    if history is not None:
+        scores = scores + (history.history[start:stop] @ history.neighbours).toarray().astype(np.float32)
     if exclude is not None:
         scores[exclude[start:stop].toarray() != 0] = -np.inf
     scores = np.hstack([scores, np.full((len(scores), k), -np.inf, np.float32)])  # padding for k > items
@@ -61,7 +63,7 @@ def test_select_top_k_of_dense_scores_matches_stable_argsort(n_items):
     assert_same(result, *reference(u, v, 10, exclude=exclude))
 
 
-def test_exclusions_boosts_and_group_offsets():
+def test_exclusions_boosts_group_offsets_and_history_neighbours():
     u, v = random_problem(200, 700, 16, seed=1)
     rng = np.random.default_rng(2)
     exclude = sp.random(200, 700, density=0.05, format="csr", random_state=3, dtype=np.float32)
@@ -70,8 +72,12 @@ def test_exclusions_boosts_and_group_offsets():
     offsets = topk.GroupOffsets(
         groups=rng.integers(0, 3, 200), offsets=rng.standard_normal((3, 700)).astype(np.float32)
     )
-    result = topk.top_k(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets, block_size=32)
-    idx, val = reference(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets)
+    history = topk.HistoryBoost(
+        sp.random(200, 90, density=0.05, format="csr", random_state=5, dtype=np.float32),
+        sp.random(90, 700, density=0.03, format="csr", random_state=6, dtype=np.float32) * 3,
+    )
+    result = topk.top_k(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets, history=history, block_size=32)
+    idx, val = reference(u, v, 30, exclude=exclude, boost=boost, group_offsets=offsets, history=history)
     assert_same(result, idx, val)
     excluded = exclude.toarray() != 0
     assert not excluded[np.arange(200)[:, None], result.indices].any()

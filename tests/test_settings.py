@@ -14,14 +14,14 @@ def test_nested_sections_lists_and_the_warehouse_alias_are_read():
     settings = get_settings(
         {
             "RECSYS_TRAINING__EPOCHS": "7",
-            "RECSYS_TRAINING__POPULARITY_BLEND": "0, 0.5,1",
+            "RECSYS_TRAINING__RECENT_WINDOWS": "7, 14,28",
             "RECSYS_RULES__REBUY_CATEGORIES": "Tea,Coffee",
             "RECSYS_SHOP_OPENED": "2010-12-01",
             "RECSYS_TRAINING__DETERMINISTIC": "no",
             "WAREHOUSE_URL": "postgresql://bi@db/warehouse",
         }
     )
-    assert settings.training.epochs == 7 and settings.training.popularity_blend == (0.0, 0.5, 1.0)
+    assert settings.training.epochs == 7 and settings.training.recent_windows == (7, 14, 28)
     assert settings.rules.rebuy_categories == ("Tea", "Coffee")
     assert settings.shop_opened == dt.date(2010, 12, 1) and settings.training.deterministic is False
     assert settings.warehouse_url == "postgresql://bi@db/warehouse"

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(Path("metrics.json"), help="JSON file with every model's metrics."),
         report: Path = typer.Option(None, help="Also write an HTML report here."),
     ) -> None:
-        """Compare the hybrid with every baseline on held-out data; print a table, write JSON."""
+        """Compare the served blend with every baseline on held-out data; print a table, write JSON."""
         from recsys.training import split as splits
         from recsys.training.report import write_report
         from recsys.training.train import train_and_evaluate
@@ -182,35 +182,17 @@ def register(app: typer.Typer) -> None:
         ),
         output: Path = typer.Option(..., help="CSV file: user_id,rank,item_id,score."),
     ) -> None:
-        """Train the hybrid on the interactions before the send date and write every user's top k,
+        """Train the served blend on the interactions before the send date and write every user's top k,
         ranked as the nightly publish ranks (context adjustment, cold start, business rules)."""
         from recsys.serving import offline
-        from recsys.serving.context import load_calendar
-        from recsys.serving.recommend import ScoringSetup, recommend_for_users
-        from recsys.serving.rules import shop_rules
-        from recsys.training.artifacts import in_memory_model
         from recsys.training.frames import read_files
-        from recsys.training.train import fit_full_history
 
         _logging()
         settings = get_settings()
         frames = read_files(interactions, items, users)
-        send_date = as_of.date() if as_of else offline.default_as_of(frames.interactions)
-        fit = fit_full_history(
-            offline.before(frames, send_date), settings.training, settings.evaluation, _weighting(settings)
-        )
-        calendar = load_calendar(settings.dbt_project_dir / offline.CALENDAR_SEED)
-        inputs = offline.scoring_inputs(frames, send_date, calendar, recent_days=settings.context.recent_days)
-        setup = ScoringSetup(as_of=send_date, k=k, context=settings.context, rules=shop_rules(settings))
-        rows = recommend_for_users(
-            in_memory_model(fit.model),
-            inputs,
-            setup,
-            block_size=settings.recs.block_size,
-            num_threads=settings.recs.num_threads,
-        )
+        rows, fit, send_date = offline.recommend_frames(frames, settings, k, as_of.date() if as_of else None)
         rows[list(offline.OUTPUT_COLUMNS)].to_csv(output, index=False, float_format="%.6f")
         console.print(
             f"{len(rows)} recommendations for {rows['user_id'].nunique()} users as of {send_date} "
-            f"written to {output} ({fit.epochs} epochs, blend {fit.blend_weight})"
+            f"written to {output} ({fit.choice.epochs} epochs, blend {fit.choice.settings})"
         )

@@ -65,10 +65,29 @@ class TrainingConfig(_Section):
 
     ``epochs`` is an upper bound: training stops early when NDCG@10 on the validation
     window (carved from before the test cutoff) has not improved for ``patience``
-    checks.  ``popularity_blend`` lists the weights of the recent-popularity prior
-    tried on that same validation window.  LightFM's Hogwild SGD races with more than
-    one thread, so ``deterministic`` fits it on one thread (same data and config, same
-    model); ``num_threads`` (0 = all cores) still drives ALS, scoring and evaluation.
+    checks.  LightFM's Hogwild SGD races with more than one thread, so ``deterministic``
+    fits it on one thread (same data and config, same model); ``num_threads`` (0 = all
+    cores) still drives ALS, scoring and evaluation.
+
+    The served model is a blend (:mod:`recsys.training.blend`) whose weights, popularity
+    window and history half-life Optuna searches on the validation window: at most
+    ``search_trials`` trials or ``search_seconds``, weights in ``[0, search_max_weight]``,
+    half-lives in ``search_half_life_days``.  The strong baselines choose on the same window:
+    EASE its ``ease_regularisation`` (over at most ``ease_max_items`` items, the most popular:
+    the inverse is dense), RP3beta its ``rp3_alpha`` x ``rp3_beta`` (``rp3_neighbours`` per
+    item), recent popularity its window among ``recent_windows``.  The blend's neighbour
+    part keeps ``knn_neighbours`` weights per item of EASE or RP3beta (the search picks the
+    family; each with its baseline's setting).
+
+    ``warm_refits`` turns the refits of a night (validation model -> backtest model ->
+    served model) into warm starts: ``warm_epochs`` passes over the interactions each step
+    adds instead of a fit from scratch (:mod:`recsys.training.warm`).  A night whose champion
+    had its full fit fewer than ``full_refit_days`` days ago, with the same settings, only
+    warm-starts the champion on the interactions since its data ended (an incremental night);
+    its in-sample AUC must stay within ``warm_tolerance`` of the full fit's, else the night
+    refits in full.  ``full_refit_days`` 1 refits in full every night.
+    ``collaborative_baseline`` false skips the LightFM-without-features baseline (a second
+    LightFM fit: the largest cost of a night after the served model's own).
     """
 
     loss: str = "warp"
@@ -85,12 +104,27 @@ class TrainingConfig(_Section):
     seed: int = 42
     eval_every: int = 5
     patience: int = 2
-    popularity_blend: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
     sample_fraction: float = 1.0
     als_factors: int = 64
     als_iterations: int = 15
     als_regularization: float = 0.05
     als_alpha: float = 10.0
+    ease_regularisation: tuple[float, ...] = (50.0, 200.0, 500.0, 1000.0, 3000.0, 10000.0)
+    ease_max_items: int = 10_000
+    rp3_alpha: tuple[float, ...] = (0.8, 1.0)
+    rp3_beta: tuple[float, ...] = (0.2, 0.4, 0.6)
+    rp3_neighbours: int = 200
+    recent_windows: tuple[int, ...] = (7, 14, 28, 56)
+    knn_neighbours: int = 100
+    search_trials: int = 40
+    search_seconds: float = 600.0
+    search_max_weight: float = 4.0
+    search_half_life_days: tuple[float, ...] = (7.0, 365.0)
+    warm_refits: bool = False
+    warm_epochs: int = 5
+    full_refit_days: int = 1
+    warm_tolerance: float = 0.05
+    collaborative_baseline: bool = True
 
 
 class EvaluationConfig(_Section):
@@ -102,17 +136,22 @@ class EvaluationConfig(_Section):
     a seeded random sample of that many is evaluated (every model on the same sample):
     each model is scored against the whole catalogue, and at 20,000 users the standard
     error of a mean NDCG is already near 0.002, below the champion tolerance.  0 means all.
+    Validation choices (epochs, grids, the blend search: dozens of evaluations a night) use at
+    most ``validation_max_users`` customers (0: ``max_users``).
+    The champion gate also asks the served model for at least ``1 + min_lift_over_baselines``
+    times the best strong baseline (EASE, RP3beta, recent popularity) on the test window.
     """
 
     test_days: int = 28
     validation_days: int = 28
-    trending_days: int = 14
     ks: tuple[int, ...] = (5, 10, 20)
     cold_user_max_interactions: int = 2
     max_segments: int = 8
     max_users: int = 20_000
+    validation_max_users: int = 0
     champion_tolerance: float = 0.005
     min_lift_over_popularity: float = 0.05
+    min_lift_over_baselines: float = 0.0
     min_train_interactions: int = 1000
     min_test_users: int = 20
 
@@ -181,10 +220,14 @@ class RulesConfig(_Section):
 
     ``rules_file`` is the shop's YAML (promotions, re-buy categories, fee codes, caps);
     its values override these defaults (see :mod:`recsys.serving.rules`).
+    ``exclude_viewed`` also keeps items a customer viewed or carted out of their list (a
+    list then holds items new to the customer, what the model is judged on); false lets
+    lists bring viewed items back.
     """
 
     rules_file: Path | None = None
     exclude_purchased: bool = True
+    exclude_viewed: bool = True
     rebuy_categories: tuple[str, ...] = ()
     fee_product_codes: tuple[str, ...] = ()
     category_cap: int = 3

@@ -52,9 +52,7 @@ def build_plan(url: str, settings: Settings, context_date: dt.date, model_versio
     """Read the inputs of ``context_date`` and plan the scoring with model ``model_version``."""
     path, checksum = inputs.model_artifact(url, model_version)
     model = load_model(path, expected_checksum=checksum)
-    scoring = inputs.read_inputs(
-        url, context_date, active_days=settings.recs.active_days, recent_days=settings.context.recent_days
-    )
+    scoring = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days)
     unseen = scoring.items is not None and bool((~scoring.items["item_id"].astype(str).isin(model.item_ids)).any())
     setup = recommend.ScoringSetup(
         as_of=context_date, k=settings.recs.k, context=settings.context, rules=rules.shop_rules(settings)

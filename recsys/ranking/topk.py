@@ -3,16 +3,24 @@
 Every score is ``user_vectors[u] @ item_vectors[i]`` (biases folded in as extra columns,
 see :func:`factor_vectors`), optionally plus a per-user-group item offset (context factors
 that depend on the item and, say, the customer's country), plus sparse per-user boosts
-(recent activity), with excluded pairs (already bought) removed.  Never a per-pair loop.
+(recent activity), plus an item-neighbour part summed over the user's history
+(:class:`HistoryBoost`: ``history[u] @ neighbours``, added inside the kernel so no user x
+item matrix is built), with excluded pairs (already bought) removed.  Never a per-pair loop.
 
 How it stays close to the cost of the bare matrix product
-    Users are cut into blocks (256 rows, see :data:`MAX_BLOCK_ROWS`).  Each worker
-    thread multiplies its block with a single-threaded BLAS call (the GIL is released),
-    then runs the numba kernel on the block.  The kernel never sorts a row: it takes the maximum
-    of 16 interleaved lanes of the row (vectorised), the maximum of 16 lanes of those
-    maxima, and the ``k``-th largest of the second level is a lower bound on the row's
-    ``k``-th largest score.  Only the few lanes whose maximum reaches that bound are
-    read again, and the ~``k``-``2k`` scores above it are sorted.
+    Users are cut into blocks (:data:`BLOCK_ROWS`) and items into chunks (:data:`CHUNK`
+    columns).  Each worker thread multiplies its block with one chunk of items at a time
+    (single-threaded BLAS, the GIL released) into a buffer that stays in the core's L2
+    cache, and the numba kernel reads that chunk while it is still there: it adds the
+    offsets, boosts and history part of the chunk's columns, takes the maximum of LANE
+    interleaved lanes (a vectorised pass) and reads again only the lanes whose maximum
+    reaches the row's running threshold, keeping their cells as candidates.  The
+    threshold is the ``k``-th largest candidate so far (first: the ``k``-th largest lane
+    maximum of the first chunk, a lower bound on the row's ``k``-th score); when the
+    candidates fill their buffer, the best ``k`` are kept and the threshold rises.  So
+    the scores are written to and read from cache only, never to memory, while the bare
+    product writes every score to memory: the selection costs a vectorised pass over
+    data in L2 per score and a handful of candidates per chunk and row.
 
 Ties are broken by the lower item index, so results equal a stable descending argsort.
 """
@@ -28,18 +36,16 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-#: Lanes of the first and second selection level; columns are padded to a multiple of both.
-LANE, GROUP = 16, 16
-#: Users per block: BLAS re-packs the item matrix on every call, so taller blocks multiply
-#: faster (single thread: 32 GFLOP/s at 16 rows, 40 at 32, 55-65 at 128-256), and past
-#: 20k items a block outgrows L3 whatever its height.  Interleaved best-of-3 runs of
-#: 100k users (``python -m bench.scoring --block-size N``, quiet 2-core EPYC of
-#: docs/benchmarks.md) gave, kernel over bare product: at 50k items 1.52x at 128 rows,
-#: 1.39x at 256, 1.42x at 1024; at 20k items 1.39x, 1.28x, 1.37x at 128, 256, 512.  So
-#: 256 rows, fewer only when one worker's block would pass BLOCK_BYTES (huge catalogues).
-BLOCK_BYTES = 256 << 20
-MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 16, 256
+#: Cells per lane of the first selection level (one lane maximum per LANE cells).
+LANE = 16
+#: Item columns per BLAS call: ``BLOCK_ROWS x CHUNK`` float32 scores are 1 MiB, which stays in
+#: a core's L2 cache (1 MiB per core on the development machine's EPYC) between the BLAS
+#: call that writes them and the kernel that reads them.
+CHUNK = 1024
+#: Users per block (the rows of one BLAS call).
+BLOCK_ROWS = 256
 _INT32_MAX = np.int64(0x7FFFFFFF)
+_NO_KEY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,19 @@ class GroupOffsets:
     offsets: np.ndarray  # (n_groups, n_items) float32
 
 
+@dataclass(frozen=True)
+class HistoryBoost:
+    """``history @ neighbours`` added to the scores, computed row by row inside the kernel.
+
+    An item-kNN part over each user's own items: for every item ``i`` of user ``u`` (weight
+    ``history[u, i]``) the kernel adds ``history[u, i] * neighbours[i, j]`` to each neighbour
+    ``j``: a few hundred additions per user instead of a sparse matrix product.
+    """
+
+    history: sp.csr_matrix  # (n_users, n_sources) weights, e.g. recency of each item
+    neighbours: sp.csr_matrix  # (n_sources, n_items) similarity, coefficient included
+
+
 def user_factor_vectors(embeddings, biases) -> np.ndarray:
     """``[embedding, bias, 1]`` rows: the user side of :func:`factor_vectors`."""
     emb = np.asarray(embeddings, dtype=np.float32)
@@ -102,13 +121,13 @@ def factor_vectors(user_embeddings, user_biases, item_embeddings, item_biases):
 
 
 def block_rows(n_items: int) -> int:
-    """Users per block so one worker's scores fit :data:`BLOCK_BYTES`."""
-    return int(np.clip(BLOCK_BYTES // max(_padded(n_items) * 4, 1), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS))
+    """Users per block: :data:`BLOCK_ROWS` (the chunking bounds memory whatever the catalogue)."""
+    return BLOCK_ROWS
 
 
-def _padded(n_items: int) -> int:
-    step = LANE * GROUP
-    return -(-n_items // step) * step
+def chunk_width(n_items: int) -> int:
+    """Columns per chunk: :data:`CHUNK`, or the catalogue rounded up to whole lanes when smaller."""
+    return min(CHUNK, -(-max(n_items, 1) // LANE) * LANE)
 
 
 def top_k(
@@ -121,6 +140,7 @@ def top_k(
     exclude: sp.csr_matrix | None = None,
     boost: sp.csr_matrix | None = None,
     group_offsets: GroupOffsets | None = None,
+    history: HistoryBoost | None = None,
     block_size: int = 0,
     num_threads: int = 0,
 ) -> TopK:
@@ -139,12 +159,13 @@ def top_k(
     exclude : csr_matrix, shape (n_users, n_items), optional
         Stored entries are pairs never to return (already bought).
     boost : csr_matrix, shape (n_users, n_items), optional
-        Additive per-pair scores (recent activity); applied before ``exclude``.
+        Additive per-pair scores (recent activity).
     group_offsets : GroupOffsets, optional
         Additive per-group item offsets (season, calendar, country).
+    history : HistoryBoost, optional
+        Additive item-neighbour part over each user's history.
     block_size : int
-        Users per block (0: :func:`block_rows`); bounds memory at
-        ``threads * block_size * n_items`` floats.
+        Users per block (0: :func:`block_rows`).
     num_threads : int
         Worker threads (0: every core).
     """
@@ -155,49 +176,111 @@ def top_k(
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     n_items = len(v)
-    excl = _sparse_parts(exclude, u.shape[0], n_items, "exclude")
-    bst = _sparse_parts(boost, u.shape[0], n_items, "boost")
+    sparse = _Sparse(
+        _sparse_parts(exclude, u.shape[0], n_items, "exclude"),
+        _sparse_parts(boost, u.shape[0], n_items, "boost"),
+        *_history_parts(history, u.shape[0], n_items),
+    )
     groups, offsets = _group_parts(group_offsets, u.shape[0], n_items)
-    item_t = np.zeros((v.shape[1], _padded(n_items)), np.float32)
-    item_t[:, :n_items] = v.T
+    width = chunk_width(n_items)
+    n_chunks = -(-n_items // width)
+    chunks = np.zeros((n_chunks, v.shape[1], width), np.float32)  # item chunks, transposed for BLAS
+    padded = np.zeros((n_chunks * width, v.shape[1]), np.float32)
+    padded[:n_items] = v
+    chunks[:] = padded.reshape(n_chunks, width, v.shape[1]).transpose(0, 2, 1)
     indices = np.full((stop - start, k), -1, np.int32)
     scores = np.full((stop - start, k), -np.inf, np.float32)
 
-    def fill(block: np.ndarray, keys: np.ndarray, lo: int, hi: int) -> None:
-        np.matmul(u[lo:hi], item_t, out=block)
-        _select_block(
-            block,
-            k,
-            lo,
-            n_items,
-            *excl,
-            *bst,
-            groups,
-            offsets,
-            keys,
-            indices[lo - start : hi - start],
-            scores[lo - start : hi - start],
-        )
+    def product(buffer: np.ndarray, lo: int, hi: int, chunk: int) -> None:
+        np.matmul(u[lo:hi], chunks[chunk], out=buffer)
 
-    _in_blocks(start, stop, block_size or block_rows(n_items), item_t.shape[1], num_threads, fill)
+    _in_blocks(
+        start,
+        stop,
+        block_size or block_rows(n_items),
+        n_items,
+        width,
+        k,
+        sparse,
+        groups,
+        offsets,
+        num_threads,
+        product,
+        indices,
+        scores,
+    )
     return TopK(indices, scores, start)
 
 
-def _in_blocks(start: int, stop: int, rows: int, n_cols: int, num_threads: int, fill) -> None:
-    """``fill(block, keys, lo, hi)`` for user blocks ``lo:hi`` of ``start:stop``, spread over
-    worker threads that each reuse one ``(rows, n_cols)`` score buffer and key buffer.
+@dataclass(frozen=True)
+class _Sparse:
+    """CSR parts of the sparse per-user adjustments the kernel reads."""
 
-    BLAS runs single-threaded inside: the workers are the parallelism (the GIL is released
-    by BLAS and the kernel).
+    exclude: tuple
+    boost: tuple
+    history: tuple
+    neighbours: tuple
+
+
+def _in_blocks(
+    start: int,
+    stop: int,
+    rows: int,
+    n_items: int,
+    width: int,
+    k: int,
+    sparse: _Sparse,
+    groups: np.ndarray,
+    offsets: np.ndarray,
+    num_threads: int,
+    product,
+    indices: np.ndarray,
+    scores: np.ndarray,
+) -> None:
+    """Select the top ``k`` of users ``start:stop`` block by block, chunk by chunk.
+
+    ``product(buffer, lo, hi, chunk)`` writes the scores of users ``lo:hi`` for the items of
+    chunk ``chunk`` into ``buffer``.  Worker threads take blocks in turn and reuse one
+    ``(rows, width)`` buffer and the candidate state; BLAS runs single-threaded inside (the
+    workers are the parallelism, and BLAS and the kernel release the GIL).
     """
     threads = num_threads or os.cpu_count() or 1
     blocks = [(b, min(b + rows, stop)) for b in range(start, stop, rows)]
+    n_chunks = -(-n_items // width)
+    capacity = 2 * k + LANE * LANE  # room for a whole chunk's first lanes before the first compaction
 
     def work(worker: int) -> None:
-        buffer = np.empty((rows, n_cols), np.float32)
-        keys = np.empty(n_cols, np.uint64)
+        buffer = np.empty((rows, width), np.float32)
+        lanes = np.empty(width // LANE, np.float32)
+        work = np.empty(width // LANE, np.float32)
+        keys = np.empty((rows, capacity), np.uint64)  # candidates: score and item in one sortable key
+        count = np.empty(rows, np.int64)
+        bound = np.empty(rows, np.float32)  # a cell below it cannot make the row's top k
+        worst = np.empty(rows, np.uint64)  # ... nor one whose key is not below this one
         for lo, hi in blocks[worker::threads]:
-            fill(buffer[: hi - lo], keys, lo, hi)
+            n = hi - lo
+            adds = _bucket(lo, hi, width, n_chunks, *sparse.exclude, *sparse.boost, *sparse.history, *sparse.neighbours)
+            count[:n], bound[:n], worst[:n] = 0, -np.inf, _NO_KEY
+            for chunk in range(n_chunks):
+                product(buffer[:n], lo, hi, chunk)
+                _chunk_select(
+                    buffer[:n],
+                    lo,
+                    chunk * width,
+                    n_items,
+                    k,
+                    groups,
+                    offsets,
+                    *adds,
+                    chunk,
+                    lanes,
+                    work,
+                    keys,
+                    count,
+                    bound,
+                    worst,
+                )
+            _finish(keys, count[:n], k, indices[lo - start : hi - start], scores[lo - start : hi - start])
 
     with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
         list(pool.map(work, range(min(threads, max(len(blocks), 1)))))
@@ -208,7 +291,7 @@ def select_top_k(scores: np.ndarray, k: int, *, num_threads: int = 0) -> TopK:
 
     For models whose scores are not one matrix product (co-occurrence, popularity by
     segment) and for evaluation, where the scores are needed whole anyway: the same
-    selection kernel and tie order as :func:`top_k`, on rows copied into a padded buffer.
+    selection kernel and tie order as :func:`top_k`, each chunk copied into the buffer.
     """
     scores = np.asarray(scores, dtype=np.float32)
     if scores.ndim != 2:
@@ -216,16 +299,23 @@ def select_top_k(scores: np.ndarray, k: int, *, num_threads: int = 0) -> TopK:
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     n_users, n_items = scores.shape
-    none = _sparse_parts(None, n_users, n_items, "exclude")  # no exclusions, no boosts
+    sparse = _Sparse(
+        _sparse_parts(None, n_users, n_items, "exclude"),
+        _sparse_parts(None, n_users, n_items, "boost"),
+        *_history_parts(None, n_users, n_items),
+    )
     groups, offsets = _group_parts(None, n_users, n_items)
+    width = chunk_width(n_items)
     indices = np.full((n_users, k), -1, np.int32)
     values = np.full((n_users, k), -np.inf, np.float32)
 
-    def fill(block: np.ndarray, keys: np.ndarray, lo: int, hi: int) -> None:
-        block[:, :n_items] = scores[lo:hi]
-        _select_block(block, k, lo, n_items, *none, *none, groups, offsets, keys, indices[lo:hi], values[lo:hi])
+    def copy(buffer: np.ndarray, lo: int, hi: int, chunk: int) -> None:
+        part = scores[lo:hi, chunk * width : (chunk + 1) * width]
+        buffer[:, : part.shape[1]] = part
 
-    _in_blocks(0, n_users, block_rows(n_items), _padded(n_items), num_threads, fill)
+    _in_blocks(
+        0, n_users, block_rows(n_items), n_items, width, k, sparse, groups, offsets, num_threads, copy, indices, values
+    )
     return TopK(indices, values)
 
 
@@ -252,6 +342,17 @@ def _sparse_parts(matrix, n_users: int, n_items: int, name: str):
     if not np.isfinite(data).all():
         raise ValueError(f"{name} holds NaN or infinite values")
     return csr.indptr.astype(np.int64), csr.indices.astype(np.int32), data
+
+
+def _history_parts(history: HistoryBoost | None, n_users: int, n_items: int):
+    """CSR arrays of the history and the neighbours (empty ones when ``history`` is None)."""
+    if history is None:
+        return _sparse_parts(None, n_users, 0, "history"), _sparse_parts(None, 0, n_items, "neighbours")
+    n_sources = history.history.shape[1]
+    return (
+        _sparse_parts(history.history, n_users, n_sources, "history"),
+        _sparse_parts(history.neighbours, n_sources, n_items, "neighbours"),
+    )
 
 
 def _group_parts(group_offsets: GroupOffsets | None, n_users: int, n_items: int):
@@ -282,19 +383,6 @@ def similar_items(item_vectors: np.ndarray, k: int, *, num_threads: int = 0) -> 
     return top_k(unit, unit, k, exclude=sp.identity(len(v), format="csr", dtype=np.float32), num_threads=num_threads)
 
 
-@nb.njit(nogil=True, fastmath=True, cache=True)
-def _lane_maxima(x, n, lanes, out):
-    """``out[c] = max(x[c], x[c + n], ..., x[c + (lanes - 1) n])`` for ``c < n``: contiguous,
-    so it vectorises."""
-    out[:n] = x[:n]
-    for t in range(1, lanes):
-        y = x[t * n : (t + 1) * n]
-        for c in range(n):
-            a = out[c]
-            b = y[c]
-            out[c] = a if a > b else b
-
-
 @nb.njit(nogil=True, cache=True)
 def _kth_largest(values, k, work):
     """The ``k``-th largest of ``values`` (``-inf`` when there are fewer than ``k``).
@@ -308,7 +396,99 @@ def _kth_largest(values, k, work):
         return -np.inf
     a = work[:n]
     a[:] = values
-    target, lo, hi = n - k, 0, n - 1
+    _quickselect(a, n - k)
+    return a[n - k]
+
+
+@nb.njit(nogil=True, cache=True)
+def _bucket(
+    lo,
+    hi,
+    width,
+    n_chunks,
+    excl_ptr,
+    excl_idx,
+    excl_val,
+    boost_ptr,
+    boost_idx,
+    boost_val,
+    hist_ptr,
+    hist_idx,
+    hist_val,
+    nbr_ptr,
+    nbr_idx,
+    nbr_val,
+):
+    """The sparse additions of users ``lo:hi`` grouped by row and chunk (a counting sort).
+
+    Returns ``(ptr, column, value)``: the additions of block row ``r`` in chunk ``c`` are
+    ``ptr[r * n_chunks + c] : ptr[r * n_chunks + c + 1]``.  Boosts and the history part
+    add their value; an exclusion adds ``-inf``, which no later addition undoes.
+    """
+    n = hi - lo
+    counts = np.zeros(n * n_chunks + 1, np.int64)
+    for r in range(n):
+        row = lo + r
+        for p in range(boost_ptr[row], boost_ptr[row + 1]):
+            counts[r * n_chunks + boost_idx[p] // width + 1] += 1
+        for p in range(excl_ptr[row], excl_ptr[row + 1]):
+            counts[r * n_chunks + excl_idx[p] // width + 1] += 1
+        for p in range(hist_ptr[row], hist_ptr[row + 1]):
+            source = hist_idx[p]
+            for q in range(nbr_ptr[source], nbr_ptr[source + 1]):
+                counts[r * n_chunks + nbr_idx[q] // width + 1] += 1
+    ptr = np.cumsum(counts)
+    fill = ptr[:-1].copy()
+    column = np.empty(ptr[-1], np.int32)
+    value = np.empty(ptr[-1], np.float32)
+    for r in range(n):
+        row = lo + r
+        for p in range(boost_ptr[row], boost_ptr[row + 1]):
+            at = r * n_chunks + boost_idx[p] // width
+            column[fill[at]], value[fill[at]] = boost_idx[p], boost_val[p]
+            fill[at] += 1
+        for p in range(hist_ptr[row], hist_ptr[row + 1]):
+            source, weight = hist_idx[p], hist_val[p]
+            for q in range(nbr_ptr[source], nbr_ptr[source + 1]):
+                at = r * n_chunks + nbr_idx[q] // width
+                column[fill[at]], value[fill[at]] = nbr_idx[q], weight * nbr_val[q]
+                fill[at] += 1
+        for p in range(excl_ptr[row], excl_ptr[row + 1]):
+            at = r * n_chunks + excl_idx[p] // width
+            column[fill[at]], value[fill[at]] = excl_idx[p], -np.inf
+            fill[at] += 1
+    return ptr, column, value
+
+
+@nb.njit(nogil=True, cache=True)
+def _key(bits, j):
+    """Ascending key = descending score, then ascending item index (``bits``: the float's bits)."""
+    b = np.int64(bits)
+    if b == 0 or b == -2147483648:  # -0.0 and 0.0 tie, as in a float comparison
+        b = 0
+    elif b < 0:  # negative floats order backwards as integers
+        b = b ^ _INT32_MAX
+    return (np.uint64(_INT32_MAX - b) << np.uint64(32)) | np.uint64(j)
+
+
+@nb.njit(nogil=True, cache=True)
+def _bits(key):
+    """The float bits a key was made from (:func:`_key` reversed; -0.0 comes back as 0.0)."""
+    b = _INT32_MAX - np.int64(key >> np.uint64(32))
+    return np.int32(b ^ _INT32_MAX if b < 0 else b)
+
+
+@nb.njit(nogil=True, cache=True)
+def _select_keys(keys, k):
+    """Reorder ``keys`` so that its ``k`` smallest come first (quickselect, in place)."""
+    _quickselect(keys, k - 1)
+
+
+@nb.njit(nogil=True, cache=True)
+def _quickselect(a, target):
+    """Reorder ``a`` in place so that ``a[target]`` is what a sort would put there, nothing
+    larger before it and nothing smaller after it (Hoare's selection)."""
+    lo, hi = 0, a.shape[0] - 1
     while lo < hi:
         pivot = a[(lo + hi) // 2]
         i, j = lo, hi
@@ -327,104 +507,103 @@ def _kth_largest(values, k, work):
             lo = i
         else:
             break
-    return a[target]
 
 
 @nb.njit(nogil=True, cache=True)
-def _sort_small(keys):
-    """Ascending in place: insertion sort for the usual ~k keys, numba's sort beyond."""
-    if keys.shape[0] > 128:
-        keys[:] = np.sort(keys)
-        return
-    for i in range(1, keys.shape[0]):
-        key = keys[i]
-        j = i - 1
-        while j >= 0 and keys[j] > key:
-            keys[j + 1] = keys[j]
-            j -= 1
-        keys[j + 1] = key
+def _compact(keys, count, bound, worst, r, k, scratch):
+    """Keep row ``r``'s best ``k`` candidates; the worst of them becomes the row's bound."""
+    row = keys[r, : count[r]]
+    _select_keys(row, k)
+    worst[r] = row[0]
+    for t in range(1, k):
+        if row[t] > worst[r]:
+            worst[r] = row[t]
+    count[r] = k
+    scratch[0] = _bits(worst[r])
+    bound[r] = scratch.view(np.float32)[0]
+
+
+@nb.njit(nogil=True, fastmath=True, cache=True)
+def _lane_maxima(x, n, out):
+    """``out[c] = max(x[c], x[c + n], ..., x[c + (LANE - 1) n])``: contiguous, so it vectorises."""
+    for c in range(n):
+        out[c] = x[c]
+    for t in range(1, LANE):
+        for c in range(n):
+            a = out[c]
+            b = x[t * n + c]
+            out[c] = a if a > b else b
 
 
 @nb.njit(nogil=True, cache=True)
-def _row_top_k(x, k, keys, first, second, work, out_idx, out_val):
-    """Top ``k`` of one padded score row (length a multiple of LANE * GROUP).
-
-    Lower bounds on the row's ``k``-th largest score, each tighter than the last: the
-    ``k``-th largest maximum of GROUP * LANE interleaved cells (cheap: few values), then
-    the ``k``-th largest of the LANE-cell maxima that reach it (each such maximum is a
-    distinct cell, so at least ``k`` cells reach the bound).  Only cells in lanes whose
-    maximum reaches the final bound are read again.
-    """
-    n1 = x.shape[0] // LANE
-    _lane_maxima(x, n1, LANE, first)
-    group = GROUP
-    while group > 1 and n1 // group < 2 * k:  # enough group maxima for a useful bound
-        group //= 2
-    _lane_maxima(first, n1 // group, group, second)
-    coarse = _kth_largest(second[: n1 // group], k, work)
-    m = 0  # the lane maxima that reach it, gathered into ``second``
-    for c in range(n1):
-        if first[c] >= coarse:
-            second[m] = first[c]
-            m += 1
-    bound = _kth_largest(second[:m], k, work)
-    bits = x.view(np.int32)
-    q = 0
-    for c in range(n1):
-        if first[c] >= bound:
-            for t in range(LANE):
-                j = t * n1 + c
-                if x[j] >= bound and x[j] > -np.inf:
-                    b = np.int64(bits[j])
-                    if x[j] == 0:  # -0.0 and 0.0 tie, as in a float comparison
-                        b = 0
-                    elif b < 0:  # negative floats order backwards as integers
-                        b = b ^ _INT32_MAX
-                    # ascending key = descending score, then ascending item index
-                    keys[q] = (np.uint64(_INT32_MAX - b) << np.uint64(32)) | np.uint64(j)
-                    q += 1
-    chosen = keys[:q]
-    _sort_small(chosen)
-    for t in range(min(k, q)):
-        j = np.int32(chosen[t] & np.uint64(0xFFFFFFFF))
-        out_idx[t] = j
-        out_val[t] = x[j]
-
-
-@nb.njit(nogil=True, cache=True)
-def _select_block(
+def _chunk_select(
     block,
-    k,
     row0,
+    col0,
     n_items,
-    excl_ptr,
-    excl_idx,
-    excl_val,
-    boost_ptr,
-    boost_idx,
-    boost_val,
+    k,
     groups,
     offsets,
+    add_ptr,
+    add_col,
+    add_val,
+    chunk,
+    lanes,
+    work,
     keys,
-    out_idx,
-    out_val,
+    count,
+    bound,
+    worst,
 ):
-    """Apply offsets, boosts and exclusions to each row of a score block, then select."""
-    n_cols = block.shape[1]
-    first = np.empty(n_cols // LANE, np.float32)
-    second = np.empty(n_cols // LANE, np.float32)
-    work = np.empty(n_cols // LANE, np.float32)
+    """Adjust one chunk of each row's scores (still in cache) and keep the cells that can
+    still make the row's top ``k`` as candidates (compacted to the best ``k`` once there
+    are ``2k``, which raises the bound)."""
+    width = block.shape[1]
+    n1 = width // LANE
+    n_chunks = (len(add_ptr) - 1) // block.shape[0]
+    capacity = keys.shape[1]
+    stop = min(width, n_items - col0)
+    scratch = np.empty(1, np.int32)
     for r in range(block.shape[0]):
         x = block[r]
-        row = row0 + r
         if groups.shape[0] > 0:
-            off = offsets[groups[row]]
-            for j in range(n_items):
-                x[j] += off[j]
-        for p in range(boost_ptr[row], boost_ptr[row + 1]):
-            x[boost_idx[p]] += boost_val[p]
-        for p in range(excl_ptr[row], excl_ptr[row + 1]):
-            x[excl_idx[p]] = -np.inf
-        for j in range(n_items, n_cols):
+            off = offsets[groups[row0 + r]]
+            for j in range(stop):
+                x[j] += off[col0 + j]
+        at = r * n_chunks + chunk
+        for p in range(add_ptr[at], add_ptr[at + 1]):
+            x[add_col[p] - col0] += add_val[p]
+        for j in range(stop, width):
             x[j] = -np.inf
-        _row_top_k(x, k, keys, first, second, work, out_idx[r], out_val[r])
+        _lane_maxima(x, n1, lanes)
+        if bound[r] == -np.inf and n1 >= k:  # a first lower bound: the k-th best lane maximum
+            bound[r] = _kth_largest(lanes[:n1], k, work)
+        bits = x.view(np.int32)
+        for c in range(n1):
+            if lanes[c] >= bound[r]:
+                for t in range(LANE):
+                    j = t * n1 + c
+                    if x[j] >= bound[r] and x[j] > -np.inf:
+                        key = _key(bits[j], col0 + j)
+                        if key < worst[r]:
+                            keys[r, count[r]] = key
+                            count[r] += 1
+                            if count[r] == capacity or count[r] >= 2 * k:
+                                _compact(keys, count, bound, worst, r, k, scratch)
+
+
+@nb.njit(nogil=True, cache=True)
+def _finish(keys, count, k, out_idx, out_val):
+    """Each row's best ``k`` candidates, best first."""
+    for r in range(count.shape[0]):
+        n = count[r]
+        row = keys[r, :n]
+        if n > k:
+            _select_keys(row, k)
+            n = k
+        best = row[:n]
+        best.sort()
+        bits = out_val[r].view(np.int32)
+        for t in range(n):
+            out_idx[r, t] = np.int32(best[t] & np.uint64(0xFFFFFFFF))
+            bits[t] = _bits(best[t])

@@ -41,14 +41,10 @@ def _frame(conn, name: str, params: Mapping | None = None) -> pd.DataFrame:
     return frames.query_frame(conn, _sql(name), params)
 
 
-def read_inputs(url: str, as_of: dt.date, *, active_days: int, recent_days: int) -> ScoringInputs:
-    """Customers active in the ``active_days`` before ``as_of``, the catalogue, purchases and
-    recent views/carts before ``as_of``, weekly demand and the event calendar."""
-    params = {
-        "as_of": as_of,
-        "active_since": as_of - dt.timedelta(days=active_days),
-        "recent_since": as_of - dt.timedelta(days=recent_days),
-    }
+def read_inputs(url: str, as_of: dt.date, *, active_days: int) -> ScoringInputs:
+    """Customers active in the ``active_days`` before ``as_of``, the catalogue, purchases,
+    views and carts before ``as_of``, weekly demand and the event calendar."""
+    params = {"as_of": as_of, "active_since": as_of - dt.timedelta(days=active_days)}
     with warehouse.connect(url) as conn:
         inputs = ScoringInputs(
             users=_frame(conn, "recs_input_customers.sql", params),

@@ -22,9 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recsys.platform.settings import Settings
 from recsys.serving import context
-from recsys.serving.recommend import ScoringInputs
+from recsys.serving.recommend import ScoringInputs, ScoringSetup, recommend_for_users
+from recsys.serving.rules import shop_rules
+from recsys.training.artifacts import in_memory_model
 from recsys.training.frames import EVENT_COUNT_COLUMNS, ITEM, TS, USER, Frames
+from recsys.training.train import ServedFit, fit_full_history
+from recsys.training.weighting import load_weighting
 
 #: Columns of the offline output file.
 OUTPUT_COLUMNS = ("user_id", "rank", "item_id", "score")
@@ -55,19 +60,15 @@ def before(frames: Frames, as_of: dt.date) -> Frames:
     return dataclasses.replace(frames, interactions=known.reset_index(drop=True))
 
 
-def history_frame(interactions: pd.DataFrame, as_of: dt.date, recent_days: int) -> pd.DataFrame:
-    """``user_id, item_id, timestamp, event_type`` before ``as_of``: every purchase, and the
-    views and carts of the last ``recent_days`` (what ``recs_input_history.sql`` reads)."""
+def history_frame(interactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """``user_id, item_id, timestamp, event_type`` before ``as_of``: every purchase, view and
+    cart (what ``recs_input_history.sql`` reads); untyped rows count as purchases."""
     cutoff = pd.Timestamp(as_of)
     rows = interactions[interactions[TS] < cutoff]
     typed = {event: column for event, column in EVENT_COUNT_COLUMNS.items() if column in rows}
     if not typed:
         return rows[[USER, ITEM, TS]].assign(event_type="purchase").reset_index(drop=True)
-    recent = rows[TS] >= cutoff - pd.Timedelta(days=recent_days)
-    parts = [
-        rows.loc[(rows[column] > 0) & (recent | (event == "purchase")), [USER, ITEM, TS]].assign(event_type=event)
-        for event, column in typed.items()
-    ]
+    parts = [rows.loc[rows[column] > 0, [USER, ITEM, TS]].assign(event_type=event) for event, column in typed.items()]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -92,7 +93,7 @@ def catalogue_frame(items: pd.DataFrame | None, interactions: pd.DataFrame) -> p
     return frame.sort_values(ITEM, kind="stable").reset_index(drop=True)
 
 
-def scoring_inputs(frames: Frames, as_of: dt.date, calendar: pd.DataFrame, *, recent_days: int) -> ScoringInputs:
+def scoring_inputs(frames: Frames, as_of: dt.date, calendar: pd.DataFrame) -> ScoringInputs:
     """The inputs of :func:`recsys.serving.recommend.recommend_for_users` for send date ``as_of``.
 
     Parameters
@@ -101,11 +102,9 @@ def scoring_inputs(frames: Frames, as_of: dt.date, calendar: pd.DataFrame, *, re
         Standard frames of the files (:func:`recsys.training.dataset.read_files`).
     calendar : DataFrame
         The event calendar (:func:`recsys.serving.context.load_calendar` of :data:`CALENDAR_SEED`).
-    recent_days : int
-        ``ContextConfig.recent_days``: how far back views and carts count.
     """
     known = before(frames, as_of).interactions
-    history = history_frame(known, as_of, recent_days)
+    history = history_frame(known, as_of)
     return ScoringInputs(
         users=users_frame(frames.users, known),
         items=catalogue_frame(frames.items, known),
@@ -113,3 +112,28 @@ def scoring_inputs(frames: Frames, as_of: dt.date, calendar: pd.DataFrame, *, re
         demand=context.weekly_demand(history[history["event_type"] == "purchase"]),
         calendar=calendar,
     )
+
+
+def recommend_frames(
+    frames: Frames, settings: Settings, k: int, as_of: dt.date | None = None
+) -> tuple[pd.DataFrame, ServedFit, dt.date]:
+    """What ``recsys recommend`` does: the served blend fitted on the interactions before the
+    send date (everything chosen on their last ``validation_days``), then every user's top
+    ``k`` through the nightly path (context, cold start, rules).
+
+    Returns the rows (:data:`recsys.serving.recommend.OUTPUT_COLUMNS`), the fit and the send date.
+    """
+    send_date = as_of or default_as_of(frames.interactions)
+    weighting = load_weighting(settings.dbt_project_dir / "dbt_project.yml")
+    fit = fit_full_history(before(frames, send_date), settings.training, settings.evaluation, weighting)
+    calendar = context.load_calendar(settings.dbt_project_dir / CALENDAR_SEED)
+    inputs = scoring_inputs(frames, send_date, calendar)
+    setup = ScoringSetup(as_of=send_date, k=k, context=settings.context, rules=shop_rules(settings))
+    rows = recommend_for_users(
+        in_memory_model(fit.model),
+        inputs,
+        setup,
+        block_size=settings.recs.block_size,
+        num_threads=settings.recs.num_threads,
+    )
+    return rows, fit, send_date

@@ -19,6 +19,7 @@ An adjustment "lifted it most" when it is the largest positive one and at least
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 NEW_ARRIVAL, PROMOTED, SEASONAL = "new_arrival", "promoted", "seasonal"
@@ -76,9 +77,7 @@ def reasons(
     return codes, refs
 
 
-def nearest_history(
-    unit_vectors: np.ndarray, rec_items: np.ndarray, history: np.ndarray, chunk: int = 8192
-) -> np.ndarray:
+def nearest_history(unit_vectors: np.ndarray, rec_items: np.ndarray, history: np.ndarray) -> np.ndarray:
     """Column of ``history`` most similar (cosine) to each recommended item.
 
     Parameters
@@ -93,13 +92,30 @@ def nearest_history(
     Returns
     -------
     ndarray of int, shape (n_rows,)
-        Position in ``history`` of the nearest item, -1 when the history is empty.
+        Position in ``history`` of the nearest item (the first of equals), -1 when the
+        history is empty.  Compiled, one dot product per history item: no gathered copy.
     """
-    result = np.full(len(rec_items), -1, dtype=np.int64)
-    for lo in range(0, len(rec_items), chunk):
-        hist = history[lo : lo + chunk]
-        sims = np.einsum("rhd,rd->rh", unit_vectors[np.maximum(hist, 0)], unit_vectors[rec_items[lo : lo + chunk]])
-        sims[hist < 0] = -np.inf
-        best = sims.argmax(axis=1)
-        result[lo : lo + chunk] = np.where(np.isfinite(sims[np.arange(len(best)), best]), best, -1)
-    return result
+    return _nearest(
+        np.ascontiguousarray(unit_vectors, np.float32),
+        np.asarray(rec_items, np.int64),
+        np.ascontiguousarray(history, np.int64),
+    )
+
+
+@nb.njit(nogil=True, cache=True)
+def _nearest(unit, items, history):
+    out = np.full(len(items), -1, np.int64)
+    for r in range(len(items)):
+        best = -np.inf
+        target = unit[items[r]]
+        for h in range(history.shape[1]):
+            item = history[r, h]
+            if item < 0:
+                continue
+            other = unit[item]
+            sim = 0.0
+            for d in range(target.shape[0]):
+                sim += target[d] * other[d]
+            if sim > best:
+                best, out[r] = sim, h
+    return out

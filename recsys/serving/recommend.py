@@ -4,8 +4,10 @@
 recommendation rows; the nightly publish and the offline ``recsys recommend`` both call
 it, so a list is the same wherever it is made.  It runs in two steps that Airflow can
 split: :func:`plan_recommendations` computes everything shared by all customers (candidate
-items, context factors, exclusions, popularity), :func:`score_plan` scores one range of
-customers (``start``, ``stop``) with the blocked top-k kernel.
+items, context factors, exclusions, popularity, each customer's recency-weighted items),
+:func:`score_plan` scores one range of customers (``start``, ``stop``) with the blocked
+top-k kernel, which adds the model's item-neighbour part over those items itself
+(:class:`recsys.ranking.topk.HistoryBoost`).
 
 Inputs (standard frames, as :mod:`recsys.training.dataset`):
 
@@ -16,12 +18,13 @@ Inputs (standard frames, as :mod:`recsys.training.dataset`):
     is_product, created_at`` (the catalogue; only its recommendable items are candidates).
 ``history``
     ``user_id, item_id, timestamp`` and optionally ``event_type`` (default ``purchase``):
-    everything known before the send date.
+    everything known before the send date (views and carts of every age: the model's item
+    neighbours read the whole history, the recent factor its last ``recent_days``).
 
-Output rows: ``user_id, rank, item_id, score, raw_score``, one column per factor
-(:data:`FACTOR_COLUMNS`, in score units, so ``score = raw_score + sum(factors)`` up to
-float rounding), ``reason_code, reason_ref, source`` (model, exploration, fallback,
-cold_start).
+Output rows: ``user_id, rank, item_id, score, raw_score`` (the model's score: factors,
+popularity prior and item neighbours), one column per factor (:data:`FACTOR_COLUMNS`, in
+score units, so ``score = raw_score + sum(factors)`` up to float rounding),
+``reason_code, reason_ref, source`` (model, exploration, fallback, cold_start).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -38,6 +42,7 @@ import scipy.sparse as sp
 from recsys.platform.settings import ContextConfig
 from recsys.ranking import topk
 from recsys.serving import coldstart, context, reasons, rules
+from recsys.training.blend import history_weights
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +173,7 @@ class Plan:
     factors: Factors
     exclude: sp.csr_matrix  # (n_users, n_cand)
     neighbours: topk.TopK  # (n_all, NEIGHBOURS) candidate columns and cosine
+    item_history: topk.HistoryBoost  # (n_users, n_model_items) recency x (n_model_items, n_cand) neighbours
 
 
 def recommend_for_users(
@@ -225,7 +231,8 @@ def plan_recommendations(
     popularity = _popularity(users, purchases, cand_ids, as_of)
     u_vectors = topk.user_factor_vectors(model.user_embeddings, model.user_biases)
     neighbours = _neighbours(catalogue, num_threads)
-    history_rows, history_bought = _history_arrays(history, user_ids, catalogue.item_ids)
+    user_items = _user_items(history, user_ids, catalogue.item_ids)
+    history_rows, history_bought = _history_arrays(user_items, len(user_ids))
     plan = Plan(
         setup=setup,
         catalogue=catalogue,
@@ -259,8 +266,16 @@ def plan_recommendations(
                 config,
             ),
         ),
-        exclude=rules.purchased_exclusions(purchases, user_ids, cand_ids, _category_names(catalogue), setup.rules),
+        exclude=rules.exclusions(
+            user_items["u"].to_numpy(),
+            _self_target(catalogue)[user_items["i"].to_numpy()],
+            user_items["p"].to_numpy(bool),
+            (len(user_ids), len(cand_ids)),
+            _category_names(catalogue),
+            setup.rules,
+        ),
         neighbours=neighbours,
+        item_history=_item_history(model, user_items, len(user_ids), catalogue, as_of),
     )
     log.info(
         "plan for %s: %d users (%d cold), %d candidate items (%d new), score scale %.3f",
@@ -418,23 +433,62 @@ def _self_target(catalogue: Catalogue) -> np.ndarray:
     return target
 
 
-def _history_arrays(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray):
-    """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
-    rows = np.full((len(user_ids), HISTORY_ITEMS), -1, dtype=np.int64)
-    bought = np.zeros((len(user_ids), HISTORY_ITEMS), dtype=bool)
-    frame = history.assign(
-        u=pd.Index(user_ids).get_indexer(history["user_id"]),
-        i=pd.Index(item_ids).get_indexer(history["item_id"]),
-        p=history["event_type"] == "purchase",
+def _user_items(history: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> pd.DataFrame:
+    """``u, i, last, p``: each user's distinct catalogue items (sorted by user and item), when
+    last seen, whether bought.  One sort of integer keys, no groupby."""
+    u = pd.Index(user_ids).get_indexer(history["user_id"])
+    i = pd.Index(item_ids).get_indexer(history["item_id"])
+    keep = (u >= 0) & (i >= 0)
+    key = u[keep].astype(np.int64) * len(item_ids) + i[keep]
+    ts = history["timestamp"].to_numpy("datetime64[ns]")[keep].view(np.int64)
+    bought = (history["event_type"] == "purchase").to_numpy(bool)[keep]
+    order = np.argsort(key, kind="stable")
+    key, ts, bought = key[order], ts[order], bought[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    return pd.DataFrame(
+        {
+            "u": key[starts] // max(len(item_ids), 1),
+            "i": key[starts] % max(len(item_ids), 1),
+            "last": (np.maximum.reduceat(ts, starts) if len(key) else ts).view("datetime64[ns]"),
+            "p": np.logical_or.reduceat(bought, starts) if len(key) else bought,
+        }
     )
-    frame = frame[(frame["u"] >= 0) & (frame["i"] >= 0)]
-    per_item = frame.groupby(["u", "i"]).agg(last=("timestamp", "max"), p=("p", "any")).reset_index()
-    per_item = per_item.sort_values(["u", "last", "i"], ascending=[True, False, True])
-    slot = per_item.groupby("u").cumcount().to_numpy()
+
+
+def _history_arrays(user_items: pd.DataFrame, n_users: int):
+    """Each user's most recent distinct items (catalogue rows) and whether they bought them."""
+    rows = np.full((n_users, HISTORY_ITEMS), -1, dtype=np.int64)
+    bought = np.zeros((n_users, HISTORY_ITEMS), dtype=bool)
+    u, i = user_items["u"].to_numpy(), user_items["i"].to_numpy()
+    last = user_items["last"].to_numpy("datetime64[ns]").view(np.int64)
+    order = np.lexsort((i, -last, u))  # by user, most recent first, then item
+    u, i, p = u[order], i[order], user_items["p"].to_numpy(bool)[order]
+    first = np.flatnonzero(np.r_[True, u[1:] != u[:-1]]) if len(u) else np.zeros(0, np.int64)
+    slot = np.arange(len(u)) - np.repeat(first, np.diff(np.r_[first, len(u)]))
     keep = slot < HISTORY_ITEMS
-    rows[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["i"].to_numpy()[keep]
-    bought[per_item["u"].to_numpy()[keep], slot[keep]] = per_item["p"].to_numpy()[keep]
+    rows[u[keep], slot[keep]] = i[keep]
+    bought[u[keep], slot[keep]] = p[keep]
     return rows, bought
+
+
+def _item_history(model, user_items: pd.DataFrame, n_users: int, catalogue: Catalogue, as_of: dt.date):
+    """The model's item-neighbour part as the kernel reads it: each user's model items weighted
+    by recency at the send date (``recsys.training.blend.history_weights``), and the
+    neighbours of each model item among the candidates, the blend's coefficient folded in."""
+    n_model = len(model.item_ids)  # the catalogue's first rows are the model's items, in order
+    known = user_items[user_items["i"] < n_model]
+    weights = history_weights(known["last"], pd.Timestamp(as_of), model.half_life_days)
+    history = sp.csr_matrix((weights, (known["u"], known["i"])), shape=(n_users, n_model), dtype=np.float32)
+    column = np.full(len(catalogue.item_ids), -1, dtype=np.int64)
+    column[catalogue.candidates] = np.arange(len(catalogue.candidates))
+    pairs = (model.neighbours if model.neighbours is not None else sp.csr_matrix((n_model, n_model))).tocoo()
+    keep = column[pairs.col] >= 0
+    neighbours = sp.csr_matrix(
+        (pairs.data[keep] * np.float32(model.knn_coefficient), (pairs.row[keep], column[pairs.col[keep]])),
+        shape=(n_model, len(catalogue.candidates)),
+        dtype=np.float32,
+    )
+    return topk.HistoryBoost(history, neighbours)
 
 
 @dataclass(frozen=True)
@@ -447,6 +501,7 @@ class _Scorer:
     offsets: np.ndarray | None  # (n_groups, n_cand) in score units
     scale: float
     weights: dict[str, float]
+    history: topk.HistoryBoost | None  # the model's item-neighbour part of these users
 
 
 def _offsets(plan: Plan, scale: float, weights: dict[str, float]) -> np.ndarray | None:
@@ -476,6 +531,7 @@ def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
             _offsets(plan, plan.scale, plan.setup.weights),
             plan.scale,
             plan.setup.weights,
+            topk.HistoryBoost(plan.item_history.history[known], plan.item_history.neighbours),
         )
     ]
     if len(cold):
@@ -491,6 +547,7 @@ def _scorers(plan: Plan, positions: np.ndarray) -> list[_Scorer]:
                 _offsets(plan, plan.popularity.scale, weights),
                 plan.popularity.scale,
                 weights,
+                None,
             )
         )
     return scorers
@@ -508,14 +565,16 @@ def score_plan(
     ]
     if not frames:
         return pd.DataFrame({c: [] for c in OUTPUT_COLUMNS})
-    order = pd.Series(np.arange(start, stop), index=plan.customers.user_ids[start:stop])
-    rows = pd.concat(frames, ignore_index=True)
-    rows = rows.assign(_pos=order.loc[rows["user_id"]].to_numpy()).sort_values(["_pos", "rank"], kind="stable")
-    return rows.drop(columns="_pos").reset_index(drop=True)[list(OUTPUT_COLUMNS)]
+    if len(frames) == 1:  # one kind of customer: its rows are already in plan order
+        return frames[0][0][list(OUTPUT_COLUMNS)]
+    rows = pd.concat([f for f, _ in frames], ignore_index=True)
+    order = np.lexsort((rows["rank"].to_numpy(), np.concatenate([p for _, p in frames])))
+    return rows.take(order).reset_index(drop=True)[list(OUTPUT_COLUMNS)]
 
 
-def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) -> pd.DataFrame:
-    """Kernel candidates, exploration, assembly under the rules, then factors and reasons."""
+def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Kernel candidates, exploration, assembly under the rules, then factors and reasons;
+    the rows and each row's plan position (``scorer.users`` ascending, ``k`` rows each)."""
     users, k, cat = scorer.users, plan.setup.k, plan.catalogue
     exclude = plan.exclude[users]
     boost = (
@@ -531,6 +590,7 @@ def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) 
         exclude=exclude,
         boost=boost,
         group_offsets=offsets,
+        history=scorer.history,
         block_size=block_size,
         num_threads=num_threads,
     )
@@ -544,7 +604,7 @@ def _score_kind(plan: Plan, scorer: _Scorer, block_size: int, num_threads: int) 
         k=k,
         rules=plan.setup.rules,
     )
-    return _rows(plan, scorer, lists)
+    return _rows(plan, scorer, lists), np.repeat(scorer.users, lists.indices.shape[1])
 
 
 def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
@@ -562,6 +622,9 @@ def _explore(plan, scorer, exclude, boost, offsets, block_size, num_threads):
         exclude=exclude[:, new],
         boost=None if boost is None else boost[:, new],
         group_offsets=sub_offsets,
+        history=None
+        if scorer.history is None
+        else topk.HistoryBoost(scorer.history.history, scorer.history.neighbours[:, new]),
         block_size=block_size,
         num_threads=num_threads,
     )
@@ -575,7 +638,7 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
     user = scorer.users[local]
     col = lists.indices.ravel().astype(np.int64)
     group = plan.customers.groups[user]
-    raw = np.einsum("rd,rd->r", scorer.user_vectors[local], scorer.item_vectors[col])
+    raw = _pair_dots(scorer.user_vectors, scorer.item_vectors, local, col)
     w, s = scorer.weights, scorer.scale
     factors = {
         "season": w["season"] * s * plan.factors.season[col],
@@ -586,6 +649,8 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
         "recent": w["recent"] * s * _pairs(plan.factors.recent.values, user, col),
         "promotion": s * plan.factors.promotion[col],
     }
+    if scorer.history is not None:
+        raw = raw + _history_pairs(scorer.history, local, col)
     kernel_score = lists.scores.ravel()
     score = np.where(np.isnan(kernel_score), raw + sum(factors.values()), kernel_score)
     cold = plan.customers.model_rows[user] < 0
@@ -607,10 +672,71 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
     return frame.astype(dict.fromkeys(("score", "raw_score", *FACTOR_COLUMNS), np.float64))
 
 
+def _history_pairs(history: topk.HistoryBoost, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``(history.history @ history.neighbours)[rows, cols]`` without the product: for each
+    pair, the user's items' weights times the pair's item in their (sorted) neighbour rows."""
+    if history.neighbours.nnz == 0 or len(rows) == 0:
+        return np.zeros(len(rows))
+    return _neighbour_pairs(
+        *_csr_arrays(history.history),
+        *_csr_arrays(history.neighbours),
+        np.asarray(rows, np.int64),
+        np.asarray(cols, np.int64),
+    )
+
+
+def _csr_arrays(matrix: sp.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``indptr, indices, data`` of ``matrix`` as CSR with sorted indices, in the compiled lookups' types."""
+    csr = sp.csr_matrix(matrix)
+    csr.sort_indices()
+    return csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data.astype(np.float64)
+
+
+@nb.njit(nogil=True, cache=True)
+def _neighbour_pairs(user_ptr, user_idx, user_val, nbr_ptr, nbr_idx, nbr_val, rows, cols):
+    out = np.zeros(len(rows))
+    for p in range(len(rows)):
+        total = 0.0
+        for q in range(user_ptr[rows[p]], user_ptr[rows[p] + 1]):
+            total += user_val[q] * _lookup(nbr_ptr, nbr_idx, nbr_val, user_idx[q], cols[p])
+        out[p] = total
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _lookup(ptr, idx, val, row, col):
+    """``matrix[row, col]`` of a CSR matrix with sorted indices (0 when not stored)."""
+    lo, hi = ptr[row], ptr[row + 1]
+    at = lo + np.searchsorted(idx[lo:hi], col)
+    return val[at] if at < hi and idx[at] == col else 0.0
+
+
 def _pairs(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[rows, cols]`` pair by pair: a binary search in each (sorted) row."""
     if matrix.nnz == 0 or len(rows) == 0:
         return np.zeros(len(rows))
-    return np.asarray(matrix[rows, cols]).ravel()
+    return _csr_pairs(*_csr_arrays(matrix), np.asarray(rows, np.int64), np.asarray(cols, np.int64))
+
+
+@nb.njit(nogil=True, cache=True)
+def _csr_pairs(ptr, idx, val, rows, cols):
+    out = np.zeros(len(rows))
+    for p in range(len(rows)):
+        out[p] = _lookup(ptr, idx, val, rows[p], cols[p])
+    return out
+
+
+@nb.njit(nogil=True, cache=True)
+def _pair_dots(user_vectors, item_vectors, rows, cols):
+    """``user_vectors[rows[p]] @ item_vectors[cols[p]]`` for every pair, without gathering rows."""
+    out = np.empty(len(rows))
+    for p in range(len(rows)):
+        total = 0.0
+        u, v = user_vectors[rows[p]], item_vectors[cols[p]]
+        for d in range(u.shape[0]):
+            total += u[d] * v[d]
+        out[p] = total
+    return out
 
 
 def _ids_or_none(item_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -56,6 +56,7 @@ class BusinessRules:
     """The effective rules of one shop (config defaults overlaid with its YAML file)."""
 
     exclude_purchased: bool = True
+    exclude_viewed: bool = True
     rebuy_categories: frozenset[str] = frozenset()
     fee_product_codes: frozenset[str] = frozenset()
     category_cap: int = 3
@@ -173,19 +174,26 @@ def promotion_boost(item_ids: np.ndarray, rules: BusinessRules, as_of: dt.date) 
     return boost
 
 
-def purchased_exclusions(
-    purchases: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, categories: np.ndarray, rules: BusinessRules
+def exclusions(
+    users: np.ndarray,
+    items: np.ndarray,
+    bought: np.ndarray,
+    shape: tuple[int, int],
+    categories: np.ndarray,
+    rules: BusinessRules,
 ) -> sp.csr_matrix:
-    """``(n_users, n_items)`` pairs never to recommend: bought before, outside the re-buy
-    categories.  Empty when ``exclude_purchased`` is off."""
-    shape = (len(user_ids), len(item_ids))
-    if not rules.exclude_purchased or purchases.empty:
+    """``shape`` (users x items) pairs never to recommend, from the pairs a customer had.
+
+    ``users[p], items[p]`` is a pair (item -1: not a candidate), ``bought[p]`` whether it was
+    bought.  Bought pairs are excluded (``exclude_purchased``), with ``exclude_viewed`` viewed
+    and carted ones too, except items of the re-buy categories.
+    """
+    if not rules.exclude_purchased:
         return sp.csr_matrix(shape, dtype=np.float32)
-    users = pd.Index(user_ids).get_indexer(purchases["user_id"].astype(str))
-    items = pd.Index(item_ids).get_indexer(purchases["item_id"].astype(str))
-    keep = (users >= 0) & (items >= 0)
-    users, items = users[keep], items[keep]
-    rebuy = pd.Series(categories[items]).astype(str).str.lower().isin(rules.rebuy_categories).to_numpy()
+    had = (items >= 0) & (bought | rules.exclude_viewed)
+    users, items = users[had], items[had]
+    rebuy_item = pd.Series(categories).astype(str).str.lower().isin(rules.rebuy_categories).to_numpy()
+    rebuy = rebuy_item[items]  # one test per catalogue item, not per pair
     matrix = sp.csr_matrix((np.ones((~rebuy).sum(), np.float32), (users[~rebuy], items[~rebuy])), shape=shape)
     matrix.sum_duplicates()
     matrix.data[:] = 1

@@ -8,19 +8,27 @@ Layout of one artifact, ``<artifacts_dir>/models/<run_id>/``:
     The score of user row ``u`` for item column ``i`` is
     ``user_embeddings[u] @ item_embeddings[i] + user_biases[u] + item_biases[i] + item_prior[i]``:
     score in blocked matrix products (:meth:`LoadedModel.score`), never a per-pair loop.
+``neighbours.npz``
+    The blend's item neighbours ``S`` (CSR parts, ``(n_items, n_items)`` in ``item_ids``
+    order): the neighbour part of a score is ``knn_coefficient * history_u @ S`` with the
+    customer's recency-weighted items (:mod:`recsys.training.blend`); coefficient and
+    half-life are in ``config.json`` under ``served``.
 ``lightfm.npz``
-    LightFM's own per-feature parameters and the user/item feature matrices (CSR parts),
+    LightFM's own per-feature parameters (with their adagrad state) and the user/item feature matrices (CSR parts),
     enough to rebuild the ``LightFM`` object (:func:`restore_lightfm`).
 ``mappings.json``
     ``user_ids`` and ``item_ids`` (row/column order of every array), ``user_features`` and
     ``item_features`` (the feature vocabularies, column order of the feature matrices).
 ``config.json``
-    Training and evaluation configuration, interaction weighting, chosen epochs, popularity
-    blend (weight, scale, trending days), data window, run id.
+    Training and evaluation configuration, interaction weighting, what validation chose
+    (``choice``: epochs, the item-item models' settings, blend settings), the coefficients a scorer
+    applies (``served``), the data window, which fit this is (``fit``: ``backtest``,
+    ``production`` or ``incremental``) and, for a served model, what data it has seen
+    (``production``), run id.
 ``metrics.json``
     The evaluation of the model and every baseline on the test window.
 ``manifest.json``
-    SHA-256 of each file above and ``checksum``, the SHA-256 over the hashes of the four
+    SHA-256 of each file above and ``checksum``, the SHA-256 over the hashes of the five
     files that define the model (not ``metrics.json``, which holds timings): the artifact's
     identity, recorded in ``ml.model_runs``.  Archives are written with fixed timestamps,
     so the same model always has the same checksum.
@@ -41,11 +49,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.training.blend import Blend
 from recsys.training.matrix import index_of
 from recsys.training.models import LightFMRecommender, factor_scores
 
-MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
+MODEL, NEIGHBOURS, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
     "model.npz",
+    "neighbours.npz",
     "lightfm.npz",
     "mappings.json",
     "config.json",
@@ -54,8 +64,17 @@ MODEL, LIGHTFM, MAPPINGS, CONFIG, METRICS, MANIFEST, REPORT = (
     "report.html",
 )
 #: The files that define the model: their hashes make the checksum (metrics hold timings).
-MODEL_FILES = (MODEL, LIGHTFM, MAPPINGS, CONFIG)
-LIGHTFM_PARAMETERS = ("user_embeddings", "user_biases", "item_embeddings", "item_biases")
+MODEL_FILES = (MODEL, NEIGHBOURS, LIGHTFM, MAPPINGS, CONFIG)
+#: Subfolder of a run's artifact with the model fitted up to the test cutoff: the one the
+#: next nights' gates compare with (the served model has seen their test windows).
+BACKTEST = "backtest"
+#: LightFM's arrays kept in ``lightfm.npz``: the parameters and their adagrad state, so a
+#: warm start (:mod:`recsys.training.warm`) continues where the fit stopped.
+LIGHTFM_PARAMETERS = tuple(
+    f"{side}_{name}"
+    for side in ("user", "item")
+    for name in ("embeddings", "biases", "embedding_gradients", "embedding_momentum", "bias_gradients", "bias_momentum")
+)
 #: Path and checksum of a model that was never saved (:func:`in_memory_model`).
 IN_MEMORY = "<in-memory>"
 
@@ -76,6 +95,9 @@ class LoadedModel:
     item_feature_names: tuple[str, ...]
     config: dict
     checksum: str
+    neighbours: sp.csr_matrix | None = None  # None: a factor model without the neighbour part
+    knn_coefficient: float = 0.0
+    half_life_days: float = 90.0
 
     def user_index(self, ids) -> np.ndarray:
         """Row of each user id, -1 for users the model does not know."""
@@ -90,15 +112,23 @@ class LoadedModel:
         """Item biases with the popularity prior folded in: what a blocked scorer adds per item."""
         return self.item_biases + self.item_prior
 
-    def score(self, user_rows: np.ndarray) -> np.ndarray:
-        """``(len(user_rows), n_items)`` scores; call it on blocks of users."""
-        return factor_scores(
+    def score(self, user_rows: np.ndarray, history: sp.csr_matrix | None = None) -> np.ndarray:
+        """``(len(user_rows), n_items)`` scores; call it on blocks of users.
+
+        ``history`` (rows aligned with ``user_rows``, columns in ``item_ids`` order) holds the
+        users' recency weights (:func:`recsys.training.blend.history_weights`); without it the
+        neighbour part is left out.
+        """
+        block = factor_scores(
             self.user_embeddings,
             self.user_biases,
             self.item_embeddings,
             self.scoring_item_biases,
             np.asarray(user_rows),
         )
+        if history is not None and self.neighbours is not None and self.knn_coefficient:
+            block += (history @ self.neighbours).toarray().astype(np.float32) * np.float32(self.knn_coefficient)
+        return block
 
 
 def sha256_file(path: Path) -> str:
@@ -135,7 +165,7 @@ def _csr_from(arrays, prefix: str) -> sp.csr_matrix:
 
 
 def _scoring_arrays(model: LightFMRecommender) -> dict[str, np.ndarray]:
-    """The float32 arrays of ``model.npz``, the popularity prior of the fit's blend included."""
+    """The float32 arrays of ``model.npz``, the popularity prior of the blend included."""
     user_embeddings, user_biases, item_embeddings, item_biases = model.representations()
     arrays = {
         "user_embeddings": user_embeddings,
@@ -159,15 +189,25 @@ def _feature_vocabularies(model: LightFMRecommender) -> tuple[tuple[str, ...], t
     )
 
 
-def in_memory_model(model: LightFMRecommender) -> LoadedModel:
-    """A freshly fitted model in the shape :func:`load_model` gives its saved artifact.
+def _served(blend: Blend) -> dict:
+    """The blend's settings and the coefficients a scorer applies (``config.json``'s ``served``)."""
+    return blend.settings.to_json() | {
+        "knn_coefficient": blend.knn_coefficient,
+        "scale": blend.scale,
+        "knn_scale": blend.knn_scale,
+    }
 
-    The arrays, the popularity prior (the blend chosen on validation) and the mappings
-    are exactly what :func:`save_model` would write, so ranking it offline (``recsys
-    recommend``, benchmarks) gives what the nightly job gives for the saved model,
-    without writing files.  It has no artifact folder: :func:`restore_lightfm` (and so
-    scoring new products from features) needs a saved model.
+
+def in_memory_model(blend: Blend) -> LoadedModel:
+    """A freshly fitted blend in the shape :func:`load_model` gives its saved artifact.
+
+    The arrays, the popularity prior, the item neighbours and the mappings are exactly what
+    :func:`save_model` would write, so ranking it offline (``recsys recommend``, benchmarks)
+    gives what the nightly job gives for the saved model, without writing files.  It has no
+    artifact folder: :func:`restore_lightfm` (and so scoring new products from features)
+    needs a saved model.
     """
+    model = blend.lightfm
     if getattr(model, "data", None) is None:
         raise ValueError("the model is not fitted: fit it before ranking with it")
     user_vocabulary, item_vocabulary = _feature_vocabularies(model)
@@ -178,19 +218,24 @@ def in_memory_model(model: LightFMRecommender) -> LoadedModel:
         item_ids=np.asarray(model.data.item_ids, dtype=str),
         user_feature_names=user_vocabulary,
         item_feature_names=item_vocabulary,
-        config={},
+        config={"served": _served(blend)},
         checksum=IN_MEMORY,
+        neighbours=blend.neighbours,
+        knn_coefficient=blend.knn_coefficient,
+        half_life_days=blend.settings.half_life_days,
     )
 
 
-def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics: dict) -> str:
-    """Write ``model`` as an artifact in ``directory`` and return its checksum.
+def save_model(directory: Path, blend: Blend, config: dict, metrics: dict) -> str:
+    """Write ``blend`` as an artifact in ``directory`` and return its checksum.
 
     Writing is idempotent: a rerun of the same run id rewrites the same files.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    model = blend.lightfm
     _write_npz(directory / MODEL, _scoring_arrays(model))
+    _write_npz(directory / NEIGHBOURS, _csr_parts("neighbours", blend.neighbours))
     user_features, item_features = model.user_feature_matrix(), model.item_feature_matrix()
     _write_npz(
         directory / LIGHTFM,
@@ -208,7 +253,7 @@ def save_model(directory: Path, model: LightFMRecommender, config: dict, metrics
             "item_features": list(item_vocabulary),
         },
     )
-    _write_json(directory / CONFIG, config)
+    _write_json(directory / CONFIG, config | {"served": _served(blend)})
     _write_json(directory / METRICS, metrics)
     files = {name: sha256_file(directory / name) for name in (*MODEL_FILES, METRICS)}
     checksum = hashlib.sha256("".join(f"{files[n]}  {n}\n" for n in MODEL_FILES).encode()).hexdigest()
@@ -244,7 +289,7 @@ class ArtifactMismatch(ValueError):
 
 
 def load_model(directory: Path, expected_checksum: str | None = None) -> LoadedModel:
-    """A verified artifact's representations and mappings (no pickle anywhere).
+    """A verified artifact's representations, neighbours and mappings (no pickle anywhere).
 
     ``expected_checksum`` is the registry's ``ml.model_runs.artifact_checksum``: the
     manifest only proves the files agree with each other, so a model whose files and
@@ -263,8 +308,11 @@ def load_model(directory: Path, expected_checksum: str | None = None) -> LoadedM
             "ml.model_runs: the model was changed after it was evaluated; it is refused (retrain or restore it)"
         )
     mappings = json.loads((directory / MAPPINGS).read_text())
+    config = json.loads((directory / CONFIG).read_text())
     with np.load(directory / MODEL, allow_pickle=False) as arrays:
         parts = {name: arrays[name] for name in arrays.files}
+    with np.load(directory / NEIGHBOURS, allow_pickle=False) as arrays:
+        neighbours = _csr_from(arrays, "neighbours").astype(np.float32)
     return LoadedModel(
         path=directory,
         **parts,
@@ -272,8 +320,11 @@ def load_model(directory: Path, expected_checksum: str | None = None) -> LoadedM
         item_ids=np.asarray(mappings["item_ids"], dtype=str),
         user_feature_names=tuple(mappings["user_features"]),
         item_feature_names=tuple(mappings["item_features"]),
-        config=json.loads((directory / CONFIG).read_text()),
+        config=config,
         checksum=checksum,
+        neighbours=neighbours,
+        knn_coefficient=float(config["served"]["knn_coefficient"]),
+        half_life_days=float(config["served"]["half_life_days"]),
     )
 
 

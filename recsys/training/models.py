@@ -18,6 +18,7 @@ import copy
 import logging
 import os
 
+import numba as nb
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -56,6 +57,38 @@ def factor_scores(user_embeddings, user_biases, item_embeddings, item_biases, us
     return block.astype(np.float32, copy=False)
 
 
+def add_rows_product(
+    block: np.ndarray, rows: np.ndarray, left: sp.csr_matrix, right: sp.csr_matrix, coefficient: float = 1.0
+) -> None:
+    """``block += coefficient * (left[rows] @ right)`` in place (``block`` float32, C order).
+
+    Scattered by a compiled loop over each row's entries and their rows of ``right``: no
+    sparse product (whose symbolic pass and ``toarray`` cost more than the multiply-adds)
+    and no dense copy.  How item-item models score a user's history.
+    """
+    _add_rows_product(
+        block,
+        np.asarray(rows, np.int64),
+        left.indptr,
+        left.indices,
+        left.data.astype(np.float32, copy=False),
+        right.indptr,
+        right.indices,
+        right.data.astype(np.float32, copy=False),
+        np.float32(coefficient),
+    )
+
+
+@nb.njit(nogil=True, cache=True)
+def _add_rows_product(block, rows, l_ptr, l_idx, l_val, r_ptr, r_idx, r_val, coefficient):
+    for r in range(len(rows)):
+        row = rows[r]
+        for a in range(l_ptr[row], l_ptr[row + 1]):
+            middle, weight = l_idx[a], l_val[a] * coefficient
+            for b in range(r_ptr[middle], r_ptr[middle + 1]):
+                block[r, r_idx[b]] += weight * r_val[b]
+
+
 def user_counts(matrix: sp.spmatrix) -> np.ndarray:
     """Distinct users per item column."""
     return np.asarray((matrix > 0).sum(axis=0), dtype=np.float64).ravel()
@@ -67,7 +100,7 @@ def recent_popularity(data: TrainingData, days: int) -> np.ndarray:
     return np.bincount(recent["item_idx"].to_numpy(), minlength=data.shape[1]).astype(np.float64)
 
 
-def _tie_break(popularity: np.ndarray) -> np.ndarray:
+def tie_break(popularity: np.ndarray) -> np.ndarray:
     """All-time popularity squeezed into [0, 1): orders items only where scores tie."""
     return popularity / (popularity.max() + 1.0)
 
@@ -109,7 +142,7 @@ class SegmentPopularity(Recommender):
         )
         popularity = user_counts(data.interactions)
         self.segment_scores = (member @ (data.interactions > 0).astype(np.float64)).toarray()
-        self.fallback = _tie_break(popularity)
+        self.fallback = tie_break(popularity)
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
@@ -118,44 +151,67 @@ class SegmentPopularity(Recommender):
         return (block + self.fallback).astype(np.float32)
 
 
-class Trending(Recommender):
-    """Most popular items over the last ``days`` before the cutoff."""
-
-    name = "trending"
-
-    def __init__(self, days: int) -> None:
-        if days <= 0:
-            raise ValueError(f"trending needs a positive window, got {days} days")
-        self.days = days
-
-    def fit(self, data: TrainingData) -> Trending:
-        recent = recent_popularity(data, self.days)
-        self.item_scores = (recent + _tie_break(user_counts(data.interactions))).astype(np.float32)
-        return self
-
-    def score(self, user_rows: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(self.item_scores, (len(user_rows), len(self.item_scores))).copy()
-
-
 class ItemCooccurrence(Recommender):
-    """Item-to-item cosine similarity of co-occurrence; a user's score sums over their items."""
+    """Item-kNN: cosine similarity of co-occurrence, the ``neighbours`` largest per item kept;
+    a user's score sums over their items."""
 
     name = "item_cosine"
 
+    def __init__(self, neighbours: int = 200) -> None:
+        self.neighbours = neighbours
+
     def fit(self, data: TrainingData) -> ItemCooccurrence:
         self.user_items = (data.interactions > 0).astype(np.float32).tocsr()
-        cooccurrence = (self.user_items.T @ self.user_items).tocsr()
-        norms = np.sqrt(cooccurrence.diagonal())
-        inverse = sp.diags(np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32))
-        similarity = (inverse @ cooccurrence @ inverse).tolil()
-        similarity.setdiag(0)
-        self.similarity = similarity.tocsr()
-        self.fallback = _tie_break(user_counts(data.interactions)).astype(np.float32) * 1e-3
+        norms = np.sqrt(np.asarray(self.user_items.sum(axis=0)).ravel())  # binary: |i| = sqrt(count)
+        inverse = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
+        self.similarity = item_item_weights(
+            self.user_items.T.tocsr(), self.user_items, inverse, inverse, self.neighbours
+        )
+        self.fallback = tie_break(user_counts(data.interactions)).astype(np.float32) * 1e-3
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
-        block = (self.user_items[user_rows] @ self.similarity).toarray()
-        return (block + self.fallback).astype(np.float32)
+        block = np.tile(self.fallback, (len(user_rows), 1))
+        add_rows_product(block, user_rows, self.user_items, self.similarity)
+        return block
+
+
+def item_item_weights(
+    item_user: sp.csr_matrix,
+    user_item: sp.csr_matrix,
+    row_scale: np.ndarray,
+    column_scale: np.ndarray,
+    neighbours: int,
+) -> sp.csr_matrix:
+    """``(n_items, n_items)`` ``diag(row_scale) @ item_user @ user_item @ diag(column_scale)``
+    without its diagonal, the ``neighbours`` largest per row kept (item-kNN, RP3beta).
+
+    Built one block of item rows at a time, so neither the dense block nor the full product
+    (hundreds of millions of co-occurring pairs at 50,000 items) is ever held whole.
+    """
+    n_items = user_item.shape[1]
+    block = max(1, 20_000_000 // max(n_items, 1))
+    parts = []
+    for start in range(0, item_user.shape[0], block):
+        rows = np.arange(start, min(start + block, item_user.shape[0]))
+        dense = (item_user[rows] @ user_item).toarray().astype(np.float32)
+        dense *= row_scale[rows, None]
+        dense *= column_scale[None, :]
+        dense[rows - start, rows] = 0.0
+        parts.append(keep_largest(dense, neighbours))
+    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, n_items), dtype=np.float32)
+
+
+def keep_largest(dense: np.ndarray, k: int, *, by_magnitude: bool = False) -> sp.csr_matrix:
+    """``dense`` with all but the ``k`` largest entries of each row set to zero, as CSR."""
+    if k < dense.shape[1]:
+        key = np.abs(dense) if by_magnitude else dense
+        dropped = np.argpartition(-key, k, axis=1)[:, k:]
+        dense = dense.copy()
+        np.put_along_axis(dense, dropped, 0.0, axis=1)
+    matrix = sp.csr_matrix(dense)
+    matrix.eliminate_zeros()
+    return matrix
 
 
 class LightFMRecommender(Recommender):
@@ -183,7 +239,9 @@ class LightFMRecommender(Recommender):
         )
         self.epochs_trained = 0
         self.item_prior: np.ndarray | None = None
-        self._representations: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: ``representations()`` of the current weights, shared with every ``with_prior`` twin
+        #: (they share the weights): one computation per fit however many twins score.
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @property
     def fit_threads(self) -> int:
@@ -210,7 +268,7 @@ class LightFMRecommender(Recommender):
             num_threads=self.fit_threads,
         )
         self.epochs_trained += epochs
-        self._representations = None
+        self._cache.clear()
         self.item_prior = np.zeros(data.shape[1], dtype=np.float32) if self.item_prior is None else self.item_prior
         return self
 
@@ -233,16 +291,17 @@ class LightFMRecommender(Recommender):
 
     def representations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(user_embeddings, user_biases, item_embeddings, item_biases)`` of every entity."""
-        if self._representations is None:
+        if "representations" not in self._cache:
             user_biases, user_embeddings = self.model.get_user_representations(self.user_feature_matrix())
             item_biases, item_embeddings = self.model.get_item_representations(self.item_feature_matrix())
-            self._representations = (user_embeddings, user_biases, item_embeddings, item_biases)
-        return self._representations
+            self._cache["representations"] = (user_embeddings, user_biases, item_embeddings, item_biases)
+        return self._cache["representations"]
 
     def snapshot(self) -> LightFMRecommender:
         """An independent copy of the fitted state (training the original on leaves it as is)."""
         twin = self.with_prior(self.item_prior if self.item_prior is not None else np.zeros(0, np.float32))
         twin.model = copy.deepcopy(self.model)
+        twin._cache = {}
         return twin
 
     def with_prior(self, item_prior: np.ndarray, name: str | None = None) -> LightFMRecommender:
@@ -289,7 +348,9 @@ class Fixed(Recommender):
     """A model fitted elsewhere (a saved artifact: the champion) mapped onto new data.
 
     Users the saved model does not know get a constant row; items it does not know can
-    never be recommended by it.
+    never be recommended by it.  The neighbour part of a saved blend reads each user's
+    history from the new data (recency measured at the new data's cutoff), as the
+    nightly scorer does.
     """
 
     def __init__(self, name: str, loaded) -> None:
@@ -299,6 +360,16 @@ class Fixed(Recommender):
     def fit(self, data: TrainingData) -> Fixed:
         self.user_map = self.loaded.user_index(data.user_ids)
         self.item_map = self.loaded.item_index(data.item_ids)
+        self.history = None
+        if self.loaded.knn_coefficient:
+            from recsys.training.blend import history_weights
+
+            pairs = data.pairs[self.item_map[data.pairs["item_idx"].to_numpy()] >= 0]
+            weights = history_weights(pairs["last_ts"], data.cutoff, self.loaded.half_life_days)
+            self.history = sp.csr_matrix(
+                (weights, (pairs["user_idx"], self.item_map[pairs["item_idx"].to_numpy()])),
+                shape=(data.shape[0], len(self.loaded.item_ids)),
+            )
         return self
 
     def score(self, user_rows: np.ndarray) -> np.ndarray:
@@ -306,7 +377,8 @@ class Fixed(Recommender):
         known = rows >= 0
         block = np.zeros((len(user_rows), len(self.item_map)), dtype=np.float32)
         if known.any():
-            scores = self.loaded.score(rows[known])
+            history = None if self.history is None else self.history[user_rows[known]]
+            scores = self.loaded.score(rows[known], history)
             block[known] = scores[:, np.maximum(self.item_map, 0)]
         block[:, self.item_map < 0] = UNSCORABLE
         return block

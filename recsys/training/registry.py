@@ -47,12 +47,16 @@ def champion_gate(
     champion: Mapping[str, float] | None,
     popularity: Mapping[str, float],
     config: EvaluationConfig,
+    *,
+    baselines: Mapping[str, Mapping[str, float]] | None = None,
 ) -> GateDecision:
-    """Promote only a model that holds up against the champion and clearly beats popularity.
+    """Promote only a model that holds up against the champion and beats the baselines.
 
-    Both comparisons use NDCG@10 on the same test window and users: the candidate needs
-    at least ``champion - champion_tolerance`` and at least
-    ``popularity * (1 + min_lift_over_popularity)`` (and more than popularity at all).
+    Every comparison uses NDCG@10 on the same test window and users: the candidate needs
+    at least ``champion - champion_tolerance``, at least
+    ``popularity * (1 + min_lift_over_popularity)`` (and more than popularity at all), and
+    at least ``(1 + min_lift_over_baselines)`` times the best of ``baselines`` (the tuned
+    EASE, RP3beta and recent popularity).
     """
     score, floor = candidate[GATE_METRIC], popularity[GATE_METRIC]
     needed = floor * (1 + config.min_lift_over_popularity)
@@ -62,8 +66,19 @@ def champion_gate(
             f"{GATE_METRIC} {score:.4f} is not clearly above popularity's {floor:.4f} "
             f"(needs >= {needed:.4f}, lift {config.min_lift_over_popularity:.0%})",
         )
+    versus = ""
+    if baselines:
+        best = max(baselines, key=lambda name: baselines[name][GATE_METRIC])
+        best_score = baselines[best][GATE_METRIC]
+        if score < best_score * (1 + config.min_lift_over_baselines):
+            return GateDecision(
+                False,
+                f"{GATE_METRIC} {score:.4f} is below the best baseline, {best} {best_score:.4f} "
+                f"(needs lift {config.min_lift_over_baselines:.0%})",
+            )
+        versus = ", " + ", ".join(f"{name} {values[GATE_METRIC]:.4f}" for name, values in baselines.items())
     if champion is None:
-        return GateDecision(True, f"first champion: {GATE_METRIC} {score:.4f} vs popularity {floor:.4f}")
+        return GateDecision(True, f"first champion: {GATE_METRIC} {score:.4f} vs popularity {floor:.4f}{versus}")
     incumbent = champion[GATE_METRIC]
     if score < incumbent - config.champion_tolerance:
         return GateDecision(
@@ -74,7 +89,7 @@ def champion_gate(
     return GateDecision(
         True,
         f"{GATE_METRIC} {score:.4f} vs champion {incumbent:.4f} "
-        f"(tolerance {config.champion_tolerance}) and popularity {floor:.4f}",
+        f"(tolerance {config.champion_tolerance}) and popularity {floor:.4f}{versus}",
     )
 
 

@@ -1,8 +1,10 @@
 """The training report: one self-contained HTML page per run, plots embedded as PNG.
 
-Sections: the gate's decision, every model's metrics, model vs baselines, per-slice
-results, the validation curves that chose the epochs, how popular the recommended items
-are, and the metric history across runs.
+Sections: the gate's decision, how old the served model's data is (and its training
+fit and sanity check), every model's metrics, the served model against the tuned
+baselines (what validation chose for each), per-slice results, the validation curves
+that chose the epochs, the blend search, how popular the recommended items are, and
+the metric history across runs.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from markupsafe import Markup
 
 from recsys.training.evaluate import HEADLINE_METRICS, metrics_table
 
-FOCUS = ("lightfm_hybrid", "lightfm_cf", "popularity", "trending")
+FOCUS = ("blend", "lightfm_hybrid", "ease", "rp3beta", "recent_popularity", "popularity")
 _TEMPLATES = Environment(loader=PackageLoader("recsys.training"), autoescape=select_autoescape(["html.j2"]))
 
 
@@ -99,7 +101,7 @@ def plot_history(history: pd.DataFrame, metric: str = "ndcg@10") -> str:
     """``metric`` of the hybrid and popularity across runs (each run's own test window)."""
     history = history.assign(logical_date=pd.to_datetime(history["logical_date"])).sort_values("logical_date")
     figure, ax = plt.subplots(figsize=(7, 3.5))
-    for model in ("lightfm_hybrid", "popularity", "trending"):
+    for model in ("blend", "ease", "recent_popularity", "popularity"):
         values = history["metrics"].map(
             lambda m, model=model: (((m or {}).get("models") or {}).get(model) or {}).get("overall", {}).get(metric)
         )
@@ -112,24 +114,47 @@ def plot_history(history: pd.DataFrame, metric: str = "ndcg@10") -> str:
     return _png(figure)
 
 
-def render(run, *, title: str, decision_text: str, history: pd.DataFrame | None = None) -> str:
+def render(
+    run,
+    *,
+    title: str,
+    decision_text: str,
+    history: pd.DataFrame | None = None,
+    freshness: dict | None = None,
+) -> str:
     """The HTML page of one evaluation run (:class:`recsys.training.train.EvaluationRun`).
 
     Text is escaped by the template; tables and plots are HTML this module made.
     """
     table = metrics_table(run.evaluations)
     headline = table[[c for c in HEADLINE_METRICS if c in table]]
+    baselines = pd.DataFrame(
+        {
+            "chosen on validation": {b.name: str(b.chosen) for b in run.baselines},
+            "validation ndcg@10 per setting": {
+                b.name: ", ".join(f"{k}: {v:.4f}" for k, v in b.validation.items()) for b in run.baselines
+            },
+        }
+    )
+    search = pd.DataFrame(run.served.search.trials)
     return _TEMPLATES.get_template("report.html.j2").render(
         title=title,
         decision_text=decision_text,
         split=str(run.split.describe()),
-        hybrid=run.hybrid,
-        blend_scores=str({k: round(v, 4) for k, v in run.hybrid.blend_scores.items()}),
+        served=run.served.choice.to_json(),
+        validation_score=f"{run.served.search.score:.4f}",
+        freshness=freshness,
+        ease_note=run.ease_note,
         headline_table=Markup(headline.to_html(float_format="%.4f")),
+        baselines_table=Markup(baselines.to_html()),
+        search_table=Markup(search.to_html(float_format="%.4f", index=False)) if len(search) else None,
         models_plot=Markup(plot_models(table)),
         slices_plot=Markup(plot_slices(run.evaluations)),
         validation_plot=Markup(
-            plot_validation({"lightfm_hybrid": run.hybrid.history, "lightfm_cf": run.collaborative.history})
+            plot_validation(
+                {"lightfm_hybrid": run.served.history}
+                | ({"lightfm_cf": run.collaborative.history} if run.collaborative else {})
+            )
         ),
         popularity_plot=Markup(
             plot_popularity(run.evaluations, np.asarray((run.data.interactions > 0).sum(axis=0)).ravel())
@@ -142,9 +167,17 @@ def render(run, *, title: str, decision_text: str, history: pd.DataFrame | None 
     )
 
 
-def write_report(path: Path, run, *, title: str, decision_text: str, history: pd.DataFrame | None = None) -> Path:
+def write_report(
+    path: Path,
+    run,
+    *,
+    title: str,
+    decision_text: str,
+    history: pd.DataFrame | None = None,
+    freshness: dict | None = None,
+) -> Path:
     """Write :func:`render`'s page to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(run, title=title, decision_text=decision_text, history=history))
+    path.write_text(render(run, title=title, decision_text=decision_text, history=history, freshness=freshness))
     return path
