@@ -57,7 +57,11 @@ def build_plan(url: str, settings: Settings, context_date: dt.date, model_versio
     )
     unseen = scoring.items is not None and bool((~scoring.items["item_id"].astype(str).isin(model.item_ids)).any())
     setup = recommend.ScoringSetup(
-        as_of=context_date, k=settings.recs.k, context=settings.context, rules=rules.shop_rules(settings)
+        as_of=context_date,
+        k=settings.recs.k,
+        context=settings.context,
+        rules=rules.shop_rules(settings),
+        stock=settings.stock,
     )
     return recommend.plan_recommendations(
         model,

@@ -70,6 +70,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "model_version",
         "context_date",
         "generated_at",
+        "stock_factor",
     ),
     "similar_items": ("run_id", "product_id", "rank", "similar_product_id", "score"),
     "popular_items": ("run_id", "segment", "country", "rank", "product_id", "score"),

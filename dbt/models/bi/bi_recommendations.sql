@@ -44,6 +44,7 @@ final as (
         recommendations.country_factor,
         recommendations.recent_factor,
         recommendations.promotion_factor,
+        recommendations.stock_factor,
         recommendations.reason_code,
         recommendations.reason_ref,
         recommendations.source,

@@ -58,8 +58,14 @@ create table if not exists recs._user_recommendations_template (
     source text not null,
     model_version text,
     context_date date not null,
-    generated_at timestamptz not null
+    generated_at timestamptz not null,
+    stock_factor double precision not null default 0
 );
+
+-- Templates from before the stock demotion get its column (last, so a run's view keeps the
+-- column order of the runs before it).
+alter table recs._user_recommendations_template
+    add column if not exists stock_factor double precision not null default 0;
 
 create table if not exists recs._similar_items_template (
     run_id text not null,
