@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "publish_cmd",
     "export_cmd",
     "pipeline_cmd",
+    "segments_cmd",
 )
 
 for _name in COMMAND_MODULES:

@@ -1,6 +1,6 @@
 -- The behavioural segments of the run date (the latest recsys.segments fit on or before
 -- it): one row per segment with its name and description in words, size, the fit's k,
--- silhouette and night-to-night stability, and the centroid's RFM figures.
+-- silhouette and night-to-night stability, and the members' mean recency, orders and spend.
 with
 
 fit as (
@@ -23,9 +23,9 @@ final as (
         centroids.description,
         centroids.customers,
         centroids.customers::double precision / sum(centroids.customers) over () as customer_share,
-        (centroids.centroid ->> 'recency_days')::double precision as centroid_recency_days,
-        (centroids.centroid ->> 'frequency')::double precision as centroid_frequency,
-        (centroids.centroid ->> 'monetary')::double precision as centroid_monetary,
+        (centroids.profile ->> 'recency_days')::double precision as mean_recency_days,
+        (centroids.profile ->> 'frequency')::double precision as mean_orders,
+        (centroids.profile ->> 'monetary')::double precision as mean_revenue,
         fit.fit_date,
         fit.k,
         fit.silhouette,

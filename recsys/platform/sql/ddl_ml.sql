@@ -43,7 +43,8 @@ create table if not exists ml.behaviour_segment_centroids (
     name text not null,
     description text not null,
     customers bigint not null,
-    centroid jsonb not null,
+    centre jsonb not null,
+    profile jsonb not null,
     primary key (fit_date, segment)
 );
 
