@@ -174,7 +174,7 @@ class Build:
     def run(self, command=("build",), as_of_date=AS_OF, full_refresh=False) -> dbt_runner.DbtResult:
         return dbt_runner.run_dbt(
             self.settings,
-            self.url,
+            warehouse.component_url(self.settings, "transformer"),
             command,
             as_of_date=as_of_date,
             full_refresh=full_refresh,
@@ -203,7 +203,12 @@ def build(warehouse_db, tmp_path_factory) -> Build:
     tmp = tmp_path_factory.mktemp("dbt")
     settings = Settings(home=REPO, warehouse_url=warehouse_db)
     result = dbt_runner.run_dbt(
-        settings, warehouse_db, ("build",), as_of_date=AS_OF, profiles_dir=tmp / "profiles", target_path=tmp / "target"
+        settings,
+        warehouse.component_url(settings, "transformer"),  # as the nightly build connects
+        ("build",),
+        as_of_date=AS_OF,
+        profiles_dir=tmp / "profiles",
+        target_path=tmp / "target",
     )
     print(f"\ndbt build of the fixture: {result.elapsed:.1f} s, {result.summary()}")
     return Build(warehouse_db, settings, tmp / "profiles", tmp / "target", result)

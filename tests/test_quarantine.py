@@ -17,7 +17,7 @@ from conftest import REPO
 
 from recsys.ingest import quarantine
 from recsys.ingest.landing import load_landing
-from recsys.platform import dbt_runner, warehouse
+from recsys.platform import dbt_runner, roles, warehouse
 from recsys.platform.settings import Settings
 from recsys_expectations import DataQualityError
 from recsys_expectations.gates import raw_gate
@@ -57,7 +57,7 @@ def admitted_rows(settings: Settings, url: str, batch_id: int) -> int:
     """Rows of a batch that dbt's staging model reads (built for real, as the nightly build does)."""
     dbt_runner.run_dbt(
         settings,
-        url,
+        roles.role_url(url, "transformer", settings),
         ("run",),
         select=["stg_shop__load_batches", "stg_shop__events"],
         target_path=settings.data_dir / "dbt_target",

@@ -136,6 +136,11 @@ def test_dbt_builds_whatever_the_gate_admitted(state, tmp_path):
     assert admitted > 0, "some generated files pass the gate"
     settings_ = Settings(home=REPO, warehouse_url=url, data_root=tmp_path / "data")
     result = dbt_runner.run_dbt(
-        settings_, url, ("build",), as_of_date=DAY, target_path=tmp_path / "target", check=False
+        settings_,
+        warehouse.component_url(settings_, "transformer"),
+        ("build",),
+        as_of_date=DAY,
+        target_path=tmp_path / "target",
+        check=False,
     )
     assert result.success, dbt_runner.describe_failure(result)

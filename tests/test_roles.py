@@ -156,3 +156,27 @@ def test_the_loader_and_the_gate_do_their_jobs_as_their_roles(private, tmp_path)
         assert conn.execute("select count(*) from raw.events").fetchone() == (1,)
     with psycopg.connect(as_role["transformer"], autocommit=True) as conn:
         assert conn.execute("select count(*) from raw.events").fetchone() == (1,)
+
+
+def test_a_warehouse_from_before_the_roles_is_handed_to_them(warehouse_db):
+    """Tables an older version created as the admin pass to their schema's owner at init,
+    so the roles can alter what they write and dbt can replace what it built."""
+    with psycopg.connect(warehouse_db, autocommit=True) as conn:
+        conn.execute("reset role")
+        conn.execute("create table marts.old_mart (x int)")
+        conn.execute("create view bi.old_view as select x from marts.old_mart")
+        conn.execute("alter table dq.validation_results owner to current_user")
+    warehouse.ensure_schemas(warehouse_db)
+    with psycopg.connect(warehouse_db) as conn:
+        owners = dict(
+            conn.execute(
+                "select c.oid::regclass::text, pg_get_userbyid(c.relowner) from pg_class c"
+                " where c.oid in ('marts.old_mart'::regclass, 'bi.old_view'::regclass,"
+                " 'dq.validation_results'::regclass)"
+            ).fetchall()
+        )
+    assert owners == {
+        "marts.old_mart": "recsys_transformer",
+        "bi.old_view": "recsys_transformer",
+        "dq.validation_results": "recsys_quality",
+    }

@@ -191,7 +191,9 @@
 {% macro analyze_if_new() -%}
     do $$
     begin
-        if not exists (select 1 from pg_statistic where starelid = '{{ this }}'::regclass) then
+        if not exists (
+            select 1 from pg_stats where schemaname = '{{ this.schema }}' and tablename = '{{ this.identifier }}'
+        ) then
             analyze {{ this }};
         end if;
     end

@@ -212,7 +212,5 @@ def _acting_as(conn: psycopg.Connection, component: str | None) -> Iterator[None
         yield
         return
     conn.execute(sql.SQL("set local role {}").format(sql.Identifier(roles.role_name(component))))
-    try:
-        yield
-    finally:
-        conn.execute("reset role")
+    yield  # on an error the transaction is aborted and rolls back, role setting included
+    conn.execute("reset role")

@@ -22,3 +22,27 @@ alter schema recs owner to recsys_publisher;
 
 -- Nobody but the owners creates objects in the public schema.
 revoke create on schema public from public;
+
+-- Tables, views and materialized views created before the roles existed pass to their
+-- schema's owner (sequences of identity columns follow their table).
+do $$
+declare
+    item record;
+begin
+    for item in
+        select c.oid::regclass as relation, c.relkind, n.nspowner::regrole as owner
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname in ('raw', 'staging', 'intermediate', 'marts', 'bi', 'crm', 'dq', 'ml', 'recs')
+          and c.relkind in ('r', 'p', 'v', 'm', 'f')
+          and c.relowner <> n.nspowner
+    loop
+        execute format(
+            'alter %s %s owner to %I',
+            case item.relkind when 'v' then 'view' when 'm' then 'materialized view'
+                when 'f' then 'foreign table' else 'table' end,
+            item.relation, item.owner
+        );
+    end loop;
+end
+$$;
