@@ -40,15 +40,16 @@ def register(app: typer.Typer) -> None:
         Console().print(table)
         if rebuild:
             from recsys.platform import dbt_runner
+            from recsys.segments.store import DBT_REBUILD
 
             built = dbt_runner.run_dbt(
                 settings,
                 warehouse.component_url(settings, "transformer"),
                 ("build",),
                 as_of_date=date.date(),
-                select=["dim_customers+"],
+                select=DBT_REBUILD,
             )
-            typer.echo(f"dbt build --select dim_customers+: {built.summary()}")
+            typer.echo(f"dbt build --select {' '.join(DBT_REBUILD)}: {built.summary()}")
 
     @segments.command("fits")
     def fits() -> None:

@@ -117,6 +117,7 @@ def fit_scaling(profiles: Profiles, weights: dict[str, float]) -> Scaling:
     values = transformed(profiles, columns)
     offset = values.mean(axis=0)
     spread = values.std(axis=0)
+    spread[spread < 1e-9] = 0.0  # a constant column (rounding leaves ~1e-16) carries no information
     scale = np.ones(len(columns))
     views = [profiles.view_of(c) for c in columns]
     for view in VIEWS:
@@ -125,7 +126,7 @@ def fit_scaling(profiles: Profiles, weights: dict[str, float]) -> Scaling:
             continue
         if view == "rfm":
             within = np.where(spread[members] > 0, spread[members], 1.0)  # z-scores: unit variance each
-            total = float(members.sum())
+            total = float((spread[members] > 0).sum())  # a constant column adds nothing
         else:
             within = np.ones(members.sum())  # shares keep their relative scale
             total = float((spread[members] ** 2).sum())

@@ -27,6 +27,10 @@ from recsys.segments.features import Profiles, profiles
 log = logging.getLogger(__name__)
 _sql = SqlFiles(__name__)
 
+#: dbt selection of the models that read a fit (``dim_customers`` and everything below it,
+#: ``dim_behaviour_segments``): rebuilt after :func:`fit_night` so they carry tonight's fit.
+DBT_REBUILD = ("source:ml+",)
+
 MIX_TYPES = {
     "customer_id": pa.string(),
     "dimension": pa.string(),

@@ -2,7 +2,7 @@
 
 The fit reads what dbt just built (``int_customer_mix``, ``int_customer_activity``), so it
 runs after the dbt task group; ``marts.dim_customers`` and the marts below it are then
-rebuilt (``dbt build --select dim_customers+``) to carry tonight's segments instead of
+rebuilt (``dbt build --select source:ml+``) to carry tonight's segments instead of
 yesterday's.
 """
 
@@ -27,9 +27,10 @@ def fit_behaviour_segments(business_date: str) -> dict:
 
 @task
 def rebuild_segmented_marts(business_date: str) -> dict:
-    """``dbt build --select dim_customers+`` as of the business date, as the transformer."""
+    """``dbt build`` of the models that read the fit (``dim_customers+``) as the transformer."""
     from recsys.platform import dbt_runner
     from recsys.platform.settings import get_settings
+    from recsys.segments.store import DBT_REBUILD
 
     settings = get_settings()
     result = dbt_runner.run_dbt(
@@ -37,7 +38,7 @@ def rebuild_segmented_marts(business_date: str) -> dict:
         warehouse_url("transformer"),
         ("build",),
         as_of_date=dt.date.fromisoformat(business_date),
-        select=["dim_customers+"],
+        select=DBT_REBUILD,
         target_path=settings.data_dir / "dbt_target_segments",  # cosmos keeps reading dbt/target
     )
     return result.summary()
