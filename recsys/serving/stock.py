@@ -20,7 +20,7 @@ def cover_factor(days_of_cover, demote_cover_days: float, max_log: float) -> np.
     if demote_cover_days <= 0:
         raise ValueError(f"demote_cover_days must be positive, got {demote_cover_days}")
     cover = pd.to_numeric(pd.Series(days_of_cover, dtype=object), errors="coerce").to_numpy(dtype=float)
-    ratio = np.minimum(np.where(np.isnan(cover), 1.0, cover) / demote_cover_days, 1.0)
+    ratio = np.minimum(np.where(np.isnan(cover), 1.0, cover / demote_cover_days), 1.0)
     with np.errstate(divide="ignore"):
         factor = np.log(np.maximum(ratio, 0.0))
     return np.maximum(factor, -max_log).astype(np.float32)
