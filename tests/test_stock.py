@@ -55,9 +55,7 @@ def test_a_product_running_low_drops_in_the_lists_and_says_why():
     off = recommend.recommend_for_users(
         model,
         recommend.ScoringInputs(users, low, history),
-        recommend.ScoringSetup(
-            dt.date(2011, 11, 28), 10, ZERO, NEUTRAL_RULES, StockConfig(demote_weight=0.0)
-        ),
+        recommend.ScoringSetup(dt.date(2011, 11, 28), 10, ZERO, NEUTRAL_RULES, StockConfig(demote_weight=0.0)),
     )
     assert (off["stock_factor"] == 0).all() and (off["item_id"] == top).sum() == (before["item_id"] == top).sum()
 
@@ -181,7 +179,7 @@ def test_the_scoring_reads_the_cover(warehouse_db, stock_nights):
 class _Hook(http.server.BaseHTTPRequestHandler):
     received: list[dict] = []
 
-    def do_POST(self):  # noqa: N802 (http.server's name)
+    def do_POST(self):
         length = int(self.headers["Content-Length"])
         _Hook.received.append(json.loads(self.rfile.read(length)))
         self.send_response(204)
@@ -201,7 +199,13 @@ def test_the_notifier_logs_the_alerts_and_posts_them_to_a_webhook(
     monkeypatch.setenv(
         "AIRFLOW_CONN_WAREHOUSE",
         json.dumps(
-            {"conn_type": "postgres", "host": parts.host, "port": parts.port, "login": parts.user, "schema": parts.dbname}
+            {
+                "conn_type": "postgres",
+                "host": parts.host,
+                "port": parts.port,
+                "login": parts.user,
+                "schema": parts.dbname,
+            }
         ),
     )
     server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
