@@ -202,6 +202,23 @@ def raw_batch(request: SuiteRequest) -> QueryBatch:
     return QueryBatch(render("raw_batch_by_date.sql", {"table": request.table}, logical_date=request.logical_date))
 
 
+def raw_batch_checks(
+    request: SuiteRequest, spec: raw.SourceSpec, rows: Iterable[Check], key: str | None = None
+) -> tuple[BatchChecks, ...]:
+    """A raw suite: the table has its contract's columns and types, the batch is not empty,
+    the source's own row checks, and no two rows share ``key`` when the source has one."""
+    batch = raw_batch(request)
+    checks = (
+        schema_checks(request.table, contract_columns(spec)),
+        BatchChecks(
+            "batch",
+            batch,
+            (warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"), *rows),
+        ),
+    )
+    return checks + ((BatchChecks("keys", batch, (unique_key(key),)),) if key else ())
+
+
 def banded(expectation_type, band, **kwargs) -> Check:
     """An expectation bounded by a learnt :class:`~recsys_expectations.bands.Band`, at the band's
     severity (a warning while history is too short)."""

@@ -10,6 +10,7 @@ from conftest import REPO
 
 from recsys.contracts import dbt_sources, marts, raw
 from recsys.platform import warehouse
+from recsys_expectations.checks import contract_columns
 from recsys_expectations.suites import suite_module
 
 
@@ -54,8 +55,11 @@ def test_the_marts_rfm_segments_are_the_contracts():
 
 @pytest.mark.parametrize("spec", list(raw.SOURCES.values()), ids=list(raw.SOURCES))
 def test_the_raw_suites_check_the_contracts_columns(spec):
-    columns = suite_module(f"raw_{spec.name}").COLUMNS
-    assert list(columns) == [c.name for c in spec.columns] + (
+    suite = suite_module(f"raw_{spec.name}")
+    source, table = suite.SOURCE, suite.TABLE
+    assert source is spec
+    assert table == f"raw.{spec.table}"
+    assert list(contract_columns(spec)) == [c.name for c in spec.columns] + (
         [spec.attributes_column] if spec.attributes_column else []
     ) + [name for name, _, _ in raw.BATCH_COLUMNS]
 

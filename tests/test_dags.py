@@ -45,6 +45,8 @@ EXPECTED_TASKS = {
         "check_and_swap",
         "announce_published",
     },
+    "crm_campaigns": {"resolve_business_date", "plan_campaigns", "deliver_campaign"},
+    "crm_results": {"resolve_business_date", "measure_campaigns", "campaign_report"},
 }
 
 
@@ -122,6 +124,8 @@ def test_assets_chain_the_dags(dagbag):
     assert "raw_shop_data" in str(dagbag.dags["warehouse_build"].timetable.asset_condition)
     assert "warehouse_marts" in str(dagbag.dags["recsys_training"].timetable.asset_condition)
     assert "champion_model" in str(dagbag.dags["recs_publish"].timetable.asset_condition)
+    assert "published_recommendations" in str(dagbag.dags["crm_campaigns"].timetable.asset_condition)
+    assert "warehouse_marts" in str(dagbag.dags["crm_results"].timetable.asset_condition)
 
 
 def test_gates_come_before_what_they_protect(dagbag):

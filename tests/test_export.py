@@ -63,7 +63,8 @@ def shop(warehouse_db) -> str:
         conn.execute(
             "create table crm.crm_contacts as select 'c' || lpad(g::text, 5, '0') as customer_id,"
             " case when g %% 2 = 0 then 'u' || g || '@example.org' end as email, 'UK' as country,"
-            " case when g %% 3 = 0 then 'champions' else 'loyal' end as rfm_segment from generate_series(0, %s) g",
+            " case when g %% 3 = 0 then 'champions' else 'loyal' end as rfm_segment,"
+            " true as marketing_consent, false as is_suppressed from generate_series(0, %s) g",
             (N_CUSTOMERS - 1,),
         )
         conn.execute("insert into marts.dim_customers select customer_id, rfm_segment from crm.crm_contacts")
@@ -112,7 +113,8 @@ def test_reruns_are_byte_identical_and_the_manifest_checks_them(shop, tmp_path, 
         assert (first.parent / name).read_bytes() == (second.parent / name).read_bytes()
         assert export_files.sha256_of(first.parent / name) == entry["sha256"]
     assert manifest["counts"]["audience"] == N_CUSTOMERS
-    assert manifest["counts"]["sent"] + manifest["counts"]["holdout"] == N_CUSTOMERS
+    counts = manifest["counts"]
+    assert counts["sent"] + counts["holdout"] + counts["global_control"] == N_CUSTOMERS
     wide = read(first.parent, "send_wide", fmt)
     assert len(wide) == manifest["counts"]["sent"] == manifest["files"][f"send_wide.{fmt}"]["rows"]
 
@@ -135,8 +137,9 @@ def test_wide_and_long_layouts_and_the_catalogue_feed(shop, tmp_path):
 
 def test_holdout_is_close_to_the_share_stable_across_runs_and_left_out(shop, tmp_path):
     manifest = json.loads(export(shop, CONFIG, "spring", tmp_path / "1").read_text())
-    holdout = manifest["counts"]["holdout"]
-    assert abs(holdout - 0.1 * N_CUSTOMERS) < 4 * np.sqrt(N_CUSTOMERS * 0.1 * 0.9)
+    holdout = manifest["counts"]["holdout"] + manifest["counts"]["global_control"]
+    expected = 1 - 0.9 * 0.95  # the campaign's holdout of those outside the 5 % global control
+    assert abs(holdout - expected * N_CUSTOMERS) < 4 * np.sqrt(N_CUSTOMERS * expected * (1 - expected))
     with warehouse.connect(shop) as conn:
         members = conn.execute(
             "select customer_id, in_holdout from recs.campaign_audiences where campaign = 'spring' order by customer_id"
@@ -200,7 +203,10 @@ def test_a_failed_export_keeps_the_recorded_audience(shop, tmp_path, monkeypatch
     recorded = audience()
     ids = [row[0] for row in recorded]
     assert [row[2] for row in recorded] == exports.holdout_bucket(ids, "atomic").tolist()
-    assert [row[1] for row in recorded] == (exports.holdout_bucket(ids, "atomic") < CONFIG.holdout_share).tolist()
+    held = (exports.holdout_bucket(ids, "atomic") < CONFIG.holdout_share) | (
+        exports.holdout_bucket(ids, exports.GLOBAL_CONTROL_SALT) < exports.GLOBAL_CONTROL_SHARE
+    )
+    assert [row[1] for row in recorded] == held.tolist()
     layout, calls = exports.wide_layout, []
 
     def failing(long, k):

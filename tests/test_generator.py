@@ -28,7 +28,8 @@ DAILY_DAYS = 3
 HEADERS = {
     "events": "event_id,customer_id,session_id,event_type,product_id,event_ts,price,rating",
     "products": "product_id,title,category,brand,price,stock_level,created_at,description,image_url,product_url,is_active",
-    "customers": "customer_id,country,signup_date,email,age_band",
+    "customers": "customer_id,country,signup_date,email,marketing_consent,age_band",
+    "suppressions": "customer_id,email,reason,suppressed_at,source",
 }
 CONSUMABLES = {c.name for c in CATEGORIES if c.consumable}
 

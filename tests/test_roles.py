@@ -121,6 +121,37 @@ def test_the_crm_role_reads_recs_and_crm_writes_only_audiences(private):
     _refused(crm, "create table recs.scratch (x int)")
 
 
+def test_the_crm_role_records_campaigns_and_bi_reads_none_of_it(private):
+    _, _, as_role, info = private
+    crm = as_role["crm"]
+    with psycopg.connect(crm, autocommit=True) as conn:
+        conn.execute(
+            "insert into recs.campaign_items (campaign, send_date, customer_id, rank, product_id)"
+            " values ('spring', '2011-11-29', 'c1', 1, 'p1')"
+        )
+        conn.execute(
+            "insert into recs.campaign_deliveries (campaign, send_date, run_id, layout, tool_campaign_name,"
+            " destination, location, attribution_days, holdout_share, counts, definition, manifest_sha256)"
+            " values ('spring', '2011-11-29', %s, 'braze', 'spring_2011-11-29', 'outbox', '/x', 7, 0.1, '{}', '{}', 'x')",
+            (info.run_id,),
+        )
+        conn.execute(
+            "insert into recs.campaign_log (campaign, send_date, action, reason) values ('spring', '2011-11-29', 'skipped', 'x')"
+        )
+        conn.execute(
+            "insert into recs.campaign_results (campaign, send_date, metric, comparison, n_treatment, n_control,"
+            " confidence_level, srm_flag, window_closed, as_of_date)"
+            " values ('spring', '2011-11-29', 'conversion', 'holdout', 1, 1, 0.95, false, false, '2011-12-05')"
+        )
+        for table in ("campaign_items", "campaign_deliveries", "campaign_results"):
+            conn.execute(f"delete from recs.{table} where campaign = 'spring'")
+    _refused(crm, "delete from recs.campaign_log")
+    _refused(crm, "update recs.campaign_results set effect = 1")
+    _refused(as_role["bi"], "select * from recs.campaign_results")
+    _refused(as_role["bi"], "select * from recs.campaign_audiences")
+    _refused(as_role["publisher"], "select * from crm.crm_contacts")
+
+
 def test_each_pipeline_role_writes_its_own_schema_only(private):
     _, _, as_role, _ = private
     _refused(as_role["loader"], "select * from marts.dim_customers")

@@ -12,6 +12,9 @@ SUITES = (
     "raw_order_lines",
     "raw_products",
     "raw_customers",
+    "raw_suppressions",
+    "raw_braze_events",
+    "raw_klaviyo_events",
     "marts_fct_events",
     "marts_fct_interactions_daily",
     "marts_dim_customers",
@@ -22,7 +25,7 @@ SUITES = (
 
 #: The gates of the pipeline and the suites each runs.
 STAGES = {
-    "raw": ("raw_events", "raw_order_lines", "raw_products", "raw_customers"),
+    "raw": tuple(s for s in SUITES if s.startswith("raw_")),
     "marts": ("marts_dim_customers", "marts_dim_products", "marts_fct_events", "marts_fct_interactions_daily"),
     "model_inputs": ("model_inputs",),
     "recommendations": ("recommendations",),

@@ -9,23 +9,18 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
-    contract_columns,
     error,
     not_null,
-    raw_batch,
-    schema_checks,
-    unique_key,
-    warning,
+    raw_batch_checks,
 )
 
 TABLE = "raw.customers"
-COLUMNS = contract_columns(raw.CUSTOMERS)
+SOURCE = raw.CUSTOMERS
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     """Schema, one row per customer, sign-up dates between the opening and the run."""
     rows = (
-        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("customer_id"),
         error(
             gxe.ExpectColumnValuesToBeBetween(
@@ -33,9 +28,4 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
             )
         ),
     )
-    batch = raw_batch(request)
-    return (
-        schema_checks(request.table, COLUMNS),
-        BatchChecks("batch", batch, rows),
-        BatchChecks("keys", batch, (unique_key("customer_id"),)),
-    )
+    return raw_batch_checks(request, SOURCE, rows, key="customer_id")

@@ -9,18 +9,14 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
-    contract_columns,
     error,
     not_null,
-    raw_batch,
-    schema_checks,
+    raw_batch_checks,
     timestamp_window,
-    unique_key,
-    warning,
 )
 
 TABLE = "raw.events"
-COLUMNS = contract_columns(raw.EVENTS)
+SOURCE = raw.EVENTS
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
@@ -28,7 +24,6 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     cfg = request.config
     start, end = timestamp_window(request)
     rows = (
-        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("event_id", "product_id", "event_type", "event_ts"),
         error(
             gxe.ExpectColumnValuesToNotBeNull(column="customer_id", mostly=cfg.customer_id_mostly),
@@ -42,9 +37,4 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
         error(gxe.ExpectColumnValuesToBeBetween(column="rating", min_value=1, max_value=5)),
     )
-    batch = raw_batch(request)
-    return (
-        schema_checks(request.table, COLUMNS),
-        BatchChecks("batch", batch, rows),
-        BatchChecks("keys", batch, (unique_key("event_id"),)),
-    )
+    return raw_batch_checks(request, SOURCE, rows, key="event_id")

@@ -9,17 +9,15 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
-    contract_columns,
     error,
     not_null,
-    raw_batch,
-    schema_checks,
+    raw_batch_checks,
     timestamp_window,
     warning,
 )
 
 TABLE = "raw.order_lines"
-COLUMNS = contract_columns(raw.ORDER_LINES)
+SOURCE = raw.ORDER_LINES
 #: An order line is the same line when these agree (the customer and time follow the invoice).
 LINE_KEY = ["invoice_no", "product_id", "quantity", "unit_price"]
 
@@ -33,7 +31,6 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     cfg = request.config
     start, end = timestamp_window(request)
     rows = (
-        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("invoice_no", "product_id", "quantity", "invoice_ts"),
         error(
             gxe.ExpectColumnValuesToBeBetween(
@@ -54,4 +51,4 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         warning(gxe.ExpectCompoundColumnsToBeUnique(column_list=LINE_KEY), note="the source repeats ~1% of lines"),
         error(gxe.ExpectCompoundColumnsToBeUnique(column_list=LINE_KEY, mostly=cfg.duplicate_lines_mostly)),
     )
-    return (schema_checks(request.table, COLUMNS), BatchChecks("batch", raw_batch(request), rows))
+    return raw_batch_checks(request, SOURCE, rows)

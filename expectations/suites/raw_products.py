@@ -9,18 +9,15 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
-    contract_columns,
     error,
     not_null,
-    raw_batch,
-    schema_checks,
+    raw_batch_checks,
     timestamp_window,
-    unique_key,
     warning,
 )
 
 TABLE = "raw.products"
-COLUMNS = contract_columns(raw.PRODUCTS)
+SOURCE = raw.PRODUCTS
 
 
 def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
@@ -28,16 +25,10 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
     cfg = request.config
     start, end = timestamp_window(request)
     rows = (
-        warning(gxe.ExpectTableRowCountToBeBetween(min_value=1), note="an empty batch loads nothing"),
         *not_null("product_id"),
         error(gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, max_value=cfg.max_price)),
         error(gxe.ExpectColumnValuesToBeBetween(column="stock_level", min_value=0)),
         error(gxe.ExpectColumnValuesToBeBetween(column="created_at", min_value=start, max_value=end)),
         warning(gxe.ExpectColumnValuesToNotBeNull(column="title", mostly=0.99)),
     )
-    batch = raw_batch(request)
-    return (
-        schema_checks(request.table, COLUMNS),
-        BatchChecks("batch", batch, rows),
-        BatchChecks("keys", batch, (unique_key("product_id"),)),
-    )
+    return raw_batch_checks(request, SOURCE, rows, key="product_id")

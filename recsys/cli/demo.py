@@ -147,4 +147,8 @@ def run_demo(
     for dag_id in NIGHTLY_DAGS:
         progress(f"{dag_id} {dates[-1]}")
         timer.run(dag_id, run_dag, settings, url, dag_id, dates[-1], log_dir)
+    if dataset == "generated":  # CRM campaigns: sent, simulated responses loaded, uplift measured (issue 12)
+        from recsys.cli.campaign_demo import run_campaigns
+
+        timer.run("crm campaigns", run_campaigns, settings, url, dates[-1], size, log_dir, run_dag, progress)
     return timer

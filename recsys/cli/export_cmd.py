@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
         holdout_share: float = typer.Option(None, help="Share held out (default RECSYS_RECS__HOLDOUT_SHARE)."),
         run_id: str = typer.Option(None, help="Export a kept run instead of the current one."),
     ) -> None:
-        """Write send files (wide and long), the catalogue feed and a manifest; record the audience."""
+        """Write send files (wide and long), the catalogue feed and a manifest; record the audience.
+
+        Only consenting, unsuppressed customers outside the global control group are sent."""
         settings = get_settings()
         if audience_sql and audience_sql.endswith(".sql") and Path(audience_sql).exists():
             audience_sql = Path(audience_sql).read_text()
@@ -45,5 +47,7 @@ def register(app: typer.Typer) -> None:
             run_id=run_id,
             email_hash_key=key.get_secret_value() if key else None,
             audience_url=warehouse.component_url(settings, "bi"),
+            control_share=settings.campaigns.global_control_share,
+            control_salt=settings.campaigns.global_control_salt,
         )
         console.print(f"campaign files and manifest in {manifest.parent}")

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "model_cmd",
     "publish_cmd",
     "export_cmd",
+    "campaign_cmd",
     "pipeline_cmd",
     "segments_cmd",
     "bi_cmd",

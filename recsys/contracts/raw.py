@@ -76,6 +76,7 @@ class RawType:
 TEXT = RawType("text", "text", max_length=TEXT_MAX_LENGTH)
 SMALLINT = RawType("smallint", "integer", certain=r"^[+-]?\d{1,4}$")
 INTEGER = RawType("integer", "integer", certain=r"^[+-]?\d{1,9}$")
+BIGINT = RawType("bigint", "integer", certain=r"^[+-]?\d{1,18}$")
 NUMERIC = RawType(
     "numeric",
     "finite number",
@@ -263,8 +264,109 @@ CUSTOMERS = SourceSpec(
         Column("country", description="Country."),
         Column("signup_date", DATE, description="Date of registration."),
         Column("email", description="E-mail address (personal data: only its hash leaves staging)."),
+        Column(
+            "marketing_consent",
+            BOOLEAN,
+            optional=True,
+            description="Consent to marketing e-mail; missing means no consent (campaigns never send without it).",
+        ),
     ),
     attributes_column="attributes",  # any other columns of the file, as JSON
+)
+
+#: Why an address or a customer must no longer be mailed.
+SUPPRESSION_REASONS = ("unsubscribe", "bounce", "complaint", "manual")
+
+SUPPRESSIONS = SourceSpec(
+    name="suppressions",
+    table="suppressions",
+    description="Who must not be mailed: unsubscribes, hard bounces, spam complaints and manual blocks (the email tool's suppression export or the shop's own list), by customer, by address or both.",
+    columns=(
+        Column("customer_id", description="Customer (the external id); empty when only the address is known."),
+        Column("email", description="E-mail address (personal data); empty when only the customer is known."),
+        Column(
+            "reason",
+            required=True,
+            accepted=SUPPRESSION_REASONS,
+            description="unsubscribe, bounce, complaint or manual.",
+        ),
+        Column("suppressed_at", TIMESTAMPTZ, required=True, description="When the suppression started."),
+        Column("source", optional=True, description="Where it was recorded (braze, klaviyo, shop)."),
+    ),
+)
+
+#: Braze Currents email event names (one Currents table each; the export names it in ``event_type``).
+BRAZE_EMAIL_EVENTS = tuple(
+    f"users.messages.email.{name}"
+    for name in ("Send", "Delivery", "Open", "Click", "Bounce", "SoftBounce", "Unsubscribe", "MarkAsSpam")
+)
+#: Latest Unix time accepted (2100-01-01), as for every other timestamp of the contract.
+_UNIX_TIME_MAX = 4_102_444_800
+
+BRAZE_EVENTS = SourceSpec(
+    name="braze_events",
+    table="braze_events",
+    description="Braze Currents email events as CSV: the Currents fields of the email events, the event's Currents name in event_type. The campaign name is the send's tool campaign name (<campaign>_<send date>, written in its manifest).",
+    columns=(
+        Column("id", required=True, description="Currents event id."),
+        Column(
+            "event_type",
+            required=True,
+            accepted=BRAZE_EMAIL_EVENTS,
+            description="Currents event name (users.messages.email.Send, Delivery, Open, Click, Bounce, SoftBounce, Unsubscribe, MarkAsSpam).",
+        ),
+        Column(
+            "time",
+            BIGINT,
+            required=True,
+            value_range=(0, _UNIX_TIME_MAX),
+            description="Unix time of the event (seconds).",
+        ),
+        Column("external_user_id", description="The customer id the send file gave Braze (external_id)."),
+        Column("email_address", description="Address of the message (personal data)."),
+        Column("campaign_name", required=True, description="Tool campaign name of the send: <campaign>_<send date>."),
+        Column("send_id", optional=True, description="Send identifier, when the campaign sets one."),
+        Column("url", optional=True, max_length=2_048, description="Clicked link (Click events)."),
+        Column("bounce_reason", optional=True, description="Why a message bounced (Bounce, SoftBounce)."),
+    ),
+)
+
+#: Klaviyo's email metrics, by the names its metric exports give them.
+KLAVIYO_EMAIL_METRICS = (
+    "Received Email",
+    "Opened Email",
+    "Clicked Email",
+    "Bounced Email",
+    "Dropped Email",
+    "Unsubscribed",
+    "Marked Email as Spam",
+)
+
+KLAVIYO_EVENTS = SourceSpec(
+    name="klaviyo_events",
+    table="klaviyo_events",
+    description="Klaviyo email metric events as its CSV exports write them (Event is the metric name). The campaign name is the send's tool campaign name (<campaign>_<send date>, written in its manifest).",
+    columns=(
+        Column("event_id", header="Event ID", required=True, description="Klaviyo event id."),
+        Column(
+            "metric",
+            header="Event",
+            required=True,
+            accepted=KLAVIYO_EMAIL_METRICS,
+            description="Metric name (Received Email, Opened Email, Clicked Email, Bounced Email, Dropped Email, Unsubscribed, Marked Email as Spam).",
+        ),
+        Column("event_ts", TIMESTAMPTZ, header="Timestamp", required=True, description="When the event happened."),
+        Column("email", header="Email", description="Profile address (personal data)."),
+        Column("external_id", header="External ID", optional=True, description="Profile external id (the customer)."),
+        Column(
+            "campaign_name",
+            header="Campaign Name",
+            required=True,
+            description="Tool campaign name: <campaign>_<send date>.",
+        ),
+        Column("url", header="URL", optional=True, max_length=2_048, description="Clicked link (Clicked Email)."),
+        Column("bounce_type", header="Bounce Type", optional=True, description="hard or soft (Bounced Email)."),
+    ),
 )
 
 #: Columns every raw data table adds to its declared ones: (name, type, description).
@@ -275,7 +377,9 @@ BATCH_COLUMNS = (
 ATTRIBUTES_DESCRIPTION = "Any other columns of the source, as JSON."
 
 #: Every source, in the order a landing load visits them (dimensions first).
-SOURCES: dict[str, SourceSpec] = {s.name: s for s in (CUSTOMERS, PRODUCTS, EVENTS, ORDER_LINES)}
+SOURCES: dict[str, SourceSpec] = {
+    s.name: s for s in (CUSTOMERS, PRODUCTS, EVENTS, ORDER_LINES, SUPPRESSIONS, BRAZE_EVENTS, KLAVIYO_EVENTS)
+}
 
 
 def get_source(name: str) -> SourceSpec:

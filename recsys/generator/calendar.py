@@ -71,13 +71,15 @@ def season_multipliers(day: dt.date) -> np.ndarray:
     return np.array(values)
 
 
-def day_intensity(spec: ShopSpec) -> np.ndarray:
+def day_intensity(spec: ShopSpec, end: dt.date | None = None) -> np.ndarray:
     """Relative session volume of every day of the window (shape ``(n_days,)``).
 
     Weekday rhythm x month (November-December peak) x an exponential trend that ends at
-    ``behaviour.growth`` times the first day's volume.
+    ``behaviour.growth`` times the first day's volume.  With ``end`` past the window, the
+    same rhythm and trend go on to ``end`` (the shop after its window: campaign responses).
     """
-    days = [spec.start + dt.timedelta(days=i) for i in range(spec.n_days)]
+    last = end or spec.end
+    days = [spec.start + dt.timedelta(days=i) for i in range((last - spec.start).days + 1)]
     span = max(spec.n_days - 1, 1)
     rate = math.log(spec.behaviour.growth) / span
     return np.array(

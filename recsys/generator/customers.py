@@ -26,6 +26,14 @@ from recsys.generator.spec import ShopSpec
 
 #: Random stream of the customer base.
 CUSTOMER_STREAM = 2
+#: Streams of marketing consent and of the suppression list (their own, so adding them
+#: changed no other generated value).
+CONSENT_STREAM, SUPPRESSION_STREAM = 7, 8
+#: Share of customers who consented to marketing e-mail.
+CONSENT_SHARE = 0.85
+#: Share of customers on the suppression list by the end of the window, and its reasons.
+SUPPRESSED_SHARE = 0.03
+SUPPRESSION_REASONS = (("unsubscribe", 0.6), ("bounce", 0.3), ("complaint", 0.05), ("manual", 0.05))
 
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
@@ -146,6 +154,7 @@ class Customers:
     segment: np.ndarray
     activity: np.ndarray
     staple: np.ndarray
+    consent: np.ndarray
 
     def __len__(self) -> int:
         return len(self.segment)
@@ -219,6 +228,7 @@ def make_customers(spec: ShopSpec, catalog: Catalog) -> Customers:
         segment=segment,
         activity=rng.lognormal(0.0, spec.behaviour.activity_sigma, n),
         staple=_staples(segment, catalog, spec, rng),
+        consent=np.random.default_rng([spec.seed, CONSENT_STREAM]).random(n) < CONSENT_SHARE,
     )
 
 
@@ -232,6 +242,33 @@ def customers_table(customers: Customers, rows: np.ndarray) -> pa.Table:
             "country": labels(tuple(name for name, _ in COUNTRIES), customers.country[rows]),
             "signup_date": pa.array(signup, pa.string()),
             "email": customers.email.take(taken),
+            "marketing_consent": pa.array(np.where(customers.consent[rows], "true", "false")),
             "age_band": labels(AGE_BANDS, customers.age_band[rows]),
+        }
+    )
+
+
+def suppressions_table(customers: Customers, spec: ShopSpec, until_day: int) -> pa.Table:
+    """The suppression list at ``until_day``: :data:`SUPPRESSED_SHARE` of the customers signed
+    up by then, suppressed on a day between their signup and ``until_day``; a third are
+    listed by address only (as an email tool exports them), the rest by id and address."""
+    rng = np.random.default_rng([spec.seed, SUPPRESSION_STREAM])
+    n = len(customers)
+    chosen = (rng.random(n) < SUPPRESSED_SHARE) & (customers.signup_day <= until_day)
+    rows = np.flatnonzero(chosen)
+    reason = rng.choice(len(SUPPRESSION_REASONS), n, p=[p for _, p in SUPPRESSION_REASONS])[rows]
+    day = customers.signup_day[rows] + (rng.random(n)[rows] * (until_day - customers.signup_day[rows] + 1)).astype(int)
+    by_address = rng.random(n)[rows] < 1 / 3
+    taken = pa.array(rows)
+    stamps = np.datetime_as_string(day.astype("datetime64[D]"), unit="D")
+    return pa.table(
+        {
+            "customer_id": pc.if_else(
+                pa.array(by_address), pa.scalar(None, pa.string()), customers.customer_id.take(taken)
+            ),
+            "email": customers.email.take(taken),
+            "reason": labels(tuple(r for r, _ in SUPPRESSION_REASONS), reason),
+            "suppressed_at": pa.array([f"{d}T08:00:00Z" for d in stamps], pa.string()),
+            "source": pa.array(np.full(len(rows), "shop"), pa.string()),
         }
     )

@@ -7,6 +7,7 @@ writer groups days into chunks; all work inside a day is vectorised numpy/pyarro
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -111,6 +112,15 @@ def event_model(spec: ShopSpec, catalog: Catalog, customers: Customers) -> Event
         cum_activity=np.cumsum(customers.activity),
         sessions_per_day=sessions,
     )
+
+
+def continued_model(model: EventModel, end: dt.date) -> EventModel:
+    """The same shop going on after its window up to ``end``: the days of the window keep
+    their volume, later days follow the same weekly rhythm, months and trend."""
+    longer = day_intensity(model.spec, end)
+    scale = model.sessions_per_day[0] / longer[0]
+    spec = dataclasses.replace(model.spec, end=max(end, model.spec.end))
+    return dataclasses.replace(model, spec=spec, sessions_per_day=longer * scale)
 
 
 @dataclass(frozen=True)

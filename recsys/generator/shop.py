@@ -37,6 +37,7 @@ from recsys.generator.customers import (
     Customers,
     customers_table,
     make_customers,
+    suppressions_table,
 )
 from recsys.generator.events import EVENT_SCHEMA, day_events, event_model
 from recsys.generator.spec import PRESETS, Behaviour, ShopSpec, shop_spec
@@ -179,6 +180,10 @@ def _write_reference(catalog: Catalog, customers: Customers, spec: ShopSpec, out
         write_csv_gz(
             out / "customers" / f"customers_{history_end}.csv.gz",
             customers_table(customers, np.flatnonzero(signup <= epoch_day(history_end))),
+        ),
+        write_csv_gz(
+            out / "suppressions" / f"suppressions_{history_end}.csv.gz",
+            suppressions_table(customers, spec, epoch_day(history_end)),
         ),
     ]
     for day, moved, stock in stock_movements(catalog, spec, daily):

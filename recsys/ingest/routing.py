@@ -25,7 +25,7 @@ def _present(values: pa.Array) -> pa.Array:
 
 
 #: Arrow type a certain value of each numeric type parses as, for the bounds check.
-_NUMBER_TYPES = {"smallint": pa.int64(), "integer": pa.int64(), "numeric": pa.float64()}
+_NUMBER_TYPES = {"smallint": pa.int64(), "integer": pa.int64(), "bigint": pa.int64(), "numeric": pa.float64()}
 
 
 def _column_certain(column: Column, values: pa.Array) -> list[pa.Array]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import time
 import warnings
 from pathlib import Path
 
@@ -72,6 +74,52 @@ def _embedded_server(settings: Settings):
         return _pgserver().get_server(settings.embedded_dir / "pgdata", cleanup_mode=None)
 
 
+#: How long a start may take when the server recovers from an unclean stop (replaying its
+#: WAL); pgserver gives ``pg_ctl start`` 10 s, which a loaded machine's recovery outlasts.
+RECOVERY_TIMEOUT_S = 600.0
+
+
+def _running_server(settings: Settings):
+    """The server handle, with the server up and accepting connections.
+
+    When pgserver's 10 s are up, the postmaster goes on recovering in the background (and a
+    second process finds it "running" while it still refuses connections): wait for it to
+    report ready instead of failing a night because the machine was busy after a crash.
+    """
+    pgdata = settings.embedded_dir / "pgdata"
+    server = None
+    try:
+        server = _embedded_server(settings)
+        with server._lock:  # the handle is cached per process; the server may have been stopped since
+            server.ensure_postgres_running()
+    except subprocess.TimeoutExpired:
+        server = None
+    _wait_until_ready(pgdata)
+    if server is None:
+        server = _embedded_server(settings)
+        with server._lock:
+            server.ensure_postgres_running()
+    return server
+
+
+def _wait_until_ready(pgdata: Path) -> None:
+    from pgserver.utils import PostmasterInfo
+
+    deadline = time.monotonic() + RECOVERY_TIMEOUT_S
+    waited = False
+    while time.monotonic() < deadline:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is None or not info.is_running():
+            raise RuntimeError(f"the embedded server did not start: see {pgdata / 'log'}")
+        if info.status == "ready":
+            return
+        if not waited:
+            logging.getLogger(__name__).warning("the embedded server is still starting (crash recovery); waiting")
+            waited = True
+        time.sleep(1.0)
+    raise RuntimeError(f"the embedded server was not ready after {RECOVERY_TIMEOUT_S:.0f} s: see {pgdata / 'log'}")
+
+
 def _tune_embedded(admin_url: str) -> bool:
     """Apply :data:`EMBEDDED_SERVER_SETTINGS` where ``postgresql.auto.conf`` differs (also on a
     server tuned by an earlier version); True when a restart is needed to take effect."""
@@ -94,9 +142,7 @@ def start_embedded(settings: Settings) -> str:
     it) and, with ``warehouse_tcp_port``, made to listen on localhost for the BI role.
     """
     pgserver = _pgserver()
-    server = _embedded_server(settings)
-    with server._lock:  # the handle is cached per process; the server may have been stopped since
-        server.ensure_postgres_running()
+    server = _running_server(settings)
     admin_url = _admin_url(server)
     restart = _tune_embedded(admin_url)
     port = settings.warehouse_tcp_port

@@ -219,6 +219,33 @@ class RecsConfig(_Section):
     image_url_template: str = "https://shop.example.com/images/{product_id}.jpg"
 
 
+class CampaignsConfig(_Section):
+    """Campaigns as code, their consent rules and how their results are measured (``RECSYS_CAMPAIGNS__*``).
+
+    ``definitions_dir`` holds one YAML file per campaign (default ``<home>/dbt/campaigns``,
+    beside the marts their audiences select from); files go to ``outbox_dir`` (default
+    ``<artifacts>/outbox``) unless a campaign names its own destination.  A customer in the
+    persistent global control group (``global_control_share`` of everyone, by a hash of the
+    customer id) is never sent any campaign; nobody receives more than ``frequency_cap``
+    campaigns in ``frequency_days`` days.  A purchase counts for a send when it happens
+    within ``attribution_days`` days from the send date; ``pre_period_days`` of spend before
+    the send are the CUPED covariate.  A split whose sample-ratio test gives a p-value below
+    ``srm_alpha`` is flagged as broken.
+    """
+
+    definitions_dir: Path | None = None
+    outbox_dir: Path | None = None
+    global_control_share: float = Field(default=0.05, ge=0.0, lt=1.0)
+    global_control_salt: str = "global-control"
+    frequency_cap: int = Field(default=3, ge=1)
+    frequency_days: int = Field(default=7, ge=1)
+    attribution_days: int = Field(default=7, ge=1)
+    pre_period_days: int = Field(default=90, ge=1)
+    currency: str = Field(default="GBP", pattern=r"^[A-Z]{3}$")
+    confidence_level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    srm_alpha: float = Field(default=0.001, gt=0.0, lt=0.5)
+
+
 class PiiConfig(_Section):
     """Personal data (``RECSYS_PII__*``).
 
@@ -344,6 +371,8 @@ class Settings(BaseSettings):
         Scoring, publishing and exports (``RECSYS_RECS__K=10``).
     roles : RolesConfig
         The role each component connects as (``RECSYS_ROLES__ENABLED=false`` for one user).
+    campaigns : CampaignsConfig
+        Campaign definitions, consent rules and uplift measurement (``RECSYS_CAMPAIGNS__FREQUENCY_CAP=2``).
     pii : PiiConfig
         Personal data: the key of e-mail hashes in exports (``RECSYS_PII__EMAIL_HASH_KEY``).
     segments : SegmentsConfig
@@ -382,6 +411,7 @@ class Settings(BaseSettings):
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     stock: StockConfig = Field(default_factory=StockConfig)
     bi: BiConfig = Field(default_factory=BiConfig)
+    campaigns: CampaignsConfig = Field(default_factory=CampaignsConfig)
     warehouse_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
 
     @field_validator("*", mode="before")
@@ -435,6 +465,14 @@ class Settings(BaseSettings):
     @property
     def bi_state_dir(self) -> Path:
         return self.bi.state_dir or self.home / ".superset"
+
+    @property
+    def campaign_definitions_dir(self) -> Path:
+        return self.campaigns.definitions_dir or self.dbt_project_dir / "campaigns"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.campaigns.outbox_dir or self.artifacts_dir / "outbox"
 
     @property
     def dq_dir(self) -> Path:

@@ -176,6 +176,17 @@ def raw_table_ddl(spec: raw.SourceSpec) -> sql.Composed:
     )
 
 
+def raw_column_additions(spec: raw.SourceSpec) -> list[sql.Composed]:
+    """``alter table ... add column if not exists`` for every declared column: a warehouse
+    created before a column joined the contract gets it on the next ``init``."""
+    return [
+        sql.SQL(_sql("raw_add_column.sql")).format(
+            table=sql.Identifier("raw", spec.table), column=sql.Identifier(c.name), type=sql.SQL(c.type.sql)
+        )
+        for c in spec.columns
+    ]
+
+
 def ensure_schemas(url: str, *, with_roles: bool = True) -> None:
     """Create the platform's schemas and the tables Python writes, owned by the role that
     writes them, and grant every role what it needs (idempotent).
@@ -192,6 +203,8 @@ def ensure_schemas(url: str, *, with_roles: bool = True) -> None:
         with _acting_as(conn, "loader" if with_roles else None):
             for spec in raw.SOURCES.values():
                 conn.execute(raw_table_ddl(spec))
+                for statement in raw_column_additions(spec):
+                    conn.execute(statement)
         for name in _sql.names("ddl_"):
             with _acting_as(conn, roles.DDL_OWNERS[name] if with_roles else None):
                 conn.execute(_sql(name))

@@ -16,7 +16,10 @@
 
 Holdout: a customer is held out of a campaign when ``hash(campaign, customer) < share``
 (:func:`holdout_bucket`), so membership is stable across runs and dates and close to the
-share.  The whole audience, held-out flag included, is recorded in
+share; a customer of the persistent global control group (``hash(salt, customer) <
+control share``, the same for every campaign) is never sent anything (:func:`assign_arms`).
+Only customers who consented to marketing e-mail and are not suppressed (``crm.crm_contacts``)
+are in an audience at all.  The whole audience, arm included, is recorded in
 ``recs.campaign_audiences``; held-out customers are left out of the send files so uplift
 can be measured later.  Files carry no timestamps: the same campaign and date give
 byte-identical files.
@@ -63,7 +66,20 @@ ITEM_FIELDS = ("product_id", "title", "price", "product_url", "image_url")
 LONG_COLUMNS = ("customer_id", "email_hash", "rank", *ITEM_FIELDS, "reason_code", "reason_ref")
 CATALOGUE_COLUMNS = ("id", "title", "link", "price", "image_link", "categories", "inventory")
 AUDIENCE_TABLE = sql.Identifier("recs", "campaign_audiences")
-AUDIENCE_COLUMNS = ("campaign", "send_date", "customer_id", "run_id", "in_holdout", "holdout_bucket", "holdout_share")
+AUDIENCE_COLUMNS = (
+    "campaign",
+    "send_date",
+    "customer_id",
+    "run_id",
+    "in_holdout",
+    "holdout_bucket",
+    "holdout_share",
+    "arm",
+    "control_bucket",
+)
+TREATMENT, HOLDOUT, GLOBAL_CONTROL = "treatment", "holdout", "global_control"
+#: Default share and salt of the global control group (``RECSYS_CAMPAIGNS__GLOBAL_CONTROL_*``).
+GLOBAL_CONTROL_SHARE, GLOBAL_CONTROL_SALT = 0.05, "global-control"
 #: Rows per fetch from the server-side cursor; a chunk is cut at the last whole customer.
 FETCH_ROWS = 50_000
 _CAMPAIGN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -248,6 +264,11 @@ def _checked(rows: pd.DataFrame, runs: set) -> pd.DataFrame:
     return rows
 
 
+def product_fields(conn) -> pd.DataFrame:
+    """What a send file shows of every product (:data:`ITEM_FIELDS`), URLs as stored."""
+    return frames.query_frame(conn, _sql("export_products.sql"))
+
+
 def read_catalogue(url: str, config: RecsConfig) -> pd.DataFrame:
     """The product feed (:data:`CATALOGUE_COLUMNS`), URLs filled from the templates."""
     with warehouse.connect(url) as conn:
@@ -255,13 +276,46 @@ def read_catalogue(url: str, config: RecsConfig) -> pd.DataFrame:
     return with_urls(frame, config, "id", ("link", "image_link"))[list(CATALOGUE_COLUMNS)]
 
 
-def split_audience(rows: pd.DataFrame, campaign: str, share: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(customers, sent rows)``: each customer with its holdout bucket and flag, and the
-    rows of the customers who are not held out."""
+def assign_arms(
+    customer_ids,
+    campaign: str,
+    holdout_share: float,
+    control_share: float = GLOBAL_CONTROL_SHARE,
+    salt: str = GLOBAL_CONTROL_SALT,
+) -> pd.DataFrame:
+    """Each customer's arm: ``global_control`` when ``hash(salt, customer) < control_share``
+    (the same customers for every campaign, never sent anything), else ``holdout`` when
+    ``hash(campaign, customer) < holdout_share``, else ``treatment``.
+
+    The two hashes are independent, so a campaign's holdout is the same share of the
+    customers outside the global control, and both arms are deterministic and recorded.
+    """
+    ids = np.asarray(customer_ids, dtype=object)
+    bucket, control = holdout_bucket(ids, campaign), holdout_bucket(ids, salt)
+    arm = np.where(control < control_share, GLOBAL_CONTROL, np.where(bucket < holdout_share, HOLDOUT, TREATMENT))
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "holdout_bucket": bucket,
+            "control_bucket": control,
+            "arm": arm,
+            "in_holdout": arm != TREATMENT,
+        }
+    )
+
+
+def split_audience(
+    rows: pd.DataFrame,
+    campaign: str,
+    share: float,
+    control_share: float = GLOBAL_CONTROL_SHARE,
+    salt: str = GLOBAL_CONTROL_SALT,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(customers, sent rows)``: each customer with its buckets and arm, and the rows of
+    the customers in the treatment arm."""
     codes, ids = pd.factorize(rows["customer_id"])
-    bucket = holdout_bucket(ids, campaign)
-    customers = pd.DataFrame({"customer_id": ids, "holdout_bucket": bucket, "in_holdout": bucket < share})
-    return customers, rows[bucket[codes] >= share]
+    customers = assign_arms(ids, campaign, share, control_share, salt)
+    return customers, rows[~customers["in_holdout"].to_numpy()[codes]]
 
 
 @dataclass
@@ -305,6 +359,8 @@ def export_campaign(
     run_id: str | None = None,
     email_hash_key: str | None = None,
     audience_url: str | None = None,
+    control_share: float = GLOBAL_CONTROL_SHARE,
+    control_salt: str = GLOBAL_CONTROL_SALT,
 ) -> Path:
     """Write a campaign's send files, catalogue and manifest; record its audience.
 
@@ -354,7 +410,7 @@ def export_campaign(
                     lambda customers: copy(customers.assign(**fixed)),
                     config,
                     campaign,
-                    share,
+                    (share, control_share, control_salt),
                     k,
                     folder,
                     fmt,
@@ -369,6 +425,7 @@ def export_campaign(
         "k": k,
         "format": fmt,
         "holdout_share": share,
+        "global_control_share": control_share,
         "audience": {"segment": audience.segment, "sql": audience.sql_text},
         "counts": counts | {"products": len(catalogue)},
         "files": {
@@ -394,27 +451,28 @@ def _write_send_files(
     record: Callable[[pd.DataFrame], int],
     config: RecsConfig,
     campaign: str,
-    share: float,
+    shares: tuple[float, float, str],
     k: int,
     folder: Path,
     fmt: str,
 ):
     """Holdout, audience rows and both send layouts, chunk after chunk; the counts and files."""
     files = {name: export_files.open_table(folder / name, fmt) for name in ("send_wide", "send_long")}
-    counts = {"audience": 0, "holdout": 0, "sent": 0}
+    counts = {"audience": 0, "holdout": 0, "global_control": 0, "sent": 0}
     shapes = _Shapes()
     for rows in chunks:
-        customers, sent = split_audience(rows, campaign, share)
+        customers, sent = split_audience(rows, campaign, *shares)
         record(customers)
         long = with_urls(sent, config)[list(LONG_COLUMNS)]
         files["send_long"].write(long)
         files["send_wide"].write(wide_layout(long, k))
         shapes.update(rows, sent)
-        held = int(customers["in_holdout"].sum())
+        arms = customers["arm"].value_counts()
         counts = {
             "audience": counts["audience"] + len(customers),
-            "holdout": counts["holdout"] + held,
-            "sent": counts["sent"] + len(customers) - held,
+            "holdout": counts["holdout"] + int(arms.get(HOLDOUT, 0)),
+            "global_control": counts["global_control"] + int(arms.get(GLOBAL_CONTROL, 0)),
+            "sent": counts["sent"] + int(arms.get(TREATMENT, 0)),
         }
     typed = shapes.frames(config, k)
     return counts, [file.close(typed[name]) for name, file in files.items()]

@@ -62,6 +62,7 @@ final as (
         coalesce(registered_as_of.country, order_line_customers.most_frequent_country) as country,
         registered_as_of.signup_date,
         registered_as_of.email,
+        coalesce(registered_as_of.marketing_consent, false) as marketing_consent,
         coalesce(registered_as_of.attributes, '{}'::jsonb) as attributes,
         registered_as_of.customer_id is not null as is_registered
 

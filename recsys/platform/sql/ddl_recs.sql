@@ -111,3 +111,76 @@ create table if not exists recs.campaign_audiences (
     recorded_at timestamptz not null default now(),
     primary key (campaign, send_date, customer_id)
 );
+
+-- Campaigns (recsys.campaigns): the arm of every eligible customer.  'treatment' is sent,
+-- 'holdout' is the campaign's own control, 'global_control' the persistent share of
+-- customers never sent any campaign; in_holdout is true for both controls.
+alter table recs.campaign_audiences add column if not exists arm text
+    check (arm in ('treatment', 'holdout', 'global_control'));
+alter table recs.campaign_audiences add column if not exists control_bucket double precision;
+
+-- What each customer of a send got (treatment) or would have got (controls): attribution
+-- of purchases to recommended products, and the same share in every arm.
+create table if not exists recs.campaign_items (
+    campaign text not null,
+    send_date date not null,
+    customer_id text not null,
+    rank smallint not null,
+    product_id text not null,
+    reason_code text,
+    reason_ref text,
+    primary key (campaign, send_date, customer_id, rank)
+);
+
+-- One row per campaign and send date delivered to its destination: a rerun finds it and
+-- skips the send (recs.campaign_log records the skip).
+create table if not exists recs.campaign_deliveries (
+    campaign text not null,
+    send_date date not null,
+    run_id text not null,
+    layout text not null,
+    tool_campaign_name text not null,
+    destination text not null,
+    location text not null,
+    attribution_days integer not null,
+    holdout_share double precision not null,
+    counts jsonb not null,
+    definition jsonb not null,
+    manifest_sha256 text not null,
+    delivered_at timestamptz not null default now(),
+    primary key (campaign, send_date)
+);
+
+create table if not exists recs.campaign_log (
+    campaign text not null,
+    send_date date not null,
+    action text not null check (action in ('delivered', 'skipped')),
+    reason text not null,
+    logged_at timestamptz not null default now()
+);
+
+-- Uplift of each send (recsys.campaigns.results): treatment against the campaign holdout
+-- and against the global control, intention to treat, with CUPED and a sample-ratio test.
+create table if not exists recs.campaign_results (
+    campaign text not null,
+    send_date date not null,
+    metric text not null,
+    comparison text not null check (comparison in ('holdout', 'global_control')),
+    n_treatment bigint not null,
+    n_control bigint not null,
+    treatment double precision,
+    control double precision,
+    effect double precision,
+    ci_lower double precision,
+    ci_upper double precision,
+    rel_effect double precision,
+    p_value double precision,
+    confidence_level double precision not null,
+    covariate text,
+    srm_p_value double precision,
+    srm_flag boolean not null,
+    window_closed boolean not null,
+    as_of_date date not null,
+    measured_at timestamptz not null default now(),
+    primary key (campaign, send_date, metric, comparison)
+);

@@ -63,3 +63,8 @@ alter default privileges for role recsys_publisher in schema recs
 grant select on all tables in schema recs to recsys_bi;
 alter default privileges for role recsys_publisher in schema recs grant select on tables to recsys_bi;
 grant insert, delete on recs.campaign_audiences to recsys_crm;
+
+-- Campaigns: the CRM role records sends, what they held, skips and measured uplift.
+grant insert, delete on recs.campaign_items, recs.campaign_results to recsys_crm;
+grant insert, update, delete on recs.campaign_deliveries to recsys_crm;
+grant insert on recs.campaign_log to recsys_crm;

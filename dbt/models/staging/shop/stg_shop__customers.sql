@@ -16,6 +16,7 @@ renamed as (
         nullif(trim(country), '') as country,
         signup_date,
         nullif(lower(trim(email)), '') as email,
+        marketing_consent,
         coalesce(attributes, '{}'::jsonb) as attributes,
         _batch_id as batch_id,
         _line_number as line_number
@@ -44,6 +45,7 @@ final as (
         country,
         signup_date,
         email,
+        marketing_consent,
         attributes,
         batch_id
 

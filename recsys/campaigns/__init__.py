@@ -1,0 +1,1 @@
+"""Campaigns as code: definitions, who may be mailed, send files, outbox, uplift, report."""
