@@ -91,6 +91,7 @@ def recommendation_rows(n_users: int, k: int = 10) -> pd.DataFrame:
             "country_factor": 0.05,
             "recent_factor": 0.0,
             "promotion_factor": 0.0,
+            "stock_factor": 0.0,
             "reason_code": "bought_together",
             "reason_ref": "p00001",
             "source": "model",

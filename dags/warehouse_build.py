@@ -14,6 +14,11 @@ Builds the warehouse for one business date once raw shop data has landed.
    succeeded, beside the per-model tasks. A failure stops here.
 4. `announce_marts`: once the gate and every model's task succeeded, emits the
    `warehouse_marts` asset with the business date, which triggers `recsys_training`.
+5. `fit_behaviour_segments` (after the build, before the gate): K-means segments of the
+   customers on what dbt built, matched to the previous night's; then
+   `rebuild_segmented_marts` rebuilds `dim_customers` and the marts below it with them.
+6. `notify_stock_alerts` (after the gate): the night's `marts.fct_stock_alerts` to the
+   task log, and to a webhook or e-mail when configured (`StockAlertNotifier`).
 """
 
 from airflow.sdk import dag
@@ -31,6 +36,8 @@ from recsys_airflow.cosmos_config import (
 from recsys_airflow.defaults import DAG_KWARGS, DEFAULT_ARGS
 from recsys_airflow.operators.data_quality import DataQualityOperator
 from recsys_airflow.tasks.common import resolve_business_date
+from recsys_airflow.tasks.segments import fit_behaviour_segments, rebuild_segmented_marts
+from recsys_airflow.tasks.stock import notify_stock_alerts
 from recsys_airflow.tasks.warehouse import announce_marts
 
 
@@ -48,8 +55,10 @@ def warehouse_build():
     built = report_after_build(dbt)
     gate = DataQualityOperator(task_id="mart_quality_gate", suite="marts")
     date >> dbt
-    built >> gate  # the marts are built: the gate need not wait for every model's report
+    # the marts are built: segments and the gate need not wait for every model's report
+    built >> fit_behaviour_segments(date) >> rebuild_segmented_marts(date) >> gate
     [gate, dbt] >> announce_marts(date)
+    gate >> notify_stock_alerts(date)
 
 
 warehouse_build()

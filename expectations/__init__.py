@@ -10,9 +10,10 @@ Where results go
 ----------------
 * ``dq.validation_results``: one row per expectation per validation (run id, logical
   date, table, suite, expectation, severity, success, observed value, threshold).
-* ``Settings.dq_dir`` (``artifacts/dq``): ``data_docs/index.html`` is the Great
-  Expectations Data Docs site (open it in a browser), ``validations/`` the JSON results
-  it is rendered from.
+* ``Settings.dq_dir`` (``artifacts/dq``): ``validations.html`` lists every validation with
+  its expectations (one self-contained file, works offline: :mod:`recsys_expectations.page`);
+  ``data_docs/index.html`` is the Great Expectations Data Docs site (it loads its styles
+  and scripts from CDNs), ``validations/`` the JSON results it is rendered from.
 """
 
 from .results import DataQualityError, Outcome, SuiteResult, failure_message

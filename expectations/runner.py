@@ -17,6 +17,7 @@ from recsys.platform.warehouse import connect, transaction
 from . import gxrun
 from .batches import as_tables
 from .checks import SuiteRequest
+from .page import write_page
 from .results import DataQualityError, SuiteResult, failure_message, outcome
 from .sqltext import read_sql, table_identifier
 from .store import write_results
@@ -40,7 +41,8 @@ def run_suite(
 
     Every expectation's outcome is written to ``dq.validation_results`` under
     ``run_id`` (default ``manual__<date>``; a rerun replaces its rows) and, unless
-    ``build_docs`` is false, rendered into the Data Docs under ``settings.dq_dir``.
+    ``build_docs`` is false, rendered into the Data Docs under ``settings.dq_dir`` and
+    the offline page of every validation (:mod:`recsys_expectations.page`).
     Nothing is raised for failed expectations: call :func:`raise_for_errors`.
 
     Parameters
@@ -67,6 +69,8 @@ def run_suite(
     )
     with transaction(url) as conn:
         write_results(conn, result)
+    if build_docs:
+        write_page(url, settings)
     log.info(
         "dq %s on %s for %s: %d expectations, %d error(s), %d warning(s) in %.2fs",
         suite_name,

@@ -59,6 +59,7 @@ def _publish(url: str, customers: list[str], context_date: dt.date, seed: int) -
         country_factor=0.0,
         recent_factor=0.0,
         promotion_factor=0.0,
+        stock_factor=0.0,
         reason_code=lambda f: np.where(f["rank"] == 1, "bought_together", "popular_in_segment"),
         reason_ref=lambda f: np.where(f["rank"] == 1, products[0], "loyal"),
         source="model",

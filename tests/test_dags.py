@@ -38,6 +38,9 @@ EXPECTED_TASKS = {
         "dbt.fct_events.test",
         "dbt.dim_customers_run",
         "dbt.dim_products.run",
+        "fit_behaviour_segments",
+        "rebuild_segmented_marts",
+        "notify_stock_alerts",
     },
     "recsys_training": {"resolve_business_date", "training_input_gate", "train_and_evaluate", "announce_model"},
     "recs_publish": {
@@ -201,6 +204,15 @@ def test_gates_come_before_what_they_protect(dagbag):
     assert "dbt.bi_recommendations.test" in build.get_task("announce_marts").upstream_task_ids
     training = dagbag.dags["recsys_training"]
     assert "train_and_evaluate" in training.get_task("training_input_gate").downstream_task_ids
+
+
+def test_segments_are_fitted_after_dbt_and_joined_before_the_gate(dagbag):
+    build = dagbag.dags["warehouse_build"]
+    fit = build.get_task("fit_behaviour_segments")
+    assert any(task_id.startswith("dbt.") for task_id in fit.upstream_task_ids), "the fit reads what dbt built"
+    assert fit.downstream_task_ids == {"rebuild_segmented_marts"}
+    assert "mart_quality_gate" in build.get_task("rebuild_segmented_marts").downstream_task_ids
+    assert build.get_task("notify_stock_alerts").upstream_task_ids >= {"mart_quality_gate"}
 
 
 def _write_events(path, day: dt.date, n: int, anonymous_share: float) -> None:

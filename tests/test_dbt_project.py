@@ -223,7 +223,12 @@ MART_TABLES = (
     "marts.dim_customers",
     "marts.dim_products",
     "marts.dim_calendar_events",
+    "marts.fct_segment_daily_kpis",
+    "marts.fct_stock_alerts",
+    "marts.fct_back_in_stock_audience",
     "intermediate.int_user_item_interactions",
+    "intermediate.int_product_stock_history",
+    "intermediate.int_customer_mix",
 )
 
 
@@ -447,6 +452,7 @@ NIGHT_RELATIONS = (
     "intermediate.int_as_of_date",
     "intermediate.int_events_unioned",
     "intermediate.int_daily_activity",
+    "intermediate.int_customer_daily_activity",
     "intermediate.int_customer_activity",
     "intermediate.int_product_activity",
     "intermediate.int_product_daily_purchases",

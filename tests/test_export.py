@@ -38,6 +38,7 @@ def recs_rows(offset: int) -> pd.DataFrame:
             "country_factor": 0.0,
             "recent_factor": 0.0,
             "promotion_factor": 0.0,
+            "stock_factor": 0.0,
             "reason_code": "bought_together",
             "reason_ref": "p001",
             "source": "model",

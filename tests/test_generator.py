@@ -126,7 +126,12 @@ def test_daily_reference_files_hold_that_days_changes(spec, shop):
     assert set(products.file_date) | set(customers.file_date) <= {history_end, *daily}
     later = products[products.file_date > history_end]
     created_that_day = later.created_at.dt.date == later.file_date
-    assert (created_that_day | ~later.is_active).all()
+    before = products.sort_values("file_date").groupby("product_id")["stock_level"].shift().reindex(products.index)
+    stock_moved = (products.stock_level != before)[later.index]
+    assert (created_that_day | ~later.is_active | stock_moved).all()
+    moved = later[stock_moved & ~created_that_day & later.is_active]
+    assert (moved.stock_level == 0).any() and (moved.stock_level > 3).any(), "sell-outs and restocks"
+    assert moved.stock_level.between(1, 3).any(), "products running low"
     later_customers = customers[customers.file_date > history_end]
     assert (pd.to_datetime(later_customers.signup_date).dt.date == later_customers.file_date).all()
     assert customers.customer_id.is_unique

@@ -25,6 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "recsys.training": {"recsys.contracts", "recsys.platform", "recsys.pgio", "recsys.ranking"},
     "recsys.serving": {"recsys.platform", "recsys.pgio", "recsys.ranking", "recsys.training"},
     "recsys.publishing": {"recsys.platform", "recsys.pgio", "recsys.serving", "recsys.training"},
+    "recsys.segments": {"recsys.platform", "recsys.pgio"},
+    "recsys.stock": {"recsys.platform"},
+    "recsys.bi": {"recsys.platform"},
     "recsys.campaigns": {"recsys.contracts", "recsys.platform", "recsys.pgio", "recsys.publishing"},
     "recsys_expectations": {"recsys.contracts", "recsys.platform", "recsys.pgio", "recsys.ingest"},
 }

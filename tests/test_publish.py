@@ -34,6 +34,7 @@ def recs_rows(n_customers: int, k: int = 5, offset: int = 0) -> pd.DataFrame:
             "country_factor": 0.0,
             "recent_factor": 0.0,
             "promotion_factor": 0.0,
+            "stock_factor": 0.0,
             "reason_code": "bought_together",
             "reason_ref": "p1",
             "source": "model",

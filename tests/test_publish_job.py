@@ -25,10 +25,11 @@ pytestmark = pytest.mark.integration
 
 
 MARTS = {
-    "dim_customers": "customer_id text, country text, rfm_segment text, signup_date date, last_event_at timestamptz",
+    "dim_customers": "customer_id text, country text, rfm_segment text, behaviour_segment text, signup_date date,"
+    " last_event_at timestamptz",
     "dim_products": "product_id text, title text, description text, category text, brand text, price_band text,"
     " in_stock boolean, is_active boolean, is_product boolean, created_at timestamptz,"
-    " first_seen_at timestamptz",
+    " first_seen_at timestamptz, days_of_cover double precision",
     "fct_interactions_daily": "customer_id text, product_id text, event_date date, n_views integer, n_carts integer,"
     " n_purchases integer, last_event_at timestamptz",
     "fct_product_weekly_demand": "product_id text, week_start date, n_purchases integer",

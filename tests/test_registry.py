@@ -33,7 +33,8 @@ create table marts.fct_interactions_daily (
     customer_id text, product_id text, event_date date, n_views integer, n_carts integer,
     n_purchases integer, quantity integer, n_ratings integer, rating double precision);
 create table marts.dim_customers (
-    customer_id text, country text, rfm_segment text, tenure_days integer, attributes jsonb);
+    customer_id text, country text, rfm_segment text, behaviour_segment text, tenure_days integer,
+    attributes jsonb);
 create table marts.dim_products (
     product_id text, title text, description text, category text, brand text, price_band text,
     is_product boolean);

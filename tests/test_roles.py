@@ -40,6 +40,7 @@ def private(tmp_path_factory):
         conn.execute("create table marts.dim_customers (customer_id text, country text)")
         conn.execute("insert into marts.dim_customers values ('c1', 'UK')")
         conn.execute("create view bi.bi_customers as select country, count(*) as n from marts.dim_customers group by 1")
+        conn.execute("create view bi.bi_recommended as select count(*) as n from recs.user_recommendations")
         conn.execute(
             "create view crm.crm_contacts as select customer_id, 'c1@example.org' as email from marts.dim_customers"
         )
@@ -69,6 +70,8 @@ def test_the_bi_role_reads_marts_and_bi_over_tcp_and_nothing_else(private):
     with psycopg.connect(bi) as conn:
         assert conn.execute("select country, n from bi.bi_customers").fetchall() == [("UK", 1)]
         assert conn.execute("select count(*) from marts.dim_customers").fetchone() == (1,)
+        # the recs views are security_invoker: a bi view over them needs the run tables readable
+        assert conn.execute("select n from bi.bi_recommended").fetchone()[0] > 0
     assert "read-only transaction" in _refused(
         bi, "insert into marts.dim_customers values ('x', 'FR')", errors.ReadOnlySqlTransaction
     )

@@ -128,4 +128,12 @@ def register(app: typer.Typer) -> None:
             "rerun the business date's shop_ingest (or `recsys dq run --suite raw`) to let it in"
         )
 
+    @group.command("page")
+    def page() -> None:
+        """Write the offline page of every validation (artifacts/dq/validations.html)."""
+        from recsys_expectations.page import write_page
+
+        settings = get_settings()
+        typer.echo(f"written: {write_page(warehouse.component_url(settings, 'quality'), settings)}")
+
     app.add_typer(group, name="dq")

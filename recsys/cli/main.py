@@ -35,6 +35,8 @@ COMMAND_MODULES = (
     "export_cmd",
     "campaign_cmd",
     "pipeline_cmd",
+    "segments_cmd",
+    "bi_cmd",
 )
 
 for _name in COMMAND_MODULES:

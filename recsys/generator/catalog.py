@@ -435,12 +435,16 @@ def _pick(words: tuple[str, ...], draw: int) -> str:
     return words[draw % len(words)]
 
 
-def products_table(catalog: Catalog, rows: np.ndarray, as_of: dt.date) -> pa.Table:
+def products_table(
+    catalog: Catalog, rows: np.ndarray, as_of: dt.date, stock_level: np.ndarray | None = None
+) -> pa.Table:
     """Landing rows (contract column order) of products ``rows`` as they stand on ``as_of``.
 
-    A product retired on or before ``as_of`` is inactive with no stock.
+    A product retired on or before ``as_of`` is inactive with no stock; ``stock_level``
+    (every product's, :mod:`recsys.generator.stock`) replaces the generated levels.
     """
     active = catalog.retired_day[rows] > epoch_day(as_of)
+    stock = (catalog.stock_level if stock_level is None else stock_level)[rows]
     ids = catalog.product_id.take(pa.array(rows))
     titles = catalog.title.take(pa.array(rows)).to_pylist()
     slugs = [re.sub(r"[^a-z0-9]+", "-", t.lower()).strip("-") for t in titles]
@@ -453,7 +457,7 @@ def products_table(catalog: Catalog, rows: np.ndarray, as_of: dt.date) -> pa.Tab
             "category": labels(CATEGORY_NAMES, catalog.category[rows]),
             "brand": labels(catalog.brand_names, catalog.brand[rows]),
             "price": catalog.price[rows],
-            "stock_level": np.where(active, catalog.stock_level[rows], 0),
+            "stock_level": np.where(active, stock, 0),
             "created_at": pa.array(np.char.add(created, "Z"), pa.string()),
             "description": catalog.description.take(pa.array(rows)),
             "image_url": [f"https://cdn.example.com/images/{i}.jpg" for i in lower_ids],

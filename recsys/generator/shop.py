@@ -41,6 +41,7 @@ from recsys.generator.customers import (
 )
 from recsys.generator.events import EVENT_SCHEMA, day_events, event_model
 from recsys.generator.spec import PRESETS, Behaviour, ShopSpec, shop_spec
+from recsys.generator.stock import stock_movements
 from recsys.generator.writers import CsvGzWriter, write_csv_gz
 
 __all__ = [
@@ -165,9 +166,9 @@ def _file_days(spec: ShopSpec, daily_days: int) -> Iterator[tuple[dt.date, list[
 def _write_reference(catalog: Catalog, customers: Customers, spec: ShopSpec, out: Path, daily_days: int) -> list[Path]:
     """Products and customers: everything up to the history date, then the day's changes.
 
-    A daily products file holds the products created or retired that day (latest row per
-    ``product_id`` wins); a daily customers file the customers who signed up that day.
-    Days without changes get no file.
+    A daily products file holds the products created or retired that day and those whose
+    stock moved (:mod:`recsys.generator.stock`; latest row per ``product_id`` wins); a daily
+    customers file the customers who signed up that day.  Days without changes get no file.
     """
     history_end, daily = landing_dates(spec, daily_days)
     created, retired, signup = catalog.created_day, catalog.retired_day, customers.signup_day
@@ -185,12 +186,14 @@ def _write_reference(catalog: Catalog, customers: Customers, spec: ShopSpec, out
             suppressions_table(customers, spec, epoch_day(history_end)),
         ),
     ]
-    for day in daily:
+    for day, moved, stock in stock_movements(catalog, spec, daily):
         today = epoch_day(day)
-        new_products = np.flatnonzero((created == today) | (retired == today))
+        new_products = np.union1d(np.flatnonzero((created == today) | (retired == today)), moved)
         if len(new_products):
             paths.append(
-                write_csv_gz(out / "products" / f"products_{day}.csv.gz", products_table(catalog, new_products, day))
+                write_csv_gz(
+                    out / "products" / f"products_{day}.csv.gz", products_table(catalog, new_products, day, stock)
+                )
             )
         new_customers = np.flatnonzero(signup == today)
         if len(new_customers):

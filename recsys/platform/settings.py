@@ -348,6 +348,68 @@ class RolesConfig(_Section):
     bi_password: SecretStr | None = None
 
 
+class SegmentsConfig(_Section):
+    """Behavioural segments, fitted nightly by :mod:`recsys.segments` (``RECSYS_SEGMENTS__*``).
+
+    K-means on three views of a customer (recency, frequency and spend; category mix;
+    price-band mix), each scaled to unit variance and then weighted: the category mix
+    counts fully, RFM half (``dim_customers.rfm_segment`` already segments by it) and the
+    price mix half (a category largely sets its prices).  ``k`` is the best silhouette (on
+    ``silhouette_sample`` customers) from ``k_min`` to ``k_max``, but the previous night's
+    ``k`` stays while its silhouette is within ``k_tolerance`` of the best, so segments do
+    not churn on noise.
+    Only customers with ``min_products`` distinct products shape the clusters (on at most
+    ``fit_sample`` of them); every customer with an interaction gets the nearest one.
+    Assignments of the last ``keep_fits`` fits are kept.
+    """
+
+    k_min: int = Field(default=4, ge=2)
+    k_max: int = Field(default=10, ge=2)
+    k_tolerance: float = 0.02
+    min_products: int = Field(default=3, ge=1)
+    silhouette_sample: int = Field(default=4000, ge=100)
+    fit_sample: int = Field(default=50_000, ge=100)
+    n_init: int = Field(default=4, ge=1)
+    rfm_weight: float = Field(default=0.5, ge=0)
+    category_weight: float = Field(default=1.0, ge=0)
+    price_weight: float = Field(default=0.5, ge=0)
+    keep_fits: int = Field(default=3, ge=2)
+    seed: int = 42
+
+
+class StockConfig(_Section):
+    """What low stock does outside the warehouse (``RECSYS_STOCK__*``; the alert threshold
+    itself is the dbt var ``stock.alert_cover_days``).
+
+    Scores of a product with fewer than ``demote_cover_days`` days of cover are lowered by
+    ``demote_weight * log(cover / demote_cover_days)`` score units (floored at
+    ``-max_log_factor`` of the context settings); 0 turns the demotion off.  The DAG's
+    notifier logs the day's alerts, and also sends them to ``notify_webhook_url`` (JSON
+    POST) and ``notify_email_to`` (through the Airflow SMTP connection
+    ``notify_smtp_conn_id``) when set.
+    """
+
+    demote_cover_days: float = Field(default=14.0, gt=0)
+    demote_weight: float = Field(default=1.0, ge=0)
+    notify_webhook_url: SecretStr | None = None
+    notify_email_to: tuple[str, ...] = ()
+    notify_smtp_conn_id: str = "smtp_default"
+
+
+class BiConfig(_Section):
+    """The BI tool, Apache Superset (``RECSYS_BI__*``; ``make bi``, :mod:`recsys.bi`).
+
+    Superset lives in its own virtual environment ``venv`` (default ``<home>/.venv-bi``:
+    it pins pandas 2.1, numpy 1.26 and SQLAlchemy 1.4) and keeps its metadata, secret key
+    and admin password in ``state_dir`` (default ``<home>/.superset``).
+    """
+
+    venv: Path | None = None
+    state_dir: Path | None = None
+    port: int = Field(default=8088, ge=1024, le=65535)
+    admin_password: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     """Platform settings.
 
@@ -387,6 +449,12 @@ class Settings(BaseSettings):
         Campaign definitions, consent rules and uplift measurement (``RECSYS_CAMPAIGNS__FREQUENCY_CAP=2``).
     pii : PiiConfig
         Personal data: the key of e-mail hashes in exports (``RECSYS_PII__EMAIL_HASH_KEY``).
+    segments : SegmentsConfig
+        Behavioural segments (``RECSYS_SEGMENTS__K_MAX=12``).
+    stock : StockConfig
+        Demotion of low-cover products and where stock alerts go (``RECSYS_STOCK__NOTIFY_WEBHOOK_URL``).
+    bi : BiConfig
+        The BI tool (``RECSYS_BI__PORT=8088``).
     warehouse_tcp_port : int or None
         Also listen on ``127.0.0.1:<port>`` (embedded server), for BI tools; only the BI
         role may connect over TCP, with its password.
@@ -415,6 +483,9 @@ class Settings(BaseSettings):
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
     pii: PiiConfig = Field(default_factory=PiiConfig)
+    segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
+    stock: StockConfig = Field(default_factory=StockConfig)
+    bi: BiConfig = Field(default_factory=BiConfig)
     campaigns: CampaignsConfig = Field(default_factory=CampaignsConfig)
     warehouse_tcp_port: int | None = Field(default=None, ge=1024, le=65535)
 
@@ -461,6 +532,14 @@ class Settings(BaseSettings):
     @property
     def airflow_home(self) -> Path:
         return self.airflow.home or self.home / ".airflow"
+
+    @property
+    def bi_venv(self) -> Path:
+        return self.bi.venv or self.home / ".venv-bi"
+
+    @property
+    def bi_state_dir(self) -> Path:
+        return self.bi.state_dir or self.home / ".superset"
 
     @property
     def campaign_definitions_dir(self) -> Path:

@@ -55,7 +55,11 @@ def build_plan(url: str, settings: Settings, context_date: dt.date, model_versio
     scoring = inputs.read_inputs(url, context_date, active_days=settings.recs.active_days)
     unseen = scoring.items is not None and bool((~scoring.items["item_id"].astype(str).isin(model.item_ids)).any())
     setup = recommend.ScoringSetup(
-        as_of=context_date, k=settings.recs.k, context=settings.context, rules=rules.shop_rules(settings)
+        as_of=context_date,
+        k=settings.recs.k,
+        context=settings.context,
+        rules=rules.shop_rules(settings),
+        stock=settings.stock,
     )
     return recommend.plan_recommendations(
         model,
@@ -90,7 +94,7 @@ def prepare_run(
     context_date = send_date or send_date_for(logical_date, settings)
     model_version, _ = _champion(url)
     n_customers = inputs.count_customers(url, context_date, active_days=settings.recs.active_days)
-    run_id = runs.begin_run(url, context_date, model_version, settings.recs.k)
+    run_id = runs.begin_run(url, context_date, model_version, settings.recs.k, business_date=logical_date)
     return {"run_id": run_id, "ranges": ranges(n_customers, range_size)}
 
 
@@ -153,7 +157,7 @@ def publish_for_date(
     model_version, _ = _champion(url)
     started = time.perf_counter()
     plan = build_plan(url, settings, context_date, model_version)
-    run_id = runs.begin_run(url, context_date, model_version, settings.recs.k)
+    run_id = runs.begin_run(url, context_date, model_version, settings.recs.k, business_date=logical_date)
     try:
         info = runs.get_run(url, run_id)
         blocks = (

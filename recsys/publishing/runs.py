@@ -70,6 +70,7 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
         "model_version",
         "context_date",
         "generated_at",
+        "stock_factor",
     ),
     "similar_items": ("run_id", "product_id", "rank", "similar_product_id", "score"),
     "popular_items": ("run_id", "segment", "country", "rank", "product_id", "score"),
@@ -150,9 +151,18 @@ def _execute(conn, name: str, params: Mapping | None = None, **identifiers):
 
 
 def begin_run(
-    url: str, context_date: dt.date, model_version: str | None, k: int, started_at: dt.datetime | None = None
+    url: str,
+    context_date: dt.date,
+    model_version: str | None,
+    k: int,
+    started_at: dt.datetime | None = None,
+    business_date: dt.date | None = None,
 ) -> str:
-    """Number a new run, record it as ``building`` and create its empty tables."""
+    """Number a new run, record it as ``building`` and create its empty tables.
+
+    ``business_date`` is the night the run is published for (BI reports lists per night);
+    ``context_date`` the send date its lists are made for.
+    """
     started_at = started_at or dt.datetime.now(dt.UTC)
     with warehouse.transaction(url) as conn:
         number = warehouse.one_row(conn.execute(_sql("publish_next_run_number.sql")))[0]
@@ -162,6 +172,7 @@ def begin_run(
             {
                 "run_id": run_id,
                 "context_date": context_date,
+                "business_date": business_date,
                 "model_version": model_version,
                 "k": k,
                 "started_at": started_at,

@@ -15,7 +15,8 @@ Inputs (standard frames, as :mod:`recsys.training.dataset`):
     ``user_id`` and optionally ``country``, ``segment`` (or ``rfm_segment``): who to score.
 ``items``
     ``item_id`` and optionally ``title, category, in_stock, stock_level, is_active,
-    is_product, created_at`` (the catalogue; only its recommendable items are candidates).
+    is_product, created_at, days_of_cover`` (the catalogue; only its recommendable items are
+    candidates; a low cover demotes, :mod:`recsys.serving.stock`).
 ``history``
     ``user_id, item_id, timestamp`` and optionally ``event_type`` (default ``purchase``):
     everything known before the send date (views and carts of every age: the model's item
@@ -39,14 +40,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.platform.settings import ContextConfig
+from recsys.platform.settings import ContextConfig, StockConfig
 from recsys.ranking import topk
-from recsys.serving import coldstart, context, reasons, rules
+from recsys.serving import coldstart, context, reasons, rules, stock
 from recsys.training.blend import history_weights
 
 log = logging.getLogger(__name__)
 
-FACTORS = ("season", "event", "country", "recent", "promotion")
+FACTORS = ("season", "event", "country", "recent", "promotion", "stock")
 FACTOR_COLUMNS = tuple(f"{name}_factor" for name in FACTORS)
 OUTPUT_COLUMNS = (
     "user_id",
@@ -109,6 +110,7 @@ class ScoringSetup:
     k: int
     context: ContextConfig
     rules: rules.BusinessRules
+    stock: StockConfig = StockConfig()
 
     def __post_init__(self) -> None:
         if self.k <= 0:
@@ -123,6 +125,7 @@ class ScoringSetup:
             "country": c.country_weight,
             "recent": c.recent_weight,
             "promotion": 1.0,
+            "stock": self.stock.demote_weight,
         }
 
 
@@ -158,6 +161,7 @@ class Factors:
     country: np.ndarray  # (n_groups, n_cand)
     promotion: np.ndarray  # (n_cand,)
     recent: context.RecentBoost  # (n_users, n_cand)
+    stock: np.ndarray  # (n_cand,)
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,7 @@ def plan_recommendations(
                 purchases, users.set_index("user_id")["country"], cand_ids, list(group_names), config
             ),
             promotion=rules.promotion_boost(cand_ids, setup.rules, as_of),
+            stock=_stock_factor(catalogue, setup.stock, config),
             recent=context.recent_boost(
                 history,
                 user_ids,
@@ -385,6 +390,14 @@ def _category_names(catalogue: Catalogue) -> np.ndarray:
     return names.fillna("").astype(str).to_numpy()[catalogue.candidates]
 
 
+def _stock_factor(catalogue: Catalogue, config: StockConfig, context_config: ContextConfig) -> np.ndarray:
+    """The candidates' stock-cover factor; 0 for a catalogue without ``days_of_cover``."""
+    if "days_of_cover" not in catalogue.attributes:
+        return np.zeros(len(catalogue.candidates), np.float32)
+    cover = catalogue.attributes["days_of_cover"].to_numpy()[catalogue.candidates]
+    return stock.cover_factor(cover, config.demote_cover_days, context_config.max_log_factor)
+
+
 def _launched(catalogue: Catalogue) -> pd.Series:
     return pd.Series(rules.launch_dates(catalogue.attributes).to_numpy(), index=catalogue.attributes["item_id"])
 
@@ -506,9 +519,11 @@ class _Scorer:
 
 def _offsets(plan: Plan, scale: float, weights: dict[str, float]) -> np.ndarray | None:
     """Context and promotion offsets per country group, or None when all are zero (raw order)."""
-    if not any(weights[f] for f in ("season", "event", "country")) and not plan.factors.promotion.any():
+    if not any(weights[f] for f in ("season", "event", "country", "stock")) and not plan.factors.promotion.any():
         return None
-    item_level = weights["season"] * plan.factors.season + plan.factors.promotion
+    item_level = (
+        weights["season"] * plan.factors.season + plan.factors.promotion + weights["stock"] * plan.factors.stock
+    )
     return (
         scale
         * (
@@ -648,6 +663,7 @@ def _rows(plan: Plan, scorer: _Scorer, lists: rules.AssembledLists) -> pd.DataFr
         "country": w["country"] * s * plan.factors.country[group, col],
         "recent": w["recent"] * s * _pairs(plan.factors.recent.values, user, col),
         "promotion": s * plan.factors.promotion[col],
+        "stock": w["stock"] * s * plan.factors.stock[col],
     }
     if scorer.history is not None:
         raw = raw + _history_pairs(scorer.history, local, col)

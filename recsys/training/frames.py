@@ -140,10 +140,12 @@ def tenure_band(days: pd.Series) -> pd.Series:
 
 
 def customers_to_users(customers: pd.DataFrame) -> pd.DataFrame:
-    """``marts.dim_customers`` rows as a standard users frame (attributes flattened)."""
+    """``marts.dim_customers`` rows as a standard users frame (attributes flattened; the
+    RFM and behavioural segments become user features)."""
     attributes = customers["attributes"].map(lambda a: json.loads(a) if isinstance(a, str) else (a or {}))
     flat = pd.json_normalize(attributes.tolist()).add_prefix("attr_").set_index(customers.index)
-    users = customers[[USER, "country", "rfm_segment"]].assign(tenure_band=tenure_band(customers["tenure_days"]))
+    segments = [c for c in ("rfm_segment", "behaviour_segment") if c in customers]
+    users = customers[[USER, "country", *segments]].assign(tenure_band=tenure_band(customers["tenure_days"]))
     return normalise_entities(pd.concat([users, flat], axis=1), USER)
 
 

@@ -39,6 +39,7 @@ CUSTOMER_ROW_TYPES = {
     USER: pa.string(),
     "country": pa.string(),
     "rfm_segment": pa.string(),
+    "behaviour_segment": pa.string(),
     "tenure_days": pa.float64(),
     "attributes": pa.string(),
 }

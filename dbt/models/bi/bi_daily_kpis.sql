@@ -1,4 +1,5 @@
--- Daily shop KPIs with 7-day rolling views, next to what was published for that day.
+-- Daily shop KPIs with 7-day rolling views, next to how many customers got a list from the
+-- run published that night (recs.runs.business_date; the lists are for the next send date).
 with
 
 kpis as (
@@ -16,11 +17,13 @@ runs as (
 published as (
 
     select
-        context_date,
-        max(n_customers) filter (where status in ('current', 'previous')) as customers_recommended
+        business_date,
+        max(n_customers) as customers_recommended
 
     from runs
-    group by context_date
+    where published_at is not null
+        and business_date is not null
+    group by business_date
 
 ),
 
@@ -47,7 +50,7 @@ final as (
 
     from kpis
     left join published
-        on kpis.kpi_date = published.context_date
+        on kpis.kpi_date = published.business_date
     window last_7_days as (order by kpis.kpi_date rows between 6 preceding and current row)
 
 )

@@ -13,6 +13,7 @@ final as (
         run_id,
         status,
         context_date,
+        business_date,
         model_version,
         k,
         n_customers,

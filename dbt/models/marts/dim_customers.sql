@@ -3,7 +3,9 @@
 -- revenue.  Scores are 1..n (var rfm.n_tiles, 5 best); customers who never bought have
 -- no scores and the segment 'prospect'.  Rebuilt every night (recency and tenure move with
 -- the run date, scores are ranks over all buyers) from one row per customer
--- (int_customer_activity), not from the events.
+-- (int_customer_activity), not from the events.  The behavioural segment is the
+-- customer's cluster in the latest fit of recsys.segments up to the run date (null for
+-- customers without events, and before the first fit).
 {%- set rfm = var('rfm') %}
 
 with
@@ -52,6 +54,28 @@ scored as (
 
 ),
 
+behaviour_fit as (
+
+    select * from {{ ref('int_behaviour_segment_fit') }}
+
+),
+
+behaviour as (
+
+    select
+        assigned.customer_id,
+        assigned.segment as behaviour_segment,
+        centroids.name as behaviour_segment_name
+
+    from {{ source('ml', 'behaviour_segments') }} as assigned
+    inner join behaviour_fit
+        on assigned.fit_date = behaviour_fit.fit_date
+    inner join {{ source('ml', 'behaviour_segment_centroids') }} as centroids
+        on assigned.fit_date = centroids.fit_date
+        and assigned.segment = centroids.segment
+
+),
+
 segmented as (
 
     select
@@ -92,7 +116,9 @@ final as (
         segmented.f_score,
         segmented.m_score,
         coalesce(segmented.rfm_segment, 'prospect') as rfm_segment,
-        customers.is_registered
+        customers.is_registered,
+        behaviour.behaviour_segment,
+        behaviour.behaviour_segment_name
 
     from customers
     cross join as_of
@@ -100,6 +126,8 @@ final as (
         on customers.customer_id = activity.customer_id
     left join segmented
         on customers.customer_id = segmented.customer_id
+    left join behaviour
+        on customers.customer_id = behaviour.customer_id
 
 )
 

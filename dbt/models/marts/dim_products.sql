@@ -1,9 +1,19 @@
 -- One row per product known as of the run date: catalogue attributes, price band, stock
 -- status, purchase counts, popularity (sum of the recency-decayed interaction weights) and
--- the product's seasonality as 12 monthly shares of its purchases (zeros when never bought).
+-- the product's seasonality as 12 monthly shares of its purchases (zeros when never bought),
+-- and its days of cover: stock over the units sold per day in the last var
+-- stock.sales_window_days days.
 -- Rebuilt every night (popularity decays with the run date) from per-product and per-pair
 -- inputs kept incrementally, not from the events.
+{%- set stock = var('stock') %}
+
 with
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
 
 products as (
 
@@ -31,6 +41,20 @@ purchase_totals as (
 
     from daily_purchases
     group by product_id
+
+),
+
+recent_units as (
+
+    select
+        daily_purchases.product_id,
+        sum(daily_purchases.quantity)::double precision / {{ stock.sales_window_days | int }} as recent_daily_units
+
+    from daily_purchases
+    cross join as_of
+    where daily_purchases.event_date > as_of.as_of_date - {{ stock.sales_window_days | int }}
+        and daily_purchases.event_date <= as_of.as_of_date
+    group by daily_purchases.product_id
 
 ),
 
@@ -93,7 +117,8 @@ joined as (
         coalesce(purchase_totals.n_purchases, 0) as n_purchases,
         coalesce(popularity.n_customers, 0) as n_customers,
         coalesce(popularity.popularity, 0) as popularity,
-        coalesce(monthly_demand.monthly_demand, array_fill(0::double precision, array[12])) as monthly_demand
+        coalesce(monthly_demand.monthly_demand, array_fill(0::double precision, array[12])) as monthly_demand,
+        coalesce(recent_units.recent_daily_units, 0) as recent_daily_units
 
     from products
     left join purchase_totals
@@ -102,6 +127,8 @@ joined as (
         on products.product_id = popularity.product_id
     left join monthly_demand
         on products.product_id = monthly_demand.product_id
+    left join recent_units
+        on products.product_id = recent_units.product_id
 
 ),
 
@@ -133,7 +160,12 @@ final as (
         end as popularity_rank,
         monthly_demand,
         popularity,
-        in_catalogue
+        in_catalogue,
+        recent_daily_units,
+        case
+            when stock_level <= 0 then 0
+            when recent_daily_units > 0 then stock_level / recent_daily_units
+        end as days_of_cover
 
     from joined
 

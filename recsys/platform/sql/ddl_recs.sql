@@ -10,6 +10,7 @@ create table if not exists recs.runs (
     run_id text primary key,
     status text not null check (status in ('building', 'current', 'previous', 'failed', 'purged')),
     context_date date not null,
+    business_date date,
     model_version text,
     k integer not null,
     n_customers bigint,
@@ -22,6 +23,10 @@ create table if not exists recs.runs (
     finished_at timestamptz,
     published_at timestamptz
 );
+
+-- The night a run was published for (its lists are for context_date, the send date after
+-- it); warehouses from before the column get it here, null on their old runs.
+alter table recs.runs add column if not exists business_date date;
 
 -- At most one run is the one readers see.
 create unique index if not exists runs_one_current on recs.runs ((true)) where status = 'current';
@@ -53,8 +58,14 @@ create table if not exists recs._user_recommendations_template (
     source text not null,
     model_version text,
     context_date date not null,
-    generated_at timestamptz not null
+    generated_at timestamptz not null,
+    stock_factor double precision not null default 0
 );
+
+-- Templates from before the stock demotion get its column (last, so a run's view keeps the
+-- column order of the runs before it).
+alter table recs._user_recommendations_template
+    add column if not exists stock_factor double precision not null default 0;
 
 create table if not exists recs._similar_items_template (
     run_id text not null,

@@ -56,6 +56,12 @@ grant usage on schema recs to recsys_transformer, recsys_quality, recsys_crm;
 grant select on all tables in schema recs to recsys_transformer, recsys_quality, recsys_crm;
 alter default privileges for role recsys_publisher in schema recs
     grant select on tables to recsys_transformer, recsys_quality, recsys_crm;
+-- The reader-facing recs views are security_invoker, and Postgres checks the tables under
+-- such a view as the current user even when a bi view (owned by the transformer) reads it:
+-- the BI role needs select on the run tables for bi.bi_recommendations to work, but gets no
+-- usage on the schema, so it still cannot name anything in recs itself.
+grant select on all tables in schema recs to recsys_bi;
+alter default privileges for role recsys_publisher in schema recs grant select on tables to recsys_bi;
 grant insert, delete on recs.campaign_audiences to recsys_crm;
 
 -- Campaigns: the CRM role records sends, what they held, skips and measured uplift.

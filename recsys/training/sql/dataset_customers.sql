@@ -4,6 +4,7 @@ select
     customer_id as user_id,
     country,
     rfm_segment,
+    behaviour_segment,
     tenure_days,
     attributes
 from marts.dim_customers

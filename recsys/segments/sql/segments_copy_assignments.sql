@@ -1,0 +1,1 @@
+copy ml.behaviour_segments (fit_date, customer_id, segment) from stdin
