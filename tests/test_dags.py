@@ -199,7 +199,8 @@ def test_gates_come_before_what_they_protect(dagbag):
     assert "announce_raw_data" in ingest.get_task("raw_quality_gate").downstream_task_ids
     build = dagbag.dags["warehouse_build"]
     assert "announce_marts" in build.get_task("mart_quality_gate").downstream_task_ids
-    assert build.get_task("mart_quality_gate").upstream_task_ids == {"dbt.dbt_producer_watcher"}, "after dbt"
+    assert build.get_task("mart_quality_gate").upstream_task_ids == {"rebuild_segmented_marts"}, "after dbt"
+    assert build.get_task("fit_behaviour_segments").upstream_task_ids >= {"dbt.dbt_producer_watcher"}
     assert {t.task_id for t in build.get_task("announce_marts").upstream_list} >= {"mart_quality_gate"}
     assert "dbt.bi_recommendations.test" in build.get_task("announce_marts").upstream_task_ids
     training = dagbag.dags["recsys_training"]

@@ -209,7 +209,7 @@ def test_the_segment_is_a_user_feature_and_the_cold_start_level(shop_nights):
     assert frames.users is not None and "behaviour_segment" in frames.users
     _, vocabulary = feature_matrix(frames.users["user_id"].to_numpy(), frames.users.drop(columns="user_id"))
     assert any(name.startswith("behaviour_segment=B") for name in vocabulary)
-    inputs = read_inputs(shop_nights.as_role("publisher"), day, active_days=365, recent_days=14)
+    inputs = read_inputs(shop_nights.as_role("publisher"), day, active_days=365)
     fitted = shop_nights.fits[day].assignments
     users = inputs.users.set_index("user_id")
     segmented = users.index.intersection(fitted.index)

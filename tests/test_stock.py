@@ -170,7 +170,7 @@ def test_the_scoring_reads_the_cover(warehouse_db, stock_nights):
     from recsys.serving.inputs import read_inputs
 
     settings, _ = stock_nights
-    inputs = read_inputs(roles.role_url(warehouse_db, "publisher", settings), DAY2, active_days=365, recent_days=14)
+    inputs = read_inputs(roles.role_url(warehouse_db, "publisher", settings), DAY2, active_days=365)
     assert inputs.items is not None
     cover = inputs.items.set_index("item_id")["days_of_cover"]
     assert cover["SKU-B"] == pytest.approx(3 * 28 / 27) and cover["SKU-A"] == pytest.approx(40.0)
