@@ -24,7 +24,7 @@ def test_the_callers_settings_reach_the_airflow_processes():
     settings = get_settings(
         {
             "RECSYS_TRAINING__EPOCHS": "7",
-            "RECSYS_TRAINING__POPULARITY_BLEND": "0,1",
+            "RECSYS_TRAINING__RECENT_WINDOWS": "7,28",
             "RECSYS_TRAINING__DETERMINISTIC": "false",
             "RECSYS_RULES__RULES_FILE": "",
             "RECSYS_AIRFLOW__HOME": "/tmp/airflow-home",

@@ -118,6 +118,7 @@ def demo_shop():
     from recsys.generator.spec import shop_spec
 
     # pg_ctl runs as the pgserver user, which cannot enter pytest's private tmp folders
+    (REPO / ".data").mkdir(exist_ok=True)  # a fresh clone has no .data yet
     home = Path(tempfile.mkdtemp(prefix="test_bi_", dir=REPO / ".data"))
     (home / "dbt").symlink_to(REPO / "dbt")
     settings = Settings(

@@ -4,7 +4,7 @@ Every component (CLI, Airflow tasks, dbt profile, Great Expectations, tests) bui
 configuration from :func:`get_settings`, so a single variable such as ``WAREHOUSE_URL``
 moves all of them at once.  Nested sections are overridden with a double underscore:
 ``RECSYS_TRAINING__EPOCHS=40`` sets ``settings.training.epochs``.  Lists are written
-comma-separated (``RECSYS_TRAINING__POPULARITY_BLEND=0,0.5,1``).
+comma-separated (``RECSYS_TRAINING__RECENT_WINDOWS=7,14,28``).
 
 pydantic-settings parses and validates: a mistyped value is an error naming the
 variable, and so is any ``RECSYS_`` variable that names no setting (a typo would
