@@ -219,6 +219,13 @@ def raw_batch_checks(
     return checks + ((BatchChecks("keys", batch, (unique_key(key),)),) if key else ())
 
 
+def contact_named(request: SuiteRequest, group: str, columns: list[str], description: str) -> BatchChecks:
+    """Every row of a campaign source's batch names someone to reach: at least one of
+    ``columns`` (a customer id or an address) is filled."""
+    check = rows_absent(render("rows_without_contact.sql", columns=columns), description)
+    return BatchChecks(group, raw_batch(request), (check,))
+
+
 def banded(expectation_type, band, **kwargs) -> Check:
     """An expectation bounded by a learnt :class:`~recsys_expectations.bands.Band`, at the band's
     severity (a warning while history is too short)."""

@@ -234,3 +234,16 @@ def test_the_batch_tables_of_a_run_are_dropped_when_it_ends(warehouse_db, settin
     with warehouse.connect(warehouse_db) as conn:
         left = conn.execute("select tablename from pg_tables where schemaname = 'dq' and tablename like 'gx%'")
         assert left.fetchall() == []
+
+
+def test_a_suppression_naming_nobody_stops_the_gate(warehouse_db, settings):
+    at = dt.datetime.combine(DAY, dt.time(9), dt.UTC)
+    rows = [
+        {"customer_id": f"c{i}", "email": None, "reason": "unsubscribe", "suppressed_at": at, "source": "shop"}
+        for i in range(20)
+    ]
+    clean = validate(warehouse_db, settings, "raw_suppressions", load(warehouse_db, "suppressions", rows))
+    assert clean.success, failed(clean)
+    rows[3] = rows[3] | {"customer_id": None}
+    result = validate(warehouse_db, settings, "raw_suppressions", load(warehouse_db, "suppressions", rows))
+    assert [label for label in failed(result) if "names a customer or an address" in label]

@@ -9,13 +9,11 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contact_named,
     error,
     not_null,
-    raw_batch,
     raw_batch_checks,
-    rows_absent,
 )
-from ..sqltext import render
 
 TABLE = "raw.braze_events"
 SOURCE = raw.BRAZE_EVENTS
@@ -27,11 +25,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         *not_null("id", "event_type", "time", "campaign_name"),
         error(gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(raw.BRAZE_EMAIL_EVENTS))),
     )
-    recipients = rows_absent(
-        render("rows_without_contact.sql", columns=["external_user_id", "email_address"]),
-        "every event names its recipient",
-    )
     return (
         *raw_batch_checks(request, SOURCE, rows, key="id"),
-        BatchChecks("recipients", raw_batch(request), (recipients,)),
+        contact_named(request, "recipients", ["external_user_id", "email_address"], "every event names its recipient"),
     )

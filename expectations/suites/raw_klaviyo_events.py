@@ -9,14 +9,12 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contact_named,
     error,
     not_null,
-    raw_batch,
     raw_batch_checks,
-    rows_absent,
     timestamp_window,
 )
-from ..sqltext import render
 
 TABLE = "raw.klaviyo_events"
 SOURCE = raw.KLAVIYO_EVENTS
@@ -30,11 +28,7 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         error(gxe.ExpectColumnValuesToBeInSet(column="metric", value_set=list(raw.KLAVIYO_EMAIL_METRICS))),
         error(gxe.ExpectColumnValuesToBeBetween(column="event_ts", min_value=start, max_value=end)),
     )
-    recipients = rows_absent(
-        render("rows_without_contact.sql", columns=["external_id", "email"]),
-        "every event names its recipient",
-    )
     return (
         *raw_batch_checks(request, SOURCE, rows, key="event_id"),
-        BatchChecks("recipients", raw_batch(request), (recipients,)),
+        contact_named(request, "recipients", ["external_id", "email"], "every event names its recipient"),
     )

@@ -9,14 +9,12 @@ from recsys.contracts import raw
 from ..checks import (
     BatchChecks,
     SuiteRequest,
+    contact_named,
     error,
     not_null,
-    raw_batch,
     raw_batch_checks,
-    rows_absent,
     timestamp_window,
 )
-from ..sqltext import render
 
 TABLE = "raw.suppressions"
 SOURCE = raw.SUPPRESSIONS
@@ -30,8 +28,9 @@ def build(conn, request: SuiteRequest) -> tuple[BatchChecks, ...]:
         error(gxe.ExpectColumnValuesToBeInSet(column="reason", value_set=list(raw.SUPPRESSION_REASONS))),
         error(gxe.ExpectColumnValuesToBeBetween(column="suppressed_at", min_value=start, max_value=end)),
     )
-    contact = rows_absent(
-        render("rows_without_contact.sql", columns=["customer_id", "email"]),
-        "every suppression names a customer or an address",
+    return (
+        *raw_batch_checks(request, SOURCE, rows),
+        contact_named(
+            request, "contacts", ["customer_id", "email"], "every suppression names a customer or an address"
+        ),
     )
-    return (*raw_batch_checks(request, SOURCE, rows), BatchChecks("contacts", raw_batch(request), (contact,)))
